@@ -14,7 +14,7 @@ the initial weights and the masks. The script writes, into --out:
 
 This is a training tool: PyTorch is used here only, never in the product or in CI.
 
-Usage:  python3 train.py --out . [--steps 2400] [--threads 2] [--seed 1234]
+Usage:  python3 train.py [--out DIR] [--steps 1000] [--threads 1] [--seed 1234]
 """
 import argparse
 import hashlib
@@ -309,12 +309,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--steps", type=int, default=2400)
+    ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eval-every", type=int, default=125)
     ap.add_argument("--vocab-size", type=int, default=4096)
     args = ap.parse_args()
 
