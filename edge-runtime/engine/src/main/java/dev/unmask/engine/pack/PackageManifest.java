@@ -1,5 +1,6 @@
 package dev.unmask.engine.pack;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
@@ -26,17 +27,35 @@ public record PackageManifest(
         @JsonProperty("chat_template") String chatTemplate,
         Map<String, FileEntry> files,
         Packager packager,
-        @JsonProperty("self_test") SelfTest selfTest) {
+        @JsonProperty("self_test") SelfTest selfTest,
+        /* optional: what quantization costs against a reference package ('unmask-pack verify --against') */
+        Quality quality) {
 
     public static final String FORMAT = "unmask-package";
     public static final int CURRENT_FORMAT_VERSION = 1;
     public static final String FILE_NAME = "manifest.json";
 
+    @JsonCreator
     public PackageManifest {
         Objects.requireNonNull(architecture, "manifest.json has no 'architecture'");
         Objects.requireNonNull(specialTokens, "manifest.json has no 'special_tokens'");
         Objects.requireNonNull(graph, "manifest.json has no 'graph'");
         files = files == null ? Map.of() : Map.copyOf(files);
+    }
+
+    /** A manifest without a quality report (every package that was not verified against a reference). */
+    public PackageManifest(String format, int formatVersion, String name, Architecture architecture, Source source,
+                           Precision precision, Graph graph, SpecialTokens specialTokens,
+                           GenerationDefaults generationDefaults, String chatTemplate, Map<String, FileEntry> files,
+                           Packager packager, SelfTest selfTest) {
+        this(format, formatVersion, name, architecture, source, precision, graph, specialTokens, generationDefaults,
+                chatTemplate, files, packager, selfTest, null);
+    }
+
+    /** This manifest with {@code quality} (null removes it). */
+    public PackageManifest withQuality(Quality q) {
+        return new PackageManifest(format, formatVersion, name, architecture, source, precision, graph, specialTokens,
+                generationDefaults, chatTemplate, files, packager, selfTest, q);
     }
 
     /** Hyper-parameters the graph was built from. */
@@ -98,4 +117,54 @@ public record PackageManifest(
             @JsonProperty("input_ids") long[][] inputIds,
             @JsonProperty("head_positions") long[][] headPositions,
             @JsonProperty("expected_top1") long[][] expectedTop1) {}
+
+    /**
+     * What quantization costs: this package compared with a float {@code reference} package on held-out text
+     * ({@code unmask-pack verify --against}). Optional; readers that do not know it ignore it (format version 1).
+     *
+     * @param reference        the package compared against: name, precision and the SHA-256 of its model data
+     * @param data             the held-out text: where from, how many windows of how many tokens
+     * @param seed             seeds the masked positions (the same for both packages)
+     * @param masked           one row per mask fraction t
+     * @param generations      full generations on a fixed prompt set, temperature 0
+     * @param minTop1Agreement the gate: every row's top-1 agreement was at least this (0 = no gate)
+     * @param measured         when, ISO-8601 UTC
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Quality(
+            Reference reference,
+            String data,
+            long seed,
+            List<MaskedTokens> masked,
+            Generations generations,
+            @JsonProperty("min_top1_agreement") double minTop1Agreement,
+            String measured) {
+
+        public record Reference(String name, String precision, @JsonProperty("model_sha256") String modelSha256) {}
+
+        /**
+         * At mask fraction t, over {@code positions} masked tokens: share where both top-1 ids agree, mean
+         * KL(reference ‖ this) in nats, and each package's masked-token loss (cross-entropy of the true token).
+         */
+        public record MaskedTokens(
+                @JsonProperty("mask_fraction") double maskFraction,
+                int positions,
+                @JsonProperty("top1_agreement") double top1Agreement,
+                @JsonProperty("mean_kl_nats") double meanKlNats,
+                @JsonProperty("reference_loss_nats") double referenceLossNats,
+                @JsonProperty("loss_nats") double lossNats) {}
+
+        /** {@code identical} of {@code prompts} greedy generations equal the reference's token for token. */
+        public record Generations(
+                int prompts,
+                int identical,
+                @JsonProperty("gen_length") int genLength,
+                @JsonProperty("block_length") int blockLength,
+                int steps) {
+
+            public double identicalShare() {
+                return prompts == 0 ? 0 : (double) identical / prompts;
+            }
+        }
+    }
 }

@@ -1,0 +1,81 @@
+package dev.unmask.agent;
+
+import dev.unmask.engine.Engine;
+import dev.unmask.engine.Generation;
+import dev.unmask.engine.decode.CanvasLayout;
+import dev.unmask.engine.decode.DecodingOptions;
+import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.text.ChatMessage;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Continue a prompt, or answer it as a chat message with --chat.",
+                "The text goes to stdout; progress and timings to stderr.",
+                "Example: unmask generate \"def fibonacci(n):\" --gen-length 64 --steps 64"})
+final class GenerateCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "<prompt>", description = "the text to continue (or the user's message with --chat)")
+    String prompt;
+
+    @Option(names = "--chat", description = "render the prompt as a user message with the package's chat template")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "<text>", description = "a system message before the user's (implies --chat)")
+    String system;
+
+    @Option(names = "--json", description = "print one JSON object: text, finish_reason, tokens, steps, timings")
+    boolean json;
+
+    @Option(names = {"-q", "--quiet"}, description = "no progress or timings on stderr")
+    boolean quiet;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    DecodingArgs decoding;
+
+    @Override
+    public Integer call() {
+        if (quiet) {
+            ModelOptions.quietLogs();
+        }
+        try (Engine engine = model.open()) {
+            DecodingOptions options = decoding.apply(engine.defaultOptions());
+            CanvasLayout layout;
+            if (chat || system != null) {
+                List<ChatMessage> messages = new ArrayList<>();
+                if (system != null) {
+                    messages.add(ChatMessage.system(system));
+                }
+                messages.add(ChatMessage.user(prompt));
+                layout = engine.chatCanvas(messages, options);
+            } else {
+                layout = engine.continuation(prompt, options);
+            }
+            Progress progress = new Progress(spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
+            boolean showProgress = !quiet && System.console() != null;
+            DenoisingRun run = engine.start(layout, options, showProgress ? progress : DenoisingListener.NONE);
+            run.runToEnd(engine.model());
+            progress.done();
+            Generation g = engine.finish(run);
+            if (!quiet) {
+                Output.summary(spec.commandLine().getErr(), g);
+            }
+            Output.print(spec.commandLine().getOut(), g, g.text(), json);
+            return ExitCodes.OK;
+        }
+    }
+}

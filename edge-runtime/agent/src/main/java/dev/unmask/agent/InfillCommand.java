@@ -1,0 +1,80 @@
+package dev.unmask.agent;
+
+import dev.unmask.engine.Engine;
+import dev.unmask.engine.Generation;
+import dev.unmask.engine.decode.DecodingOptions;
+import dev.unmask.engine.decode.DenoisingListener;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "infill", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Write the middle between a prefix and a suffix, or fill the <|mdm_mask|> placeholders of a text.",
+                "Prints the middle (with --whole: prefix, middle and suffix) to stdout.",
+                "Example: unmask infill --prefix $'def square(x):\\n' --suffix $'\\n\\ndef cube(x):\\n' --length 16"})
+final class InfillCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--prefix", paramLabel = "<text>", description = "the text before the middle")
+    String prefix;
+
+    @Option(names = "--suffix", paramLabel = "<text>", description = "the text after the middle")
+    String suffix;
+
+    @Option(names = "--length", defaultValue = "0", paramLabel = "<tokens>",
+            description = "tokens in the middle; 0 = automatic (--gen-length, end-of-text tokens dropped) (default: ${DEFAULT-VALUE})")
+    int length;
+
+    @Option(names = "--text", paramLabel = "<text>",
+            description = "instead of --prefix/--suffix: a text whose <|mdm_mask|> tokens are filled, all else kept")
+    String text;
+
+    @Option(names = "--whole", description = "print prefix + middle + suffix instead of the middle only")
+    boolean whole;
+
+    @Option(names = "--json", description = "print one JSON object: text, finish_reason, tokens, steps, timings")
+    boolean json;
+
+    @Option(names = {"-q", "--quiet"}, description = "no timings on stderr")
+    boolean quiet;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    DecodingArgs decoding;
+
+    @Override
+    public Integer call() {
+        if (text == null && (prefix == null || suffix == null)) {
+            throw new IllegalArgumentException("Give --prefix and --suffix (e.g. --prefix 'def f(x):' --suffix 'return y'), "
+                    + "or --text with <|mdm_mask|> placeholders");
+        }
+        if (text != null && (prefix != null || suffix != null)) {
+            throw new IllegalArgumentException("Use either --text or --prefix/--suffix, not both");
+        }
+        if (quiet) {
+            ModelOptions.quietLogs();
+        }
+        try (Engine engine = model.open()) {
+            DecodingOptions options = decoding.apply(engine.defaultOptions());
+            Generation g = text != null
+                    ? engine.fill(text, options, DenoisingListener.NONE)
+                    : engine.infill(prefix, suffix, length, options, DenoisingListener.NONE);
+            if (!quiet) {
+                Output.summary(spec.commandLine().getErr(), g);
+            }
+            String shown = g.text();
+            if (whole) {
+                shown = text != null ? engine.tokenizer().decode(g.denoised().canvas()) : prefix + g.text() + suffix;
+            }
+            Output.print(spec.commandLine().getOut(), g, shown, json);
+            return ExitCodes.OK;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package dev.unmask.agent;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code unmask}: run a masked-diffusion LM package on this machine. */
+@Command(name = "unmask", mixinStandardHelpOptions = true, version = "unmask 0.1.0",
+        description = "Run a masked-diffusion language model package (LLaDA family) with ONNX Runtime.%n"
+                + "With no --model, commands use the bundled models/tiny-llada/package.",
+        subcommands = {GenerateCommand.class, InfillCommand.class, RunCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                "0:success",
+                "1:internal error (a bug)",
+                "2:usage error (unknown option, missing argument)",
+                "3:invalid input (a value out of range or that does not fit the model)",
+                "4:missing, incomplete or corrupt model package",
+                "5:runtime failure (ONNX Runtime, tokenizer)"})
+public final class Unmask {
+
+    public static CommandLine commandLine() {
+        return new CommandLine(new Unmask()).setExecutionExceptionHandler(new ExitCodes());
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,344 @@
+package dev.unmask.engine.decode;
+
+import dev.unmask.engine.model.HeadOutput;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Function;
+import java.util.random.RandomGenerator;
+import java.util.random.RandomGeneratorFactory;
+
+/**
+ * One request being denoised: its canvas, where it is in its blocks, and its random generator. A server advances
+ * many runs one step at a time, several per forward pass ({@link BatchDenoiser}); {@link #runToEnd} does it for one.
+ *
+ * <p>The loop is LLaDA's {@code generate()} generalised to a region {@code [genStart, genStart+genLength)} that may
+ * hold fixed tokens and be followed by a fixed suffix: for each block left to right, for each step, the model sees
+ * the whole canvas, a token is chosen for every masked position of the block, and the {@link CommitRule} commits the
+ * most confident ones (ties go to the lower position). Committed tokens are final.
+ *
+ * <p>Not thread-safe: one thread steps a run at a time.
+ */
+public final class DenoisingRun {
+
+    private static final String RANDOM_ALGORITHM = "L64X128MixRandom";
+
+    private final CanvasLayout layout;
+    private final DecodingOptions options;
+    private final ModelTraits traits;
+    private final DenoisingListener listener;
+    private final Function<long[], String> detokenizer;
+    private final RandomGenerator random;
+    private final TokenChoice choice;
+
+    private final long[] canvas;       // [sequence]
+    private final long[] unconditional; // [sequence] CFG: the canvas with every initially fixed token masked; null without CFG
+    private final int blocks;
+    private final int stepsPerBlock;
+
+    private int block;
+    private int stepInBlock;
+    private int maskedAtBlockStart;
+    private int[] masked = new int[0]; // positions of the current block still masked
+    private FinishReason finishReason;
+    private int steps;
+    private long modelNanos;
+    private long samplerNanos;
+    private long listenerNanos; // time in the listener, kept out of samplerNanos
+
+    private DenoisingRun(CanvasLayout layout, DecodingOptions options, ModelTraits traits, DenoisingListener listener,
+                         Function<long[], String> detokenizer) {
+        this.layout = layout;
+        this.options = options;
+        this.traits = traits;
+        this.listener = listener == null ? DenoisingListener.NONE : listener;
+        this.detokenizer = detokenizer;
+        this.random = RandomGeneratorFactory.of(RANDOM_ALGORITHM).create(options.seed());
+        this.choice = new TokenChoice(options, random);
+        this.canvas = layout.tokens();
+        this.blocks = options.blocks();
+        this.stepsPerBlock = options.stepsPerBlock();
+        if (options.cfgScale() > 0) {
+            unconditional = canvas.clone();
+            for (int i = 0; i < unconditional.length; i++) {
+                if (unconditional[i] != traits.maskId()) {
+                    unconditional[i] = traits.maskId(); // LLaDA: un_x[prompt_index] = mask_id
+                }
+            }
+        } else {
+            unconditional = null;
+        }
+        enterBlock(0);
+    }
+
+    /**
+     * Checks the request against the canvas and the model and starts it.
+     *
+     * @param detokenizer turns resolved ids into text for stop sequences; may be null when there are none
+     * @throws IllegalArgumentException naming the value that does not fit and how to fix it
+     */
+    public static DenoisingRun start(CanvasLayout layout, DecodingOptions options, ModelTraits traits,
+                                     DenoisingListener listener, Function<long[], String> detokenizer) {
+        if (layout.genLength() != options.genLength()) {
+            throw new IllegalArgumentException("The canvas has a region of " + layout.genLength()
+                    + " tokens but gen_length is " + options.genLength() + ": they must be equal");
+        }
+        if (layout.length() > traits.maxSequenceLength()) {
+            throw new IllegalArgumentException("The prompt (" + (layout.length() - layout.genLength()) + " tokens) plus gen_length "
+                    + layout.genLength() + " makes a canvas of " + layout.length() + " tokens, longer than the model's "
+                    + "max_sequence_length " + traits.maxSequenceLength() + ": shorten the prompt or lower --gen-length");
+        }
+        if (layout.maskedCount(traits.maskId()) == 0) {
+            throw new IllegalArgumentException("Nothing to generate: the region [" + layout.genStart() + ", "
+                    + (layout.genStart() + layout.genLength()) + ") holds no mask token");
+        }
+        if (traits.logitsShift() && layout.genStart() == 0) {
+            throw new IllegalArgumentException("This model predicts each token from the position before it "
+                    + "(logits_shift): the canvas must start with at least one prompt token, e.g. the BOS");
+        }
+        if (options.cfgScale() > 0 && !traits.fullLogits()) {
+            throw new IllegalArgumentException("cfg_scale " + options.cfgScale() + " needs the full logits, and this "
+                    + "package has only the top-" + traits.headTopK() + " head: re-package with full logits "
+                    + "(unmask-pack convert --full-logits) or use --cfg-scale 0");
+        }
+        if (options.topK() > traits.headTopK() && !traits.fullLogits()) {
+            throw new IllegalArgumentException("top_k " + options.topK() + " is larger than the package's head ("
+                    + traits.headTopK() + " candidates per position): use --top-k " + traits.headTopK()
+                    + " or less, or re-package with full logits");
+        }
+        if (!options.stopSequences().isEmpty() && detokenizer == null) {
+            throw new IllegalArgumentException("Stop sequences need a detokenizer to read the text");
+        }
+        return new DenoisingRun(layout, options, traits, listener, detokenizer);
+    }
+
+    public boolean finished() {
+        return finishReason != null;
+    }
+
+    /** 2 under classifier-free guidance (conditional and unconditional canvases), else 1. */
+    public int rows() {
+        return unconditional == null ? 1 : 2;
+    }
+
+    public int sequenceLength() {
+        return canvas.length;
+    }
+
+    public long padId() {
+        return traits.padId();
+    }
+
+    /** [rows][sequence] this step's model input. */
+    long[][] inputRows() {
+        return unconditional == null ? new long[][] {canvas} : new long[][] {canvas, unconditional};
+    }
+
+    /** [positions] where this step needs the head: the block's masked positions (one to the left under logits shift). */
+    long[] headPositions() {
+        long[] positions = new long[masked.length];
+        int shift = traits.logitsShift() ? 1 : 0;
+        for (int j = 0; j < masked.length; j++) {
+            positions[j] = masked[j] - shift;
+        }
+        return positions;
+    }
+
+    /** Takes this run's rows of a forward pass (starting at {@code firstRow}) and commits this step's tokens. */
+    void apply(HeadOutput out, int firstRow, long forwardNanos) {
+        if (finished()) {
+            throw new IllegalStateException("This run has finished; start a new one");
+        }
+        long started = System.nanoTime();
+        long listenerBefore = listenerNanos;
+        modelNanos += forwardNanos;
+        int n = masked.length;
+        long[] tokens = new long[n];
+        double[] confidence = new double[n];
+        for (int j = 0; j < n; j++) {
+            choice.choose(out, firstRow, j);
+            tokens[j] = choice.token;
+            confidence[j] = options.remasking() == Remasking.RANDOM ? random.nextDouble() : choice.confidence;
+        }
+        Integer[] order = new Integer[n];
+        for (int j = 0; j < n; j++) {
+            order[j] = j;
+        }
+        Arrays.sort(order, Comparator.<Integer>comparingDouble(j -> -confidence[j]).thenComparingInt(j -> masked[j]));
+        double[] ranked = new double[n];
+        for (int r = 0; r < n; r++) {
+            ranked[r] = confidence[order[r]];
+        }
+        int count = Math.max(1, options.commitRule().count(ranked, scheduledThisStep()));
+        Integer[] chosen = Arrays.copyOf(order, count);
+        Arrays.sort(chosen, Comparator.comparingInt(j -> masked[j]));
+        List<DenoisingListener.Commit> committed = new ArrayList<>(count);
+        for (int j : chosen) {
+            canvas[masked[j]] = tokens[j];
+            if (unconditional != null) {
+                unconditional[masked[j]] = tokens[j];
+            }
+            committed.add(new DenoisingListener.Commit(masked[j], tokens[j], confidence[j]));
+        }
+        steps++;
+        notifyStep(committed);
+        stepInBlock++;
+        masked = maskedIn(blockStart(block), blockEnd(block));
+        checkStops();
+        while (!finished() && masked.length == 0) {
+            notifyBlock();
+            if (block + 1 == blocks) {
+                finishReason = containsEnd() ? FinishReason.EOS : FinishReason.LENGTH;
+            } else {
+                enterBlock(block + 1);
+            }
+        }
+        samplerNanos += System.nanoTime() - started - (listenerNanos - listenerBefore);
+    }
+
+    private void notifyStep(List<DenoisingListener.Commit> committed) {
+        if (listener == DenoisingListener.NONE) {
+            return;
+        }
+        long t = System.nanoTime();
+        listener.onStep(new DenoisingListener.StepEvent(block, stepInBlock, List.copyOf(committed), canvas.clone()));
+        listenerNanos += System.nanoTime() - t;
+    }
+
+    private void notifyBlock() {
+        if (listener == DenoisingListener.NONE) {
+            return;
+        }
+        long t = System.nanoTime();
+        listener.onBlock(new DenoisingListener.BlockEvent(block, blockStart(block), blockEnd(block), canvas.clone()));
+        listenerNanos += System.nanoTime() - t;
+    }
+
+    /** Steps this run alone until it finishes. */
+    public Denoised runToEnd(dev.unmask.engine.model.DenoisingModel model) {
+        while (!finished()) {
+            BatchDenoiser.step(model, List.of(this));
+        }
+        return result();
+    }
+
+    public Denoised result() {
+        if (!finished()) {
+            throw new IllegalStateException("The run has not finished: step it until finished() is true");
+        }
+        return new Denoised(canvas.clone(), layout.genStart(), layout.genLength(), finishReason, steps, modelNanos,
+                samplerNanos, layout.regionEndsCanvas());
+    }
+
+    /** [sequence] a copy of the canvas now. */
+    public long[] canvas() {
+        return canvas.clone();
+    }
+
+    public int steps() {
+        return steps;
+    }
+
+    public int block() {
+        return block;
+    }
+
+    public DecodingOptions options() {
+        return options;
+    }
+
+    private void enterBlock(int b) {
+        block = b;
+        stepInBlock = 0;
+        masked = maskedIn(blockStart(b), blockEnd(b));
+        maskedAtBlockStart = masked.length;
+        while (masked.length == 0) { // a block of fixed tokens only
+            notifyBlock();
+            if (block + 1 == blocks) {
+                finishReason = containsEnd() ? FinishReason.EOS : FinishReason.LENGTH;
+                return;
+            }
+            block++;
+            masked = maskedIn(blockStart(block), blockEnd(block));
+            maskedAtBlockStart = masked.length;
+        }
+    }
+
+    /** LLaDA's {@code get_num_transfer_tokens}: every step gets masked/steps, the first masked%steps one more. */
+    private int scheduledThisStep() {
+        int base = maskedAtBlockStart / stepsPerBlock;
+        int remainder = maskedAtBlockStart % stepsPerBlock;
+        return base + (stepInBlock < remainder ? 1 : 0);
+    }
+
+    private void checkStops() {
+        int start = layout.genStart();
+        int end = start + layout.genLength();
+        if (options.earlyExit() && layout.regionEndsCanvas()) {
+            for (int i = start; i < end && canvas[i] != traits.maskId(); i++) {
+                if (traits.isEnd(canvas[i])) {
+                    for (int k = i + 1; k < end; k++) {
+                        if (canvas[k] == traits.maskId()) {
+                            canvas[k] = traits.padId();
+                        }
+                    }
+                    finishReason = FinishReason.EOS;
+                    return;
+                }
+            }
+        }
+        if (options.maxTokens() > 0) {
+            boolean resolved = true;
+            for (int i = start; i < start + options.maxTokens(); i++) {
+                resolved &= canvas[i] != traits.maskId();
+            }
+            if (resolved) {
+                finishReason = FinishReason.MAX_TOKENS;
+                return;
+            }
+        }
+        if (!options.stopSequences().isEmpty()) {
+            int i = start;
+            while (i < end && canvas[i] != traits.maskId() && !traits.isEnd(canvas[i])) {
+                i++;
+            }
+            String text = detokenizer.apply(Arrays.copyOfRange(canvas, start, i));
+            for (String stop : options.stopSequences()) {
+                if (text.contains(stop)) {
+                    finishReason = FinishReason.STOP_SEQUENCE;
+                    return;
+                }
+            }
+        }
+    }
+
+    private boolean containsEnd() {
+        for (int i = layout.genStart(); i < layout.genStart() + layout.genLength(); i++) {
+            if (traits.isEnd(canvas[i])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int blockStart(int b) {
+        return layout.genStart() + b * options.blockLength();
+    }
+
+    private int blockEnd(int b) {
+        return blockStart(b) + options.blockLength();
+    }
+
+    private int[] maskedIn(int from, int to) {
+        int[] out = new int[to - from];
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            if (canvas[i] == traits.maskId()) {
+                out[n++] = i;
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+}

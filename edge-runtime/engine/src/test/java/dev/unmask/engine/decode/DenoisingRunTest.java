@@ -1,0 +1,358 @@
+package dev.unmask.engine.decode;
+
+import dev.unmask.engine.testing.ScriptedModel;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static dev.unmask.engine.testing.ScriptedModel.EOS;
+import static dev.unmask.engine.testing.ScriptedModel.MASK;
+import static dev.unmask.engine.testing.ScriptedModel.prefer;
+import static dev.unmask.engine.testing.ScriptedModel.sharp;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DenoisingRunTest {
+
+    static final long[] PROMPT = {0, 10, 11};
+    static final int VOCAB = 64;
+
+    /** Token 20 + position everywhere, more confident further right: the order of commits is predictable. */
+    static final ScriptedModel.Logits RISING = (canvas, p) -> prefer(VOCAB, 20 + p, 1 + 0.5f * p);
+
+    static DecodingOptions.Builder options(int genLength, int blockLength, int steps) {
+        return DecodingOptions.defaults().toBuilder().genLength(genLength).blockLength(blockLength).steps(steps)
+                .earlyExit(false);
+    }
+
+    static DenoisingRun start(ScriptedModel model, CanvasLayout layout, DecodingOptions options, DenoisingListener listener) {
+        return DenoisingRun.start(layout, options, ModelTraits.of(model.manifest()), listener,
+                ids -> Arrays.stream(ids).mapToObj(id -> String.valueOf((char) ('a' + id % 26))).collect(Collectors.joining()));
+    }
+
+    static Recorder run(ScriptedModel model, long[] prompt, DecodingOptions options) {
+        Recorder recorder = new Recorder();
+        DenoisingRun run = start(model, CanvasLayout.continuation(prompt, options.genLength(), MASK), options, recorder);
+        recorder.result = run.runToEnd(model);
+        return recorder;
+    }
+
+    static final class Recorder implements DenoisingListener {
+        final List<StepEvent> steps = new ArrayList<>();
+        final List<BlockEvent> blocks = new ArrayList<>();
+        Denoised result;
+
+        @Override
+        public void onStep(StepEvent event) {
+            steps.add(event);
+        }
+
+        @Override
+        public void onBlock(BlockEvent event) {
+            blocks.add(event);
+        }
+
+        List<List<Integer>> positionsPerStep() {
+            return steps.stream().map(s -> s.committed().stream().map(Commit::position).collect(Collectors.toList()))
+                    .collect(Collectors.toList());
+        }
+    }
+
+    @Test
+    void llada_schedule_spreads_steps_over_blocks_and_commits_the_most_confident_first_block_by_block() {
+        Recorder r = run(ScriptedModel.of(RISING), PROMPT, options(8, 4, 4).build());
+        // 2 blocks of 4, 2 steps per block, 2 tokens per step; within a block the rightmost (most confident) first
+        assertEquals(List.of(List.of(5, 6), List.of(3, 4), List.of(9, 10), List.of(7, 8)), r.positionsPerStep());
+        assertArrayEquals(new long[] {23, 24, 25, 26, 27, 28, 29, 30}, r.result.region());
+        assertEquals(FinishReason.LENGTH, r.result.reason());
+        assertEquals(4, r.result.steps());
+        assertEquals(2, r.blocks.size());
+        assertEquals(3, r.blocks.get(0).start());
+        assertEquals(7, r.blocks.get(0).end());
+    }
+
+    @Test
+    void uneven_schedules_give_the_first_steps_one_more_token_as_get_num_transfer_tokens_does() {
+        Recorder r = run(ScriptedModel.of(RISING), PROMPT, options(5, 5, 2).build());
+        assertEquals(List.of(3, 2), r.steps.stream().map(s -> s.committed().size()).collect(Collectors.toList()));
+    }
+
+    @Test
+    void the_listener_sees_every_step_with_a_copy_of_the_canvas() {
+        Recorder r = run(ScriptedModel.of(RISING), PROMPT, options(4, 4, 4).build());
+        assertEquals(4, r.steps.size());
+        long[] first = r.steps.get(0).canvas();
+        assertEquals(3, Arrays.stream(first).filter(t -> t == MASK).count());
+        assertEquals(0, Arrays.stream(r.steps.get(3).canvas()).filter(t -> t == MASK).count());
+        assertEquals(List.of(0, 1, 2, 3), r.steps.stream().map(DenoisingListener.StepEvent::step).collect(Collectors.toList()));
+    }
+
+    @Test
+    void the_head_is_asked_only_for_the_current_blocks_masked_positions() {
+        ScriptedModel model = ScriptedModel.of(RISING);
+        run(model, PROMPT, options(8, 4, 8).build());
+        assertArrayEquals(new long[] {3, 4, 5, 6}, model.headPositions.get(0)[0]);
+        assertArrayEquals(new long[] {3, 4, 5}, model.headPositions.get(1)[0]);
+        assertArrayEquals(new long[] {7, 8, 9, 10}, model.headPositions.get(4)[0]);
+    }
+
+    @Test
+    void under_logits_shift_the_head_is_read_one_position_to_the_left() {
+        ScriptedModel model = new ScriptedModel(VOCAB, 8, false, true, 512, RISING);
+        Recorder r = run(model, PROMPT, options(4, 4, 4).build());
+        assertArrayEquals(new long[] {2, 3, 4, 5}, model.headPositions.get(0)[0]);
+        assertArrayEquals(new long[] {22, 23, 24, 25}, r.result.region(), "position p gets the head of p - 1");
+    }
+
+    @Test
+    void threshold_decoding_commits_every_confident_token_at_once_and_at_least_one_otherwise() {
+        ScriptedModel sure = ScriptedModel.of((c, p) -> sharp(VOCAB, 20 + p));
+        Recorder fast = run(sure, PROMPT, options(8, 4, 8).threshold(0.9).build());
+        assertEquals(2, fast.result.steps(), "one step per block when every token is above the threshold");
+        ScriptedModel unsure = ScriptedModel.of(RISING);
+        Recorder slow = run(unsure, PROMPT, options(8, 4, 8).threshold(0.99).build());
+        assertEquals(8, slow.result.steps(), "one token per step when none is");
+        assertArrayEquals(fast.result.region(), slow.result.region());
+    }
+
+    @Test
+    void commit_rules_count_as_fast_dllm_defines_them() {
+        double[] ranked = {0.99, 0.95, 0.91, 0.5};
+        assertEquals(3, new CommitRule.Threshold(0.9).count(ranked, 1));
+        assertEquals(1, new CommitRule.Threshold(0.999).count(ranked, 1));
+        // factor 1: thresholds 1-1/3=0.667 for the 2nd, 1-1/4=0.75 for the 3rd, 1-1/5=0.8 for the 4th
+        assertEquals(3, new CommitRule.Factor(1).count(ranked, 1));
+        assertEquals(1, new CommitRule.Factor(0.1).count(ranked, 1));
+        assertEquals(2, new CommitRule.Schedule().count(ranked, 2));
+        assertThrows(IllegalArgumentException.class, () -> new CommitRule.Threshold(1.5));
+        assertThrows(IllegalArgumentException.class, () -> new CommitRule.Factor(0));
+    }
+
+    @Test
+    void factor_decoding_takes_fewer_steps_than_the_schedule_on_a_confident_model() {
+        ScriptedModel sure = ScriptedModel.of((c, p) -> sharp(VOCAB, 20 + p));
+        Recorder r = run(sure, PROMPT, options(8, 8, 8).factor(1.0).build());
+        assertEquals(1, r.result.steps());
+    }
+
+    @Test
+    void random_remasking_is_deterministic_by_seed_and_differs_across_seeds() {
+        DecodingOptions o = options(16, 16, 16).remasking(Remasking.RANDOM).seed(7).build();
+        List<List<Integer>> a = run(ScriptedModel.of(RISING), PROMPT, o).positionsPerStep();
+        List<List<Integer>> b = run(ScriptedModel.of(RISING), PROMPT, o).positionsPerStep();
+        List<List<Integer>> c = run(ScriptedModel.of(RISING), PROMPT, o.toBuilder().seed(8).build()).positionsPerStep();
+        assertEquals(a, b);
+        assertNotEquals(a, c);
+        assertNotEquals(run(ScriptedModel.of(RISING), PROMPT, options(16, 16, 16).build()).positionsPerStep(), a,
+                "random order is not the confidence order");
+    }
+
+    /** Flat over tokens 20..27: sampling can pick any of them. */
+    static final ScriptedModel.Logits FLAT = (canvas, p) -> {
+        float[] l = new float[VOCAB];
+        Arrays.fill(l, -10);
+        for (int t = 20; t < 28; t++) {
+            l[t] = 2 - 0.01f * t;
+        }
+        return l;
+    };
+
+    @Test
+    void temperature_sampling_is_deterministic_by_seed_and_greedy_at_zero() {
+        DecodingOptions hot = options(16, 16, 16).temperature(1.0).seed(42).build();
+        long[] a = run(ScriptedModel.of(FLAT), PROMPT, hot).result.region();
+        long[] b = run(ScriptedModel.of(FLAT), PROMPT, hot).result.region();
+        long[] c = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().seed(43).build()).result.region();
+        assertArrayEquals(a, b);
+        assertFalse(Arrays.equals(a, c));
+        assertTrue(Arrays.stream(a).distinct().count() > 2, "a flat distribution gives varied tokens: " + Arrays.toString(a));
+        assertTrue(Arrays.stream(a).allMatch(t -> t >= 20 && t < 28), "only tokens of the head's top-8");
+        long[] greedy = run(ScriptedModel.of(FLAT), PROMPT, options(16, 16, 16).build()).result.region();
+        assertTrue(Arrays.stream(greedy).allMatch(t -> t == 20));
+    }
+
+    @Test
+    void top_k_1_and_a_tiny_top_p_make_sampling_greedy() {
+        DecodingOptions hot = options(16, 16, 16).temperature(1.0).seed(42).build();
+        assertTrue(Arrays.stream(run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topK(1).build()).result.region())
+                .allMatch(t -> t == 20));
+        assertTrue(Arrays.stream(run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topP(0.01).build()).result.region())
+                .allMatch(t -> t == 20));
+        long[] top2 = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topK(2).build()).result.region();
+        assertTrue(Arrays.stream(top2).allMatch(t -> t == 20 || t == 21));
+    }
+
+    @Test
+    void with_full_logits_sampling_reaches_beyond_the_heads_top_k() {
+        ScriptedModel model = new ScriptedModel(VOCAB, 2, true, false, 512, FLAT);
+        long[] region = run(model, PROMPT, options(16, 16, 16).temperature(1.0).seed(3).build()).result.region();
+        assertTrue(Arrays.stream(region).anyMatch(t -> t > 21), Arrays.toString(region));
+    }
+
+    @Test
+    void with_full_logits_top_k_and_top_p_rank_the_whole_vocabulary_negative_logits_included() {
+        ScriptedModel.Logits negative = (canvas, p) -> {
+            float[] l = new float[VOCAB];
+            Arrays.fill(l, -50);
+            l[40] = -1.0f;
+            l[41] = -1.1f;
+            l[42] = -1.2f;
+            l[9] = -3f;
+            return l;
+        };
+        DecodingOptions hot = options(16, 16, 16).temperature(5.0).seed(9).build();
+        long[] top2 = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT, hot.toBuilder().topK(2).build()).result.region();
+        assertTrue(Arrays.stream(top2).allMatch(t -> t == 40 || t == 41), Arrays.toString(top2));
+        assertTrue(Arrays.stream(top2).anyMatch(t -> t == 41), Arrays.toString(top2));
+        long[] nucleus = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT, hot.toBuilder().topP(0.5).build()).result.region();
+        assertTrue(Arrays.stream(nucleus).allMatch(t -> t == 40 || t == 41), Arrays.toString(nucleus));
+        long[] margin = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT,
+                hot.toBuilder().confidence(ConfidenceMeasure.MARGIN).build()).result.region();
+        assertEquals(16, margin.length);
+    }
+
+    @Test
+    void the_confidence_measures_rank_positions_differently() {
+        // position 3: top-1 0.5 vs many small; position 4: top-1 0.45 vs one runner-up 0.45
+        ScriptedModel.Logits logits = (c, p) -> {
+            float[] l = new float[VOCAB];
+            Arrays.fill(l, -30);
+            if (p == 3) {
+                l[40] = 3;
+                for (int t = 41; t < 49; t++) {
+                    l[t] = 1.5f;
+                }
+            } else {
+                l[50] = 3.1f;
+                l[51] = 3.1f - 0.001f;
+            }
+            return l;
+        };
+        DecodingOptions o = options(2, 2, 2).build();
+        assertEquals(List.of(4), run(ScriptedModel.of(logits), PROMPT, o).positionsPerStep().get(0), "probability");
+        assertEquals(List.of(3), run(ScriptedModel.of(logits), PROMPT, o.toBuilder().confidence(ConfidenceMeasure.MARGIN).build())
+                .positionsPerStep().get(0), "margin");
+        assertEquals(List.of(4), run(ScriptedModel.of(logits), PROMPT, o.toBuilder().confidence(ConfidenceMeasure.NEGATIVE_ENTROPY).build())
+                .positionsPerStep().get(0), "negative entropy: two near-equal tokens are less uncertain than nine");
+    }
+
+    @Test
+    void classifier_free_guidance_runs_a_masked_prompt_row_and_follows_the_guided_logits() {
+        // conditional rows (prompt visible) prefer 30 a little; unconditional rows (prompt masked) prefer 31 strongly
+        ScriptedModel.Logits logits = (canvas, p) -> {
+            float[] l = new float[VOCAB];
+            boolean sees = canvas[1] == 10;
+            l[30] = sees ? 2.0f : 0.0f;
+            l[31] = sees ? 1.9f : 3.0f;
+            return l;
+        };
+        ScriptedModel model = new ScriptedModel(VOCAB, 8, true, false, 512, logits);
+        Recorder plain = run(model, PROMPT, options(4, 4, 4).build());
+        assertTrue(Arrays.stream(plain.result.region()).allMatch(t -> t == 30));
+        // guided: 0 + 2*(2.0-0) = 4 for 30 vs 3 + 2*(1.9-3) = 0.8 for 31
+        ScriptedModel guided = new ScriptedModel(VOCAB, 8, true, false, 512, logits);
+        Recorder cfg = run(guided, PROMPT, options(4, 4, 4).cfgScale(1.0).build());
+        assertTrue(Arrays.stream(cfg.result.region()).allMatch(t -> t == 30));
+        long[][] first = guided.inputs.get(0);
+        assertEquals(2, first.length, "conditional and unconditional rows in one forward pass");
+        assertArrayEquals(new long[] {MASK, MASK, MASK, MASK, MASK, MASK, MASK}, first[1]);
+        // a negative-going guidance flips the choice: cfg pushes away from the unconditional preference
+        ScriptedModel.Logits flip = (canvas, p) -> {
+            float[] l = new float[VOCAB];
+            boolean sees = canvas[1] == 10;
+            l[30] = sees ? 2.0f : 2.5f;
+            l[31] = sees ? 1.9f : 0.0f;
+            return l;
+        };
+        Recorder flipped = run(new ScriptedModel(VOCAB, 8, true, false, 512, flip), PROMPT, options(4, 4, 4).cfgScale(3.0).build());
+        assertTrue(Arrays.stream(flipped.result.region()).allMatch(t -> t == 31), Arrays.toString(flipped.result.region()));
+    }
+
+    /** Sure text at positions 3 and 4, EOS from position 5 on, less sure. */
+    static final ScriptedModel.Logits EOS_AT_5 = (canvas, p) -> p >= 5 ? prefer(VOCAB, EOS, 20) : sharp(VOCAB, 20 + p);
+
+    @Test
+    void early_exit_stops_once_an_eos_follows_resolved_text_and_fills_the_rest_with_padding() {
+        Recorder full = run(ScriptedModel.of(EOS_AT_5), PROMPT, options(32, 32, 32).build());
+        assertEquals(32, full.result.steps());
+        Recorder early = run(ScriptedModel.of(EOS_AT_5), PROMPT, options(32, 32, 32).earlyExit(true).build());
+        assertEquals(FinishReason.EOS, early.result.reason());
+        assertEquals(3, early.result.steps(), "two text tokens, then the first EOS");
+        assertArrayEquals(full.result.canvas(), early.result.canvas());
+    }
+
+    @Test
+    void max_tokens_stops_once_that_many_leading_tokens_are_resolved() {
+        Recorder r = run(ScriptedModel.of(RISING), PROMPT, options(16, 4, 16).maxTokens(4).build());
+        assertEquals(FinishReason.MAX_TOKENS, r.result.reason());
+        assertEquals(4, r.result.steps(), "only the first block ran");
+    }
+
+    @Test
+    void a_stop_sequence_in_the_resolved_text_ends_the_run() {
+        // tokens 20+p decode to letters: position 3 -> 'x' (23 % 26 = 23), 4 -> 'y', 5 -> 'z'
+        Recorder r = run(ScriptedModel.of((c, p) -> prefer(VOCAB, 20 + p, 10 - 0.1f * p)), PROMPT,
+                options(16, 16, 16).stopSequences(List.of("yz")).build());
+        assertEquals(FinishReason.STOP_SEQUENCE, r.result.reason());
+        assertEquals(3, r.result.steps());
+    }
+
+    @Test
+    void fixed_tokens_inside_the_region_stay_fixed() {
+        long[] tokens = {0, 10, MASK, 42, MASK, MASK, 43, MASK};
+        CanvasLayout layout = CanvasLayout.ofPlaceholders(tokens, MASK);
+        assertEquals(2, layout.genStart());
+        assertEquals(6, layout.genLength());
+        ScriptedModel model = ScriptedModel.of(RISING);
+        DecodingOptions o = options(6, 6, 4).build();
+        Denoised d = start(model, layout, o, DenoisingListener.NONE).runToEnd(model);
+        assertArrayEquals(new long[] {0, 10, 22, 42, 24, 25, 43, 27}, d.canvas());
+        assertEquals(4, model.inputs.size(), "4 masks over 4 steps: the schedule counts masks, not the region's length");
+    }
+
+    @Test
+    void a_batch_of_different_lengths_gives_each_request_what_it_gets_alone() {
+        ScriptedModel.Logits contextual = (canvas, p) -> {
+            long sum = Arrays.stream(canvas).filter(t -> t != MASK).sum();
+            return prefer(VOCAB, (int) (8 + (p * 7 + sum) % 48), 1 + 0.3f * p);
+        };
+        DecodingOptions o1 = options(8, 4, 8).build();
+        DecodingOptions o2 = options(4, 4, 2).build();
+        long[] p1 = {0, 10, 11};
+        long[] p2 = {0, 12, 13, 14, 15, 16, 17};
+        ScriptedModel alone = ScriptedModel.of(contextual);
+        Denoised a1 = run(alone, p1, o1).result;
+        Denoised a2 = run(alone, p2, o2).result;
+
+        ScriptedModel shared = ScriptedModel.of(contextual);
+        Recorder rec1 = new Recorder();
+        DenoisingRun r1 = start(shared, CanvasLayout.continuation(p1, 8, MASK), o1, rec1);
+        DenoisingRun r2 = start(shared, CanvasLayout.continuation(p2, 4, MASK), o2, DenoisingListener.NONE);
+        List<DenoisingRun> runs = List.of(r1, r2);
+        while (!r1.finished() || !r2.finished()) {
+            BatchDenoiser.step(shared, runs);
+        }
+        assertArrayEquals(a1.canvas(), r1.result().canvas());
+        assertArrayEquals(a2.canvas(), r2.result().canvas());
+        assertEquals(2, shared.inputs.get(0).length, "both requests in the first forward pass");
+        assertEquals(11, shared.inputs.get(0)[1].length, "padded to the longer canvas");
+        assertEquals(1, shared.inputs.get(2).length, "the short request finished after 2 steps");
+        assertEquals(8, rec1.steps.size());
+    }
+
+    @Test
+    void a_finished_run_refuses_more_steps_and_an_unfinished_one_has_no_result() {
+        ScriptedModel model = ScriptedModel.of(RISING);
+        DenoisingRun run = start(model, CanvasLayout.continuation(PROMPT, 4, MASK), options(4, 4, 4).build(), DenoisingListener.NONE);
+        assertThrows(IllegalStateException.class, run::result);
+        run.runToEnd(model);
+        assertEquals(0, BatchDenoiser.step(model, List.of(run)), "finished runs are skipped");
+    }
+}
