@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: convert a checkpoint with LLaDA-8B's exact shapes (random bf16, written on the fly to a temporary
+# folder under /tmp and deleted afterwards) with `unmask-pack convert --dtype fp16 --self-test=skip`, and report
+# wall time and peak RSS from /usr/bin/time -v. When /tmp lacks the room for checkpoint + package, the script
+# uses the largest number of layers that fits and says so. See docs/benchmarks.md.
+#
+# Usage: model-packager/bench/convert-synthetic-8b.sh [layers]      (default 32 = LLaDA-8B)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+layers="${1:-32}"
+jar="$(ls "$root"/model-packager/target/model-packager-*.jar | grep -v -- '-sources\|-tests' | head -n1)"
+cp="$jar:$root/model-packager/target/lib/*"
+
+# bytes: checkpoint (bf16) and package (fp16) are the same size: embedding + head + per-layer weights, 2 bytes each
+emb=$((126464 * 4096 * 2))
+per_layer=$(( (4 * 4096 * 4096 + 3 * 4096 * 12288 + 2 * 4096) * 2 ))
+need() { echo $(( 2 * (2 * emb + $1 * per_layer) + (1 << 30) )); }
+avail=$(( $(df --output=avail -k /tmp | tail -n1) * 1024 ))
+while (( layers > 1 )) && (( $(need "$layers") > avail )); do layers=$((layers - 1)); done
+if (( layers < ${1:-32} )); then
+  echo "NOTE: /tmp has $((avail >> 30)) GiB free; scaled down to $layers of ${1:-32} layers (needs $(( $(need "$layers") >> 30 )) GiB)"
+fi
+
+work="$(mktemp -d /tmp/unmask-bench-8b.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+echo "== writing a synthetic LLaDA-8B-shaped checkpoint ($layers layers) to $work/ckpt"
+nice java -Xmx256m -cp "$cp" dev.unmask.packager.bench.SyntheticCheckpoint "$work/ckpt" "$layers" "$root/models/tiny-llada/tokenizer.json"
+du -sh "$work/ckpt"
+sync
+echo "== converting (fp16, self-test skipped)"
+nice /usr/bin/time -v -o "$work/time.txt" \
+  java ${JAVA_OPTS:--Xmx1g} -jar "$jar" convert --from "$work/ckpt" --out "$work/pkg" --dtype fp16 --self-test=skip \
+  2>&1 | grep -v '^\[' || true
+du -sh "$work/pkg"
+ls -la "$work/pkg"
+echo "== /usr/bin/time -v"
+grep -E 'Elapsed \(wall clock\)|Maximum resident set size|User time|System time|Percent of CPU|File system (inputs|outputs)|Exit status' "$work/time.txt"

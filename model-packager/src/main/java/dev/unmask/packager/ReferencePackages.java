@@ -1,0 +1,105 @@
+package dev.unmask.packager;
+
+import dev.unmask.engine.pack.Manifests;
+import dev.unmask.engine.pack.PackageException;
+import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.engine.pack.Sha256;
+import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.onnx.WeightFormat;
+import dev.unmask.packager.pack.ConvertRequest;
+import dev.unmask.packager.pack.PackageWriter;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+
+/**
+ * Packages of the reference checkpoints bundled in {@code models/}, converted on first use and cached, so that the
+ * tests of every module downstream of the packager (agent, functions) run on the real model from a clean clone.
+ *
+ * <p>A cached package is reused only while the checkpoint files it was made from are unchanged (their SHA-256 in the
+ * manifest's {@code source.files}); otherwise it is converted again. Conversion holds a file lock, so two JVMs never
+ * write the same package.
+ */
+public final class ReferencePackages {
+
+    /** System property naming the repository root; surefire sets it for every module (parent pom). */
+    public static final String REPO_ROOT_PROPERTY = "unmask.repo.root";
+
+    private ReferencePackages() {}
+
+    /** The fp32 package of {@code models/tiny-llada}, with the default top-k and no full logits. */
+    public static Path tinyLlada() {
+        return tinyLlada("fp32", GraphOptions.of(WeightFormat.FP32));
+    }
+
+    /** The fp32 package of {@code models/tiny-llada} with the optional full {@code logits} output (for CFG). */
+    public static Path tinyLladaWithLogits() {
+        return tinyLlada("fp32-logits", GraphOptions.of(WeightFormat.FP32).withFullLogits(true));
+    }
+
+    /**
+     * A package of {@code models/tiny-llada} built with {@code options}, cached under
+     * {@code target/reference-packages/tiny-llada-<variant>} at the repository root.
+     */
+    public static synchronized Path tinyLlada(String variant, GraphOptions options) {
+        Path root = repoRoot();
+        Path checkpoint = root.resolve("models/tiny-llada");
+        Path out = root.resolve("target/reference-packages/tiny-llada-" + variant);
+        try {
+            Files.createDirectories(out.getParent());
+            try (FileChannel channel = FileChannel.open(out.getParent().resolve(".lock"),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock ignored = channel.lock()) {
+                if (!isCurrent(out, checkpoint)) {
+                    new PackageWriter(line -> System.err.println("[reference package] " + line), Progress.NONE)
+                            .convert(ConvertRequest.of(checkpoint, out, options).withName("tiny-llada").withReplace(true));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not prepare the reference package in " + out, e);
+        }
+        return out;
+    }
+
+    /** The repository root: {@value #REPO_ROOT_PROPERTY}, else the first folder up from here holding models/tiny-llada. */
+    public static Path repoRoot() {
+        String property = System.getProperty(REPO_ROOT_PROPERTY);
+        if (property != null && !property.isBlank()) {
+            return Path.of(property).toAbsolutePath().normalize();
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("models/tiny-llada/config.json"))) {
+                return dir;
+            }
+        }
+        throw new IllegalStateException("Cannot find the repository root (no models/tiny-llada above "
+                + Path.of("").toAbsolutePath() + "); set -D" + REPO_ROOT_PROPERTY + "=/path/to/unmask");
+    }
+
+    private static boolean isCurrent(Path pkg, Path checkpoint) {
+        if (!Files.isRegularFile(pkg.resolve(PackageManifest.FILE_NAME))) {
+            return false;
+        }
+        try {
+            PackageManifest manifest = Manifests.read(pkg);
+            if (manifest.source() == null || manifest.source().files() == null || manifest.source().files().isEmpty()) {
+                return false;
+            }
+            for (Map.Entry<String, String> file : manifest.source().files().entrySet()) {
+                Path source = checkpoint.resolve(file.getKey());
+                if (!Files.isRegularFile(source) || !Sha256.ofFile(source).equals(file.getValue())) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (PackageException | UncheckedIOException e) {
+            return false;
+        }
+    }
+}

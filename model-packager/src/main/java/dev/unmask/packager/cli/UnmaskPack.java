@@ -1,0 +1,84 @@
+package dev.unmask.packager.cli;
+
+import dev.unmask.engine.pack.PackageException;
+import dev.unmask.packager.ExitCode;
+import dev.unmask.packager.PackagerException;
+import dev.unmask.packager.PackagerVersion;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.UncheckedIOException;
+
+/** {@code unmask-pack}: the packager's command line. Exit codes are mapped from exceptions here and only here. */
+@Command(name = "unmask-pack",
+        mixinStandardHelpOptions = true,
+        versionProvider = UnmaskPack.Version.class,
+        description = "Converts a Hugging Face masked-diffusion LM checkpoint (LLaDA) into an Unmask ONNX model package, in pure Java.",
+        subcommands = {ConvertCommand.class, QuantizeCommand.class, InspectCommand.class, VerifyCommand.class,
+                CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n")
+public final class UnmaskPack implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: use convert, inspect or verify (see --help)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(newCommandLine().execute(args));
+    }
+
+    /** The command line with exit-code mapping installed on every subcommand; tests call {@code execute} on it. */
+    public static CommandLine newCommandLine() {
+        CommandLine cl = new CommandLine(new UnmaskPack());
+        cl.setExitCodeExceptionMapper(UnmaskPack::exitCodeOf);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("unmask-pack: error: " + messageOf(ex));
+            if (exitCodeOf(ex) == ExitCode.INTERNAL.code()) {
+                ex.printStackTrace(commandLine.getErr());
+            }
+            commandLine.getErr().flush();
+            return exitCodeOf(ex);
+        });
+        applyExitCodeHelp(cl);
+        return cl;
+    }
+
+    private static void applyExitCodeHelp(CommandLine cl) {
+        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(ExitCode.helpSection());
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            applyExitCodeHelp(sub);
+        }
+    }
+
+    /** The one mapping from failures to exit codes. */
+    static int exitCodeOf(Throwable t) {
+        if (t instanceof PackagerException p) {
+            return p.exitCode().code();
+        }
+        if (t instanceof PackageException) {
+            return ExitCode.BAD_PACKAGE.code();
+        }
+        if (t instanceof CommandLine.ParameterException || t instanceof IllegalArgumentException) {
+            return ExitCode.USAGE.code();
+        }
+        if (t instanceof UncheckedIOException || t instanceof java.io.IOException) {
+            return ExitCode.IO.code();
+        }
+        return ExitCode.INTERNAL.code();
+    }
+
+    private static String messageOf(Throwable t) {
+        return t.getMessage() != null ? t.getMessage() : t.toString();
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {PackagerVersion.NAME + " " + PackagerVersion.VERSION};
+        }
+    }
+}

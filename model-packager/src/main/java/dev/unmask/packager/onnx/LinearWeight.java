@@ -1,0 +1,20 @@
+package dev.unmask.packager.onnx;
+
+import dev.unmask.packager.checkpoint.Checkpoint;
+import dev.unmask.packager.checkpoint.TensorData;
+import dev.unmask.packager.checkpoint.TensorEntry;
+
+/**
+ * An {@code nn.Linear} weight of the checkpoint, {@code W [outFeatures, inFeatures]} (PyTorch layout: one row per
+ * output feature), not yet read. {@link #map()} memory-maps it; close the result when done.
+ */
+public record LinearWeight(Checkpoint checkpoint, TensorEntry entry, int outFeatures, int inFeatures) {
+
+    public TensorData map() {
+        return checkpoint.map(entry);
+    }
+
+    public String name() {
+        return entry.name();
+    }
+}

@@ -1,0 +1,121 @@
+package dev.unmask.packager.pack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.packager.ExitCode;
+import dev.unmask.packager.PackagerException;
+import dev.unmask.packager.llada.LladaConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** What generation needs besides the weights: special token ids, sampler defaults, the chat template. */
+final class CheckpointMetadata {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private CheckpointMetadata() {}
+
+    static JsonNode readOptional(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new PackagerException(ExitCode.BAD_CHECKPOINT, file + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** Special tokens by content, from tokenizer.json's added_tokens. */
+    static Map<String, Integer> addedTokens(Path tokenizerJson) {
+        JsonNode root = readOptional(tokenizerJson);
+        Map<String, Integer> out = new HashMap<>();
+        if (root != null && root.path("added_tokens").isArray()) {
+            for (JsonNode t : root.get("added_tokens")) {
+                out.put(t.path("content").asText(), t.path("id").asInt());
+            }
+        }
+        return out;
+    }
+
+    static PackageManifest.SpecialTokens specialTokens(LladaConfig config, JsonNode generation, Map<String, Integer> added,
+                                                       Path checkpointDir) {
+        Integer mask = firstNonNull(config.maskTokenId(), intOrNull(generation, "mask_token_id"), added.get("<|mdm_mask|>"));
+        Integer eos = firstNonNull(intOrNull(generation, "eos_token_id"), config.eosTokenId(), added.get("<|endoftext|>"));
+        if (mask == null) {
+            throw new PackagerException(ExitCode.BAD_CHECKPOINT, checkpointDir + ": no mask token id: config.json has no "
+                    + "\"mask_token_id\" and tokenizer.json has no <|mdm_mask|> token; add \"mask_token_id\": 126336 (LLaDA-8B) to config.json");
+        }
+        if (eos == null) {
+            throw new PackagerException(ExitCode.BAD_CHECKPOINT, checkpointDir + ": no EOS token id in config.json "
+                    + "(\"eos_token_id\"), generation_config.json or tokenizer.json (<|endoftext|>)");
+        }
+        Integer eot = added.get("<|eot_id|>");
+        Integer bos = firstNonNull(intOrNull(generation, "bos_token_id"), config.bosTokenId(), added.get("<|startoftext|>"));
+        Integer pad = firstNonNull(intOrNull(generation, "pad_token_id"), config.padTokenId(), eos);
+        return new PackageManifest.SpecialTokens(mask, eos, eot, bos, pad);
+    }
+
+    static PackageManifest.GenerationDefaults generationDefaults(JsonNode g, int maxSequenceLength) {
+        int genLength = Math.min(128, maxSequenceLength / 2);
+        int block = Math.min(32, genLength);
+        PackageManifest.GenerationDefaults reference = new PackageManifest.GenerationDefaults(
+                genLength, genLength, block, 0.0, "low_confidence", 0.0);
+        if (g == null) {
+            return reference;
+        }
+        return new PackageManifest.GenerationDefaults(
+                g.path("steps").asInt(reference.steps()),
+                g.path("gen_length").asInt(reference.genLength()),
+                g.path("block_length").asInt(reference.blockLength()),
+                g.path("temperature").asDouble(reference.temperature()),
+                g.path("remasking").asText(reference.remasking()),
+                g.path("cfg_scale").asDouble(reference.cfgScale()));
+    }
+
+    /** tokenizer_config.json's chat_template: a string, or a list of {name, template} (the "default" one). */
+    static String chatTemplate(JsonNode tokenizerConfig) {
+        if (tokenizerConfig == null) {
+            return null;
+        }
+        JsonNode t = tokenizerConfig.get("chat_template");
+        if (t == null || t.isNull()) {
+            return null;
+        }
+        if (t.isTextual()) {
+            return t.asText();
+        }
+        if (t.isArray()) {
+            for (JsonNode e : t) {
+                if ("default".equals(e.path("name").asText())) {
+                    return e.path("template").asText();
+                }
+            }
+            return t.size() > 0 ? t.get(0).path("template").asText(null) : null;
+        }
+        return null;
+    }
+
+    private static Integer intOrNull(JsonNode n, String key) {
+        if (n == null) {
+            return null;
+        }
+        JsonNode v = n.get(key);
+        return v == null || !v.canConvertToInt() ? null : v.asInt();
+    }
+
+    @SafeVarargs
+    private static <T> T firstNonNull(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+}

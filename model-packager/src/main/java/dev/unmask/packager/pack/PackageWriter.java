@@ -1,0 +1,360 @@
+package dev.unmask.packager.pack;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.engine.model.OnnxDenoiser;
+import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.model.SelfTest;
+import dev.unmask.engine.pack.Manifests;
+import dev.unmask.engine.pack.ModelPackage;
+import dev.unmask.engine.pack.PackageException;
+import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.engine.pack.Sha256;
+import dev.unmask.packager.ExitCode;
+import dev.unmask.packager.PackagerException;
+import dev.unmask.packager.PackagerVersion;
+import dev.unmask.packager.Progress;
+import dev.unmask.packager.checkpoint.Checkpoint;
+import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.llada.LladaConfig;
+import dev.unmask.packager.llada.LladaGraphBuilder;
+import dev.unmask.packager.onnx.ExternalDataWriter;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Converts a checkpoint into a package. Everything is written into a hidden sibling folder
+ * ({@code .<out>.partial-<random>}), checked (checksums, and the self-test run in ONNX Runtime), and only then renamed
+ * to {@code out} in one atomic move: a failed conversion leaves no package, partial or otherwise.
+ */
+public final class PackageWriter {
+
+    public static final String TOKENIZER = "tokenizer.json";
+    static final int SELF_TEST_LENGTH = 16;
+    static final int SELF_TEST_FIRST_MASK = 5;
+    static final int SELF_TEST_MASKS = 6;
+
+    private final Consumer<String> log;
+    private final Progress progress;
+    private final PublishCheck publishCheck;
+
+    public PackageWriter(Consumer<String> log, Progress progress) {
+        this(log, progress, PublishCheck.NONE);
+    }
+
+    /** @param publishCheck runs on the complete package before the rename (e.g. the quality gate of --against) */
+    public PackageWriter(Consumer<String> log, Progress progress, PublishCheck publishCheck) {
+        this.log = log;
+        this.progress = progress;
+        this.publishCheck = publishCheck;
+    }
+
+    /** The result of a conversion: the package folder (final) and its manifest. */
+    public record Written(Path dir, PackageManifest manifest) {}
+
+    /** Counts the tensors and bytes a conversion will read, for progress bars. */
+    public static long[] workload(Path from) {
+        if (!Files.isDirectory(from)) {
+            return new long[] {1, 1}; // convert() reports the real problem
+        }
+        try (Checkpoint c = Checkpoint.open(from)) {
+            return new long[] {c.tensors().size(), c.totalBytes()};
+        }
+    }
+
+    public Written convert(ConvertRequest request) {
+        Path from = request.from().toAbsolutePath().normalize();
+        Path out = request.out().toAbsolutePath().normalize();
+        if (!Files.isDirectory(from)) {
+            throw new PackagerException(ExitCode.BAD_CHECKPOINT, from + " is not a folder; point --from at a Hugging Face "
+                    + "checkpoint folder, e.g. --from models/tiny-llada");
+        }
+        if (Files.exists(out) && !request.replace()) {
+            throw new PackagerException(ExitCode.IO, out + " already exists; choose another --out or pass --force to replace it");
+        }
+        if (out.equals(from)) {
+            throw new PackagerException(ExitCode.USAGE, "--out must differ from --from");
+        }
+        LladaConfig config = LladaConfig.read(from);
+        Path tokenizer = from.resolve(TOKENIZER);
+        if (!Files.isRegularFile(tokenizer)) {
+            throw new PackagerException(ExitCode.BAD_CHECKPOINT, "No " + TOKENIZER + " in " + from
+                    + "; the package needs the Hugging Face fast tokenizer file (download tokenizer.json with the weights)");
+        }
+        Path parent = out.getParent();
+        Path partial;
+        try {
+            Files.createDirectories(parent);
+            partial = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+            makeWorldReadable(partial);
+        } catch (IOException e) {
+            throw new PackagerException(ExitCode.IO, "Cannot create a folder next to " + out + ": " + e.getMessage(), e);
+        }
+        try {
+            PackageManifest manifest = publishCheck.check(partial, writeInto(partial, from, config, tokenizer, request));
+            moveIntoPlace(partial, out, request.replace());
+            return new Written(out, manifest);
+        } catch (RuntimeException | Error e) {
+            deleteTree(partial);
+            throw e;
+        }
+    }
+
+    private PackageManifest writeInto(Path dir, Path from, LladaConfig config, Path tokenizer, ConvertRequest request) {
+        GraphOptions options = request.graph();
+        log.accept(String.format("converting %s (model_type %s, %d layers, d_model %d, %d heads / %d kv heads, vocab %d)",
+                from, config.modelType(), config.layers(), config.modelDim(), config.heads(), config.kvHeads(), config.vocabSize()));
+        log.accept(String.format("chosen: dtype %s (%s), quantization %s, top_k %d, full logits %s, external data for "
+                        + "initializers >= %d bytes, self-test %s",
+                options.format().manifestName(),
+                options.format() == dev.unmask.packager.onnx.WeightFormat.FP32 ? "weights and activations fp32"
+                        : "weights fp16, Cast to fp32 activations",
+                options.linear().quantization(), options.topK(), options.fullLogits() ? "on" : "off",
+                ExternalDataWriter.DEFAULT_THRESHOLD_BYTES, request.runSelfTest() ? "run" : "skipped"));
+        Map<String, String> sourceFiles = new TreeMap<>();
+        Map<String, String> knownDigests = new TreeMap<>();
+        try (Checkpoint checkpoint = Checkpoint.open(from)) {
+            LladaGraphBuilder builder = new LladaGraphBuilder(config, checkpoint, options, progress);
+            builder.checkTensors();
+            ModelProto model;
+            Path dataFile = dir.resolve(ExternalDataWriter.DATA_FILE);
+            ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
+            try (data) {
+                model = builder.build(data);
+            }
+            if (data.sha256() != null) {
+                knownDigests.put(ExternalDataWriter.DATA_FILE, data.sha256());
+            }
+            writeModel(model, dir.resolve(ModelPackage.MODEL_FILE));
+            log.accept(String.format("wrote the graph (%d nodes, %d initializers, %s of external data); checksumming the source files",
+                    model.getGraph().getNodeCount(), model.getGraph().getInitializerCount(), human(data.externalBytes())));
+            for (Path p : checkpoint.weightFiles()) {
+                sourceFiles.put(p.getFileName().toString(), Sha256.ofFile(p));
+            }
+        }
+        try {
+            Files.copy(tokenizer, dir.resolve(TOKENIZER));
+        } catch (IOException e) {
+            throw new PackagerException(ExitCode.IO, "Cannot copy " + tokenizer + ": " + e.getMessage(), e);
+        }
+        for (String name : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
+            Path p = from.resolve(name);
+            if (Files.isRegularFile(p)) {
+                sourceFiles.put(name, Sha256.ofFile(p));
+            }
+        }
+        JsonNode generation = CheckpointMetadata.readOptional(from.resolve("generation_config.json"));
+        JsonNode tokenizerConfig = CheckpointMetadata.readOptional(from.resolve("tokenizer_config.json"));
+        PackageManifest manifest = new PackageManifest(
+                PackageManifest.FORMAT, PackageManifest.CURRENT_FORMAT_VERSION,
+                request.name() != null ? request.name() : from.getFileName().toString(),
+                architecture(config),
+                new PackageManifest.Source(from.getFileName().toString(), digestOfDigests(sourceFiles), sourceFiles),
+                new PackageManifest.Precision(options.format().manifestName(), options.linear().quantization()),
+                graph(config, options),
+                CheckpointMetadata.specialTokens(config, generation, CheckpointMetadata.addedTokens(tokenizer), from),
+                CheckpointMetadata.generationDefaults(generation, config.maxSequenceLength()),
+                CheckpointMetadata.chatTemplate(tokenizerConfig),
+                fileEntries(dir, knownDigests),
+                new PackageManifest.Packager(PackagerVersion.NAME, PackagerVersion.VERSION,
+                        Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()),
+                null);
+        Manifests.write(manifest, dir);
+        if (request.runSelfTest()) {
+            PackageManifest.SelfTest selfTest = recordSelfTest(dir, manifest);
+            manifest = withSelfTest(manifest, selfTest);
+            Manifests.write(manifest, dir);
+            try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
+                SelfTest.Result result = SelfTest.run(model);
+                if (!result.passed()) {
+                    throw new PackagerException(ExitCode.BAD_PACKAGE, "The written package fails its own self-test: " + result.summary());
+                }
+                log.accept(result.summary());
+            }
+        } else {
+            log.accept("verifying the package's checksums");
+            ModelPackage.open(dir); // checksums at least
+            log.accept("self-test skipped (--self-test=skip): the package has no self_test; 'unmask-pack verify' checks checksums only");
+        }
+        return manifest;
+    }
+
+    /** Runs the fixed self-test canvas through the written graph and returns it with the top-1 ids it produced. */
+    private PackageManifest.SelfTest recordSelfTest(Path dir, PackageManifest manifest) {
+        long[][] ids = {selfTestCanvas(manifest)};
+        long[][] heads = new long[1][SELF_TEST_MASKS];
+        for (int i = 0; i < SELF_TEST_MASKS; i++) {
+            heads[0][i] = SELF_TEST_FIRST_MASK + i;
+        }
+        PackageManifest.SelfTest probe = new PackageManifest.SelfTest(ids, heads, new long[1][SELF_TEST_MASKS]);
+        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
+            SelfTest.Result r = SelfTest.run(model, probe);
+            return new PackageManifest.SelfTest(ids, heads, r.actualTop1());
+        } catch (PackageException e) {
+            throw new PackagerException(ExitCode.BAD_PACKAGE, "The written graph does not load in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * BOS, then ordinary token ids spread over the vocabulary (never a special id), with {@link #SELF_TEST_MASKS} mask
+     * ids from position {@link #SELF_TEST_FIRST_MASK}: [bos, t1 … t4, mask × 6, t11 … t15].
+     */
+    static long[] selfTestCanvas(PackageManifest manifest) {
+        PackageManifest.SpecialTokens s = manifest.specialTokens();
+        int vocab = manifest.architecture().vocabSize();
+        java.util.Set<Long> special = new java.util.HashSet<>();
+        for (Integer id : new Integer[] {s.mask(), s.eos(), s.eot(), s.bos(), s.pad()}) {
+            if (id != null) {
+                special.add(id.longValue());
+            }
+        }
+        long[] ids = new long[SELF_TEST_LENGTH];
+        long low = Math.min(16, vocab / 4);
+        long span = Math.min(vocab, 4096) - low;
+        for (int i = 0; i < SELF_TEST_LENGTH; i++) {
+            long t = low + (i * 977L + 131) % span;
+            while (special.contains(t)) {
+                t = low + (t + 1 - low) % span;
+            }
+            ids[i] = t;
+        }
+        ids[0] = s.bos() != null ? s.bos() : ids[0];
+        for (int i = 0; i < SELF_TEST_MASKS; i++) {
+            ids[SELF_TEST_FIRST_MASK + i] = s.mask();
+        }
+        return ids;
+    }
+
+    private static PackageManifest withSelfTest(PackageManifest m, PackageManifest.SelfTest t) {
+        return new PackageManifest(m.format(), m.formatVersion(), m.name(), m.architecture(), m.source(), m.precision(),
+                m.graph(), m.specialTokens(), m.generationDefaults(), m.chatTemplate(), m.files(), m.packager(), t);
+    }
+
+    static PackageManifest.Architecture architecture(LladaConfig c) {
+        return new PackageManifest.Architecture("llada", c.modelType(), c.layers(), c.modelDim(), c.heads(), c.kvHeads(),
+                c.headDim(), c.mlpHiddenSize(), c.vocabSize(), c.embeddingSize(), c.maxSequenceLength(), c.ropeTheta(),
+                c.rmsNormEps(), true, false);
+    }
+
+    static PackageManifest.Graph graph(LladaConfig c, GraphOptions o) {
+        List<PackageManifest.TensorSpec> inputs = List.of(
+                new PackageManifest.TensorSpec("input_ids", "int64", List.of("batch", "sequence")),
+                new PackageManifest.TensorSpec("attention_mask", "int64", List.of("batch", "sequence")),
+                new PackageManifest.TensorSpec("head_positions", "int64", List.of("batch", "positions")));
+        List<PackageManifest.TensorSpec> outputs = new ArrayList<>(List.of(
+                new PackageManifest.TensorSpec("topk_ids", "int64", List.of("batch", "positions", o.topK())),
+                new PackageManifest.TensorSpec("topk_logits", "float32", List.of("batch", "positions", o.topK())),
+                new PackageManifest.TensorSpec("logsumexp", "float32", List.of("batch", "positions")),
+                new PackageManifest.TensorSpec("entropy", "float32", List.of("batch", "positions"))));
+        if (o.fullLogits()) {
+            outputs.add(new PackageManifest.TensorSpec("logits", "float32", List.of("batch", "positions", c.vocabSize())));
+        }
+        return new PackageManifest.Graph(LladaGraphBuilder.OPSET, LladaGraphBuilder.IR_VERSION, o.topK(), o.fullLogits(),
+                inputs, List.copyOf(outputs));
+    }
+
+    private static void writeModel(ModelProto model, Path file) {
+        try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+            model.writeTo(os);
+        } catch (IOException e) {
+            throw new PackagerException(ExitCode.IO, "Cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Every file of the package folder but the manifest, sorted by name, with size and SHA-256 ({@code known} digests,
+     * computed while writing, are used as they are; {@link ModelPackage#open} re-reads every file before the rename).
+     */
+    static Map<String, PackageManifest.FileEntry> fileEntries(Path dir, Map<String, String> known) {
+        Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.sorted().toList()) {
+                String n = p.getFileName().toString();
+                if (!n.equals(PackageManifest.FILE_NAME) && Files.isRegularFile(p)) {
+                    String sha = known.containsKey(n) ? known.get(n) : Sha256.ofFile(p);
+                    files.put(n, new PackageManifest.FileEntry(Files.size(p), sha));
+                }
+            }
+        } catch (IOException e) {
+            throw new PackagerException(ExitCode.IO, "Cannot list " + dir + ": " + e.getMessage(), e);
+        }
+        return files;
+    }
+
+    static String human(long bytes) {
+        return bytes >= 1L << 30 ? String.format("%.2f GiB", bytes / (double) (1L << 30))
+                : String.format("%.1f MiB", bytes / (double) (1L << 20));
+    }
+
+    static String digestOfDigests(Map<String, String> byName) {
+        StringBuilder all = new StringBuilder();
+        new TreeMap<>(byName).forEach((k, v) -> all.append(v));
+        return Sha256.ofBytes(all.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    private void moveIntoPlace(Path partial, Path out, boolean replace) {
+        Path old = null;
+        try {
+            if (replace && Files.exists(out)) {
+                old = out.resolveSibling("." + out.getFileName() + ".replaced-" + System.nanoTime());
+                Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileAlreadyExistsException e) {
+            throw new PackagerException(ExitCode.IO, out + " appeared while converting; nothing was written there", e);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new PackagerException(ExitCode.IO, "Cannot atomically rename " + partial + " to " + out + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            if (old != null && !Files.exists(out)) {
+                try {
+                    Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
+                    old = null;
+                } catch (IOException ignored) {
+                    // report the original failure
+                }
+            }
+            throw new PackagerException(ExitCode.IO, "Cannot move the package into " + out + ": " + e.getMessage(), e);
+        }
+        if (old != null) {
+            deleteTree(old);
+        }
+        log.accept("wrote " + out);
+    }
+
+    private static void makeWorldReadable(Path dir) {
+        try {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: keep the default permissions
+        }
+    }
+
+    static void deleteTree(Path root) {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // best effort: a leftover hidden .partial folder is never taken for a package
+        }
+    }
+}
