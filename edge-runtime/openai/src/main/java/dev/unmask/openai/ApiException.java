@@ -1,0 +1,66 @@
+package dev.unmask.openai;
+
+import java.util.Objects;
+
+/**
+ * A request the API answers with an error. Thrown at the edge, where the request is read and checked; the HTTP
+ * layer writes {@link #httpStatus()}, {@link #body()} and, for 429 and 503, a {@code Retry-After} header.
+ *
+ * @param kind              status and OpenAI type
+ * @param param             the request field at fault, e.g. {@code "max_tokens"}; null when none
+ * @param code              OpenAI's machine-readable code, e.g. {@code "context_length_exceeded"}; null when none
+ * @param retryAfterSeconds for 429 and 503: when to try again; 0 otherwise
+ */
+public final class ApiException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    private final ErrorKind kind;
+    private final String param;
+    private final String code;
+    private final int retryAfterSeconds;
+
+    public ApiException(ErrorKind kind, String message, String param, String code, int retryAfterSeconds, Throwable cause) {
+        super(Objects.requireNonNull(message, "message"), cause);
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.param = param;
+        this.code = code;
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** A 400 about {@code param}; the message says what to send instead. */
+    public static ApiException invalid(String param, String message) {
+        return new ApiException(ErrorKind.INVALID_REQUEST, message, param, "invalid_value", 0, null);
+    }
+
+    /** A 400 with a specific OpenAI code, e.g. {@code "context_length_exceeded"}. */
+    public static ApiException invalid(String param, String code, String message) {
+        return new ApiException(ErrorKind.INVALID_REQUEST, message, param, code, 0, null);
+    }
+
+    public ErrorKind kind() {
+        return kind;
+    }
+
+    public int httpStatus() {
+        return kind.httpStatus();
+    }
+
+    public String param() {
+        return param;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    /** Seconds for the {@code Retry-After} header; 0 = send none. */
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
+    /** The JSON body, {@code {"error": {...}}}. */
+    public ApiError body() {
+        return ApiError.of(getMessage(), kind.type(), param, code);
+    }
+}

@@ -1,0 +1,60 @@
+package dev.unmask.openai;
+
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/** The one place where failures become API errors (status, OpenAI type and code, message). */
+public final class Errors {
+
+    private Errors() {}
+
+    public static ApiException toApi(Throwable t) {
+        Throwable e = t;
+        while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        if (e instanceof ApiException api) {
+            return api;
+        }
+        if (e instanceof QueueFullException full) {
+            return new ApiException(ErrorKind.RATE_LIMITED, full.getMessage(), null, "queue_full",
+                    full.retryAfterSeconds(), full);
+        }
+        if (e instanceof IllegalArgumentException bad) {
+            // the engine's own checks (canvas, model capabilities): the request cannot work as sent
+            return new ApiException(ErrorKind.INVALID_REQUEST, bad.getMessage(), null, "invalid_value", 0, bad);
+        }
+        if (e instanceof CancellationException) {
+            return new ApiException(ErrorKind.SERVER, "The request was cancelled", null, "cancelled", 0, e);
+        }
+        if (e instanceof IllegalStateException closing && String.valueOf(closing.getMessage()).contains("shutting down")) {
+            return new ApiException(ErrorKind.UNAVAILABLE, closing.getMessage() + ": retry on another instance", null,
+                    "unavailable", 5, e);
+        }
+        return new ApiException(ErrorKind.SERVER, "The server failed (" + e.getClass().getSimpleName() + ": "
+                + e.getMessage() + "). This is a bug: retry, and report it with the request if it happens again",
+                null, "internal_error", 0, e);
+    }
+
+    /** A 401 in OpenAI's shape for a missing or wrong key. */
+    public static ApiException unauthorized(boolean keySent) {
+        return new ApiException(ErrorKind.AUTHENTICATION, keySent
+                ? "Incorrect API key provided: send one of the server's keys as 'Authorization: Bearer <key>'"
+                : "You didn't provide an API key: send it as 'Authorization: Bearer <key>'",
+                null, "invalid_api_key", 0, null);
+    }
+
+    /** A 404 for a model id no package is served under. */
+    public static ApiException unknownModel(String model, java.util.Collection<String> served) {
+        return new ApiException(ErrorKind.NOT_FOUND, "The model '" + model + "' does not exist on this server: send "
+                + "one of " + served.stream().map(s -> "\"" + s + "\"").toList() + " (GET /v1/models lists them)",
+                "model", "model_not_found", 0, null);
+    }
+
+    /** A 503 while the model loads. */
+    public static ApiException notReady() {
+        return new ApiException(ErrorKind.UNAVAILABLE, "The model is still loading: retry after the Retry-After "
+                + "seconds (GET /q/health/ready turns 200 when it is ready)", null, "model_loading", 5, null);
+    }
+}

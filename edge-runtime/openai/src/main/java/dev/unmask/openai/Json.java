@@ -1,0 +1,64 @@
+package dev.unmask.openai;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The one JSON mapper of the wire format: snake_case names, as OpenAI writes them. Responses are written here, not
+ * by a framework's mapper, so that every server built on this module sends the same bytes.
+ */
+public final class Json {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private Json() {}
+
+    public static ObjectMapper mapper() {
+        return MAPPER;
+    }
+
+    /** Compact JSON of a response record. */
+    public static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("Cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+        }
+    }
+
+    /**
+     * Reads a request body; it must be one JSON object.
+     *
+     * @throws ApiException 400 {@code invalid_json} saying where the JSON breaks, with an example of a valid body
+     */
+    public static JsonNode readObject(byte[] body, String example) {
+        if (body == null || body.length == 0) {
+            throw ApiException.invalid(null, "invalid_json", "The request body is empty: send a JSON object, e.g. " + example);
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw ApiException.invalid(null, "invalid_json", "The request body is not valid JSON ("
+                    + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + "): send a JSON object, e.g. " + example);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiException.invalid(null, "invalid_json", "The request body must be a JSON object, not "
+                    + Fields.describe(node) + ": send e.g. " + example);
+        }
+        return node;
+    }
+}

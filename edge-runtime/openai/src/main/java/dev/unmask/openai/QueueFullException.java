@@ -1,0 +1,19 @@
+package dev.unmask.openai;
+
+/** The scheduler's queue is full; the HTTP layer answers 429 with {@code Retry-After: retryAfterSeconds}. */
+public final class QueueFullException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    private final int retryAfterSeconds;
+
+    public QueueFullException(int queued, int retryAfterSeconds) {
+        super("The server is busy: " + queued + " requests are already waiting. Retry after " + retryAfterSeconds
+                + " s (Retry-After header), or send fewer concurrent requests");
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+}

@@ -1,0 +1,127 @@
+package dev.unmask.functions;
+
+import dev.unmask.engine.Engine;
+import dev.unmask.engine.model.ExecutionProvider;
+import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.openai.BatchScheduler;
+import dev.unmask.openai.Errors;
+import dev.unmask.openai.OpenAiService;
+import dev.unmask.openai.ServedModel;
+import dev.unmask.openai.ServingLimits;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Loads the configured packages, warms them, and holds the {@link OpenAiService} over them. Until that is done
+ * {@link #service()} answers 503 and {@code /q/health/ready} is down.
+ */
+@ApplicationScoped
+public class ModelHost {
+
+    private static final Logger LOG = Logger.getLogger(ModelHost.class);
+
+    @Inject
+    UnmaskConfig config;
+
+    @Inject
+    MeterRegistry registry;
+
+    private final List<Engine> engines = new ArrayList<>();
+    private final List<BatchScheduler> schedulers = new ArrayList<>();
+    private volatile OpenAiService service;
+    private volatile Throwable failure;
+    private volatile long readyMillis;
+
+    void onStart(@Observes StartupEvent event) {
+        if (loadInBackground()) {
+            Thread loader = new Thread(this::load, "unmask-loader");
+            loader.setDaemon(true);
+            loader.start();
+        } else {
+            load();
+        }
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        schedulers.forEach(BatchScheduler::close);
+        engines.forEach(Engine::close);
+    }
+
+    private void load() {
+        long started = System.nanoTime();
+        try {
+            if (config.models().isEmpty()) {
+                throw new IllegalStateException("No package configured: set unmask.models.<id>.path, e.g. "
+                        + "unmask.models.tiny-llada.path=models/tiny-llada/package");
+            }
+            RuntimeOptions runtime = new RuntimeOptions(ExecutionProvider.parse(config.executionProvider()), config.threads());
+            long created = Clock.systemUTC().instant().getEpochSecond();
+            List<ServedModel> served = new ArrayList<>();
+            for (Map.Entry<String, UnmaskConfig.ServedPackage> e : config.models().entrySet()) {
+                String id = e.getKey();
+                Engine engine = Engine.open(e.getValue().path(), runtime);
+                engines.add(engine);
+                UnmaskMetrics metrics = new UnmaskMetrics(registry, id);
+                BatchScheduler scheduler = new BatchScheduler(engine, config.batch().maxSize(), config.batch().maxQueue(), metrics);
+                schedulers.add(scheduler);
+                metrics.gauges(id, scheduler::queueDepth, scheduler::activeCount);
+                if (config.warmUp()) {
+                    long t = System.nanoTime();
+                    engine.generate("Hello", engine.defaultOptions().toBuilder()
+                            .genLength(8).blockLength(8).steps(8).build(), null);
+                    LOG.infof("Warmed %s in %d ms", id, (System.nanoTime() - t) / 1_000_000);
+                }
+                served.add(new ServedModel(id, engine, scheduler, created));
+                LOG.infof("Serving package %s as model '%s' on %s (batch %d, queue %d)", e.getValue().path(), id,
+                        runtime.executionProvider(), config.batch().maxSize(), config.batch().maxQueue());
+            }
+            ServingLimits limits = new ServingLimits(config.limits().maxTokens(), config.limits().maxSteps(),
+                    config.limits().maxCanvasTokens());
+            service = new OpenAiService(served, limits, Clock.systemUTC());
+            readyMillis = (System.nanoTime() - started) / 1_000_000;
+            LOG.infof("Ready: %d model(s) loaded and warmed in %d ms", served.size(), readyMillis);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            LOG.errorf(e, "Could not load the packages: %s", e.getMessage());
+            if (!loadInBackground()) {
+                throw e;
+            }
+        }
+    }
+
+    private boolean loadInBackground() {
+        return config.loadInBackground().orElse(System.getenv("AWS_LAMBDA_RUNTIME_API") == null);
+    }
+
+    /** The API; 503 ({@code model_loading}) until the packages are loaded and warmed. */
+    public OpenAiService service() {
+        OpenAiService s = service;
+        if (s == null) {
+            throw Errors.notReady();
+        }
+        return s;
+    }
+
+    public boolean ready() {
+        return service != null;
+    }
+
+    /** Why loading failed; null while loading or once loaded. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    public long readyMillis() {
+        return readyMillis;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.unmask.functions;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything the service reads under {@code unmask.*}, e.g.
+ *
+ * <pre>
+ * unmask.models.tiny-llada.path=models/tiny-llada/package
+ * unmask.execution-provider=cpu
+ * unmask.threads=0
+ * unmask.limits.max-tokens=512
+ * unmask.batch.max-size=8
+ * unmask.batch.max-queue=64
+ * unmask.api-keys=sk-one,sk-two
+ * </pre>
+ */
+@ConfigMapping(prefix = "unmask")
+public interface UnmaskConfig {
+
+    /** The packages to serve, by the model id clients send. */
+    Map<String, ServedPackage> models();
+
+    /** {@code cpu} or {@code cuda} (falls back to CPU, with a log line, where ONNX Runtime has no CUDA). */
+    @WithDefault("cpu")
+    String executionProvider();
+
+    /** ONNX Runtime intra-op threads; 0 = one per physical core. */
+    @WithDefault("0")
+    int threads();
+
+    Limits limits();
+
+    Batch batch();
+
+    /** Bearer keys that may call {@code /v1}; none = no authentication. */
+    Optional<List<String>> apiKeys();
+
+    /**
+     * Load the packages on a background thread, so that the server listens at once and {@code /q/health/ready}
+     * says 503 until they are loaded and warmed. Unset: on, except on AWS Lambda (where {@code AWS_LAMBDA_RUNTIME_API}
+     * is set), whose init phase must do the work, and where SnapStart then snapshots the loaded, warmed model.
+     */
+    Optional<Boolean> loadInBackground();
+
+    /** Run one short generation per package before reporting ready (JIT, ONNX Runtime's first-run allocations). */
+    @WithDefault("true")
+    boolean warmUp();
+
+    interface ServedPackage {
+        /** The package folder (holding manifest.json). */
+        Path path();
+    }
+
+    interface Limits {
+        /** The largest {@code max_tokens} a request may ask for. */
+        @WithDefault("512")
+        int maxTokens();
+
+        /** The largest {@code steps} a request may ask for. */
+        @WithDefault("512")
+        int maxSteps();
+
+        /** The longest canvas (prompt plus completion) in tokens; 0 = the model's max_sequence_length. */
+        @WithDefault("0")
+        int maxCanvasTokens();
+    }
+
+    interface Batch {
+        /** Requests denoised together in one forward pass; 1 = one at a time. */
+        @WithDefault("8")
+        int maxSize();
+
+        /** Requests that may wait for a place in the batch; more are refused with 429. */
+        @WithDefault("64")
+        int maxQueue();
+    }
+}
