@@ -16,7 +16,8 @@ final class QualityOptions {
     @Option(names = "--against", paramLabel = "<reference package>",
             description = "measure this package against a reference (the float package of the same checkpoint) on "
                     + "held-out text: top-1 agreement, KL and masked-token loss at t = 0.25/0.5/0.75, identical greedy "
-                    + "generations; printed as a table and stored in the manifest's 'quality'")
+                    + "generations; printed as a table, and stored as the manifest's 'quality' by convert and "
+                    + "quantize (by verify with --record)")
     Path against;
 
     @Option(names = "--min-top1-agreement", paramLabel = "<share>",

@@ -24,7 +24,7 @@ public final class UnmaskPack implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: use convert, inspect or verify (see --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: use convert, quantize, inspect or verify (see --help)");
     }
 
     public static void main(String[] args) {

@@ -11,7 +11,7 @@ import java.util.Objects;
 /**
  * {@code manifest.json}: the contract between the packager, the engine and the functions.
  * Field by field it is documented in {@code docs/package-format.md}; change it only with a bump of
- * {@link #CURRENT_FORMAT_VERSION}.
+ * {@link #CURRENT_FORMAT_VERSION}, except for an optional field that readers may ignore (such as {@code quality}).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record PackageManifest(
