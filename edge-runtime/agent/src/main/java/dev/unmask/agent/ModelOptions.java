@@ -4,6 +4,8 @@ import dev.unmask.engine.Engine;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.pack.PackageException;
+import dev.unmask.engine.pack.PackageManifest;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.net.URISyntaxException;
@@ -18,9 +20,13 @@ public final class ModelOptions {
     public static final String BUNDLED_PACKAGE = "models/tiny-llada/package";
     public static final String BUILD_BUNDLED = "bin/unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package --force";
 
-    @Option(names = {"-m", "--model"}, paramLabel = "<package dir>",
-            description = "model package folder (default: the bundled " + BUNDLED_PACKAGE + ")")
-    Path model;
+    @Option(names = {"-m", "--model"}, paramLabel = "<name | package dir>",
+            description = "a model installed with 'unmask pull', or a package folder (default: the bundled "
+                    + BUNDLED_PACKAGE + ")")
+    String model;
+
+    @Mixin
+    StoreOption store = new StoreOption();
 
     @Option(names = "--threads", defaultValue = "0", paramLabel = "<n>",
             description = "ONNX Runtime intra-op threads; 0 = its choice, one per physical core (default: ${DEFAULT-VALUE})")
@@ -31,7 +37,15 @@ public final class ModelOptions {
     String provider;
 
     public Engine open() {
-        return Engine.open(packageDir(), new RuntimeOptions(ExecutionProvider.parse(provider), threads));
+        return open(packageDir());
+    }
+
+    Engine open(Path packageDir) {
+        return Engine.open(packageDir, runtime());
+    }
+
+    RuntimeOptions runtime() {
+        return new RuntimeOptions(ExecutionProvider.parse(provider), threads);
     }
 
     /** Only warnings and errors from the engine's loggers (the load line is INFO). */
@@ -40,17 +54,42 @@ public final class ModelOptions {
     }
 
     Path packageDir() {
-        if (model != null) {
-            return model;
+        return packageDir(model);
+    }
+
+    /**
+     * The package folder of {@code nameOrDir}: a folder holding a package, else a model installed in the store;
+     * the bundled package when null.
+     */
+    Path packageDir(String nameOrDir) {
+        if (nameOrDir != null) {
+            Path dir = Path.of(nameOrDir);
+            if (Files.isRegularFile(dir.resolve(PackageManifest.FILE_NAME))) {
+                return dir;
+            }
+            if (ModelStore.isName(nameOrDir)) {
+                return store.open().require(nameOrDir);
+            }
+            if (Files.isDirectory(dir)) {
+                return dir; // opening it says what is missing
+            }
+            throw new PackageException("'" + nameOrDir + "' is neither a package folder nor an installed model: "
+                    + "name a folder holding manifest.json (e.g. " + BUNDLED_PACKAGE + ") or a model 'unmask list' "
+                    + "shows, e.g. --model " + ModelStore.NAME_EXAMPLE);
         }
-        Path home = home();
-        Path bundled = home == null ? Path.of(BUNDLED_PACKAGE) : home.resolve(BUNDLED_PACKAGE);
+        Path bundled = bundledPackage();
         if (!Files.isRegularFile(bundled.resolve("manifest.json"))) {
             throw new PackageException("No model named and the bundled package " + bundled + " is not built yet. "
                     + "Build it from the repository root with:\n  " + BUILD_BUNDLED
                     + "\nor name a package with --model <package dir>.");
         }
         return bundled;
+    }
+
+    /** Where the bundled package is (or would be, once built). */
+    static Path bundledPackage() {
+        Path home = home();
+        return home == null ? Path.of(BUNDLED_PACKAGE) : home.resolve(BUNDLED_PACKAGE);
     }
 
     /** The repository root: {@code -Dunmask.home}, else the folder above the agent jar's module, else upwards from here. */

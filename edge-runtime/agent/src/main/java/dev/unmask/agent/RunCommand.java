@@ -29,13 +29,18 @@ import java.util.concurrent.Callable;
                 "masks (" + DraftText.MASK_GLYPH + ") turning into text block by block.",
                 "In the session: /chat toggles chat mode (the package's chat template, with the conversation kept),",
                 "/clear forgets the conversation, /help shows this, /bye (or end of input) leaves.",
-                "Example: unmask run --gen-length 64 --steps 32"})
+                "Examples: unmask run tiny-llada --gen-length 64 --steps 32   (a model from 'unmask pull')",
+                "          unmask run --model models/tiny-llada/package"})
 final class RunCommand implements Callable<Integer> {
 
     static final String PROMPT = ">>> ";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "<model>",
+            description = "a model installed with 'unmask pull', or a package folder (same as --model)")
+    String modelName;
 
     @Option(names = "--chat", description = "start in chat mode")
     boolean chat;
@@ -59,7 +64,11 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         boolean redraw = live != null ? live : System.console() != null;
         List<ChatMessage> conversation = new ArrayList<>();
-        try (Engine engine = model.open();
+        if (modelName != null && model.model != null && !modelName.equals(model.model)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Name the model once: 'unmask run "
+                    + modelName + "' or 'unmask run --model " + model.model + "', not both");
+        }
+        try (Engine engine = model.open(model.packageDir(modelName != null ? modelName : model.model));
              BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
             DecodingOptions options = decoding.apply(engine.defaultOptions());
             err.printf("unmask: %s loaded; %d tokens per answer in %d steps. /help for commands, /bye to leave.%n",

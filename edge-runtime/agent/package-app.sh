@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# package-app.sh: builds a self-contained `unmask` app image for this machine with jpackage (--type app-image):
+# a trimmed Java runtime (jlink), the agent jar and its dependencies, and only this platform's native libraries
+# (ONNX Runtime's and the tokenizers' jars carry every platform's; the others are stripped from slimmed copies).
+#
+#   edge-runtime/agent/package-app.sh [--no-build]
+#   -> edge-runtime/agent/target/app/unmask/bin/unmask   (Linux; unmask.app on macOS, unmask.exe on Windows)
+#
+# Needs a JDK 17+ with jpackage and jdeps on PATH (or in $JAVA_HOME/bin).
+set -euo pipefail
+agent="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$agent/../.." && pwd)"
+bin() { if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/$1" ]]; then echo "$JAVA_HOME/bin/$1"; else command -v "$1"; fi; }
+JPACKAGE="$(bin jpackage)" || { echo "package-app: jpackage not found: install a full JDK 17+ (not a JRE)" >&2; exit 1; }
+JDEPS="$(bin jdeps)"
+JAR="$(bin jar)"
+
+if [[ "${1:-}" != "--no-build" ]]; then
+  (cd "$root" && ./mvnw -q -o -pl edge-runtime/agent -am package -DskipTests)
+fi
+main_jar="$(ls "$agent"/target/unmask-agent-*.jar | grep -v -- '-sources\|-tests' | head -n1)"
+version="$(basename "$main_jar" .jar | sed 's/^unmask-agent-//; s/-SNAPSHOT$//')"
+
+# this platform, as ONNX Runtime (ai/onnxruntime/native/<os>-<arch>) and DJL (native/lib/<os>-<arch>) name it
+case "$(uname -s)" in
+  Linux*) os=linux; djl_os=linux ;;
+  Darwin*) os=osx; djl_os=osx ;;
+  MINGW*|MSYS*|CYGWIN*) os=win; djl_os=win ;;
+  *) echo "package-app: unsupported OS $(uname -s)" >&2; exit 1 ;;
+esac
+case "$(uname -m)" in
+  x86_64|amd64) arch=x64; djl_arch=x86_64 ;;
+  aarch64|arm64) arch=aarch64; djl_arch=aarch64 ;;
+  *) echo "package-app: unsupported CPU $(uname -m)" >&2; exit 1 ;;
+esac
+keep_ort="ai/onnxruntime/native/$os-$arch/"
+keep_djl="native/lib/$djl_os-$djl_arch/"
+
+input="$agent/target/app-input"
+rm -rf "$input" "$agent/target/app"
+mkdir -p "$input/lib"
+cp "$main_jar" "$input/"
+cp "$agent"/target/lib/*.jar "$input/lib/"
+
+# slim: delete every native folder but this platform's (and debug symbols)
+slim() { # jar, prefix of the native folders, the one to keep
+  local jar="$1" prefix="$2" keep="$3" drop
+  # only files inside a platform folder (<prefix><os-arch>/...): files beside them, like DJL's properties, stay
+  drop="$(unzip -Z1 "$jar" | grep "^$prefix[^/]*/." | grep -v "^$keep" | grep -v '/$' || true)"
+  drop+=$'\n'"$(unzip -Z1 "$jar" | grep '\.dSYM/' | grep -v '/$' || true)"
+  drop="$(echo "$drop" | sed '/^$/d' | sort -u)"
+  [[ -z "$drop" ]] && return
+  if command -v zip >/dev/null; then
+    echo "$drop" | zip -q -d "$jar" -@
+  else
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && unzip -q "$jar" && echo "$drop" | while read -r f; do rm -f "$f"; done && rm -f "$jar" \
+      && "$JAR" --create --file "$jar" --manifest META-INF/MANIFEST.MF -C "$tmp" .)
+    rm -rf "$tmp"
+  fi
+  zip -q -d "$jar" "$prefix*/" >/dev/null 2>&1 || true # now-empty folders of other platforms
+}
+slim "$input/lib/$(cd "$input/lib" && ls onnxruntime-*.jar)" "ai/onnxruntime/native/" "$keep_ort"
+slim "$input/lib/$(cd "$input/lib" && ls tokenizers-*.jar)" "native/lib/" "$keep_djl"
+[[ "$(unzip -Z1 "$input"/lib/onnxruntime-*.jar | grep -c "^$keep_ort")" -gt 0 ]] \
+  || { echo "package-app: ONNX Runtime has no native library for $os-$arch" >&2; exit 1; }
+
+# the runtime: the modules the jars use, plus what is found through services: https (jdk.crypto.ec),
+# the sampler's L64X128MixRandom (jdk.random), the JDK's HTTP server
+modules="$("$JDEPS" --multi-release 17 --ignore-missing-deps --print-module-deps \
+  --class-path "$input/lib/*" "$main_jar" 2>/dev/null || echo java.base,java.logging,java.net.http,java.sql)"
+modules="$modules,jdk.httpserver,java.net.http,jdk.crypto.ec,jdk.random,jdk.unsupported,jdk.zipfs"
+
+"$JPACKAGE" --type app-image --name unmask --app-version "$version" \
+  --input "$input" --main-jar "$(basename "$main_jar")" --main-class dev.unmask.agent.Unmask \
+  --dest "$agent/target/app" --add-modules "$modules" \
+  --jlink-options "--strip-debug --no-man-pages --no-header-files --compress=2" \
+  --java-options "-Xmx1g" \
+  --description "Run masked-diffusion language models on this machine"
+
+image="$agent/target/app/unmask"
+[[ -d "$agent/target/app/unmask.app" ]] && image="$agent/target/app/unmask.app"
+echo "package-app: $image ($(du -sh "$image" | cut -f1); modules $modules; natives $os-$arch)"
