@@ -22,15 +22,11 @@ import dev.unmask.packager.onnx.ExternalDataWriter;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,21 +93,14 @@ public final class PackageWriter {
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, "No " + TOKENIZER + " in " + from
                     + "; the package needs the Hugging Face fast tokenizer file (download tokenizer.json with the weights)");
         }
-        Path parent = out.getParent();
-        Path partial;
-        try {
-            Files.createDirectories(parent);
-            partial = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
-            makeWorldReadable(partial);
-        } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot create a folder next to " + out + ": " + e.getMessage(), e);
-        }
+        Path partial = PackageFolders.createPartial(out);
         try {
             PackageManifest manifest = publishCheck.check(partial, writeInto(partial, from, config, tokenizer, request));
-            moveIntoPlace(partial, out, request.replace());
+            PackageFolders.moveIntoPlace(partial, out, request.replace());
+            log.accept("wrote " + out);
             return new Written(out, manifest);
         } catch (RuntimeException | Error e) {
-            deleteTree(partial);
+            PackageFolders.deleteTree(partial);
             throw e;
         }
     }
@@ -306,55 +295,5 @@ public final class PackageWriter {
         StringBuilder all = new StringBuilder();
         new TreeMap<>(byName).forEach((k, v) -> all.append(v));
         return Sha256.ofBytes(all.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    }
-
-    private void moveIntoPlace(Path partial, Path out, boolean replace) {
-        Path old = null;
-        try {
-            if (replace && Files.exists(out)) {
-                old = out.resolveSibling("." + out.getFileName() + ".replaced-" + System.nanoTime());
-                Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
-        } catch (FileAlreadyExistsException e) {
-            throw new PackagerException(ExitCode.IO, out + " appeared while converting; nothing was written there", e);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot atomically rename " + partial + " to " + out + ": " + e.getMessage(), e);
-        } catch (IOException e) {
-            if (old != null && !Files.exists(out)) {
-                try {
-                    Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
-                    old = null;
-                } catch (IOException ignored) {
-                    // report the original failure
-                }
-            }
-            throw new PackagerException(ExitCode.IO, "Cannot move the package into " + out + ": " + e.getMessage(), e);
-        }
-        if (old != null) {
-            deleteTree(old);
-        }
-        log.accept("wrote " + out);
-    }
-
-    private static void makeWorldReadable(Path dir) {
-        try {
-            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        } catch (UnsupportedOperationException | IOException e) {
-            // not a POSIX file system: keep the default permissions
-        }
-    }
-
-    static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // best effort: a leftover hidden .partial folder is never taken for a package
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.unmask.packager.quant;
 
+import dev.unmask.packager.pack.PackageFolders;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
@@ -20,11 +21,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * A temporary copy of a package whose graph also outputs the full {@code logits [batch, positions, vocab]}, so that
@@ -109,11 +108,11 @@ final class FullLogitsView implements AutoCloseable {
             Manifests.write(view, temp);
             return new FullLogitsView(temp, temp);
         } catch (IOException e) {
-            delete(temp);
+            PackageFolders.deleteTree(temp);
             throw new PackagerException(ExitCode.IO, "Cannot write a full-logits view of " + pkg.dir() + " in " + temp
                     + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            delete(temp);
+            PackageFolders.deleteTree(temp);
             throw e;
         }
     }
@@ -136,19 +135,6 @@ final class FullLogitsView implements AutoCloseable {
 
     @Override
     public void close() {
-        delete(temp);
-    }
-
-    private static void delete(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // best effort: a temporary folder is left behind
-        }
+        PackageFolders.deleteTree(temp);
     }
 }

@@ -10,13 +10,12 @@ import dev.unmask.engine.pack.PackageManifest;
 import dev.unmask.engine.pack.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
+import dev.unmask.packager.pack.PackageFolders;
 import dev.unmask.packager.pack.PublishCheck;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -80,18 +79,7 @@ public final class PackageQuantizer {
             }
             model = pkg.modelFile();
         }
-        Path partial;
-        try {
-            Files.createDirectories(to.getParent());
-            partial = Files.createTempDirectory(to.getParent(), "." + to.getFileName() + ".partial-");
-            try {
-                Files.setPosixFilePermissions(partial, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: keep the default permissions
-            }
-        } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot create a folder next to " + to + ": " + e.getMessage(), e);
-        }
+        Path partial = PackageFolders.createPartial(to);
         try {
             log.accept("quantizing " + model + " with " + head.describe(scheme));
             OnnxModelQuantizer.Result result = new OnnxModelQuantizer(scheme, head).quantize(model, partial);
@@ -106,11 +94,11 @@ public final class PackageQuantizer {
             if (pkg != null) {
                 manifest = publishCheck.check(partial, finishPackage(pkg, partial));
             }
-            moveIntoPlace(partial, to, replace);
+            PackageFolders.moveIntoPlace(partial, to, replace);
             log.accept("wrote " + to);
             return new Written(to, manifest, result);
         } catch (RuntimeException | Error e) {
-            deleteTree(partial);
+            PackageFolders.deleteTree(partial);
             throw e;
         }
     }
@@ -175,32 +163,5 @@ public final class PackageQuantizer {
             throw new PackagerException(ExitCode.IO, "Cannot list " + dir + ": " + e.getMessage(), e);
         }
         return files;
-    }
-
-    private static void moveIntoPlace(Path partial, Path out, boolean replace) {
-        try {
-            Path old = null;
-            if (replace && Files.exists(out)) {
-                old = out.resolveSibling("." + out.getFileName() + ".replaced-" + System.nanoTime());
-                Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
-            deleteTree(old);
-        } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot move the result into " + out + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // best effort: a hidden partial folder is left behind
-        }
     }
 }
