@@ -25,8 +25,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"An interactive session: type a prompt and watch the canvas resolve as it denoises,",
-                "masks (" + DraftText.MASK_GLYPH + ") turning into text block by block.",
+        description = {"Talk to a model interactively, watching the canvas denoise.",
+                "Type a prompt and see the masks (" + DraftText.MASK_GLYPH + ") turn into text block by block.",
                 "In the session: /chat toggles chat mode (the package's chat template, with the conversation kept),",
                 "/clear forgets the conversation, /help shows this, /bye (or end of input) leaves.",
                 "Examples: unmask run tiny-llada --gen-length 64 --steps 32   (a model from 'unmask pull')",
