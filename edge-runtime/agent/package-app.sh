@@ -16,7 +16,7 @@ JDEPS="$(bin jdeps)"
 JAR="$(bin jar)"
 
 if [[ "${1:-}" != "--no-build" ]]; then
-  (cd "$root" && ./mvnw -q -o -pl edge-runtime/agent -am package -DskipTests)
+  (cd "$root" && ./mvnw -q -pl edge-runtime/agent -am package -DskipTests)
 fi
 main_jar="$(ls "$agent"/target/unmask-agent-*.jar | grep -v -- '-sources\|-tests' | head -n1)"
 version="$(basename "$main_jar" .jar | sed 's/^unmask-agent-//; s/-SNAPSHOT$//')"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Process start to ready (package loaded and warmed: /q/health/ready 200) with the tiny package, with and without
 # the AppCDS archive. Build first with the archive:
-#   ./mvnw -o -pl functions -am package -DskipTests -Dquarkus.package.jar.appcds.enabled=true
+#   ./mvnw -pl functions -am package -DskipTests -Dquarkus.package.jar.appcds.enabled=true
 # Usage: functions/bench/cold-start.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the service on 127.0.0.1 with the tiny package, measures process start to ready, and runs the bounded load
 # test once batched (unmask.batch.max-size=8) and once one at a time (max-size=1).
-# Build first: ./mvnw -o -pl functions -am package -DskipTests
+# Build first: ./mvnw -pl functions -am package -DskipTests
 # Usage: functions/bench/run-loadtest.sh [seconds (<= 60)] [clients]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,7 +9,7 @@ SECONDS_PER_RUN=${1:-60}
 CLIENTS=${2:-32}
 PORT=${PORT:-18080}
 JAR=functions/target/quarkus-app/quarkus-run.jar
-[ -f "$JAR" ] || { echo "No $JAR: run ./mvnw -o -pl functions -am package -DskipTests first" >&2; exit 1; }
+[ -f "$JAR" ] || { echo "No $JAR: run ./mvnw -pl functions -am package -DskipTests first" >&2; exit 1; }
 
 for BATCH in 8 1; do
   start_ns=$(date +%s%N)

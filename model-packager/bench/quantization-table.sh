@@ -15,7 +15,7 @@ cd "$root"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "== building the packager and the agent (offline Maven, tests skipped)" >&2
-  ./mvnw -q -o -pl model-packager,edge-runtime/agent -am package -DskipTests >&2
+  ./mvnw -q -pl model-packager,edge-runtime/agent -am package -DskipTests >&2
 fi
 pack_jar="$(ls model-packager/target/model-packager-*.jar | grep -v -- '-sources\|-tests' | head -n1)"
 agent_jar="$(ls edge-runtime/agent/target/unmask-agent-*.jar | grep -v -- '-sources\|-tests' | head -n1)"
