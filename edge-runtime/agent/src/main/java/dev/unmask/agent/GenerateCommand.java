@@ -35,11 +35,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--system", paramLabel = "<text>", description = "a system message before the user's (implies --chat)")
     String system;
 
-    @Option(names = "--json", description = "print one JSON object: text, finish_reason, tokens, steps, timings")
-    boolean json;
-
-    @Option(names = {"-q", "--quiet"}, description = "no progress or timings on stderr")
-    boolean quiet;
+    @Mixin
+    OutputArgs output;
 
     @Mixin
     ModelOptions model;
@@ -49,9 +46,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (quiet) {
-            ModelOptions.quietLogs();
-        }
+        output.applyLogLevel();
         try (Engine engine = model.open()) {
             DecodingOptions options = decoding.apply(engine.defaultOptions());
             CanvasLayout layout;
@@ -66,15 +61,12 @@ final class GenerateCommand implements Callable<Integer> {
                 layout = engine.continuation(prompt, options);
             }
             Progress progress = new Progress(spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
-            boolean showProgress = !quiet && System.console() != null;
+            boolean showProgress = !output.quiet && System.console() != null;
             DenoisingRun run = engine.start(layout, options, showProgress ? progress : DenoisingListener.NONE);
             run.runToEnd(engine.model());
             progress.done();
             Generation g = engine.finish(run);
-            if (!quiet) {
-                Output.summary(spec.commandLine().getErr(), g);
-            }
-            Output.print(spec.commandLine().getOut(), g, g.text(), json);
+            output.report(spec, g, g.text());
             return ExitCodes.OK;
         }
     }

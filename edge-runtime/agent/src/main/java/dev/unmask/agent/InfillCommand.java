@@ -37,11 +37,8 @@ final class InfillCommand implements Callable<Integer> {
     @Option(names = "--whole", description = "print prefix + middle + suffix instead of the middle only")
     boolean whole;
 
-    @Option(names = "--json", description = "print one JSON object: text, finish_reason, tokens, steps, timings")
-    boolean json;
-
-    @Option(names = {"-q", "--quiet"}, description = "no timings on stderr")
-    boolean quiet;
+    @Mixin
+    OutputArgs output;
 
     @Mixin
     ModelOptions model;
@@ -58,22 +55,17 @@ final class InfillCommand implements Callable<Integer> {
         if (text != null && (prefix != null || suffix != null)) {
             throw new IllegalArgumentException("Use either --text or --prefix/--suffix, not both");
         }
-        if (quiet) {
-            ModelOptions.quietLogs();
-        }
+        output.applyLogLevel();
         try (Engine engine = model.open()) {
             DecodingOptions options = decoding.apply(engine.defaultOptions());
             Generation g = text != null
                     ? engine.fill(text, options, DenoisingListener.NONE)
                     : engine.infill(prefix, suffix, length, options, DenoisingListener.NONE);
-            if (!quiet) {
-                Output.summary(spec.commandLine().getErr(), g);
-            }
             String shown = g.text();
             if (whole) {
                 shown = text != null ? engine.tokenizer().decode(g.denoised().canvas()) : prefix + g.text() + suffix;
             }
-            Output.print(spec.commandLine().getOut(), g, shown, json);
+            output.report(spec, g, shown);
             return ExitCodes.OK;
         }
     }
