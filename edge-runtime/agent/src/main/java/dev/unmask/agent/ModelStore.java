@@ -3,6 +3,7 @@ package dev.unmask.agent;
 import dev.unmask.engine.pack.Manifests;
 import dev.unmask.engine.pack.ModelPackage;
 import dev.unmask.engine.pack.PackageException;
+import dev.unmask.engine.pack.PackageFolders;
 import dev.unmask.engine.pack.PackageManifest;
 
 import java.io.IOException;
@@ -13,13 +14,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Enumeration;
@@ -218,7 +216,7 @@ public final class ModelStore {
         } catch (UncheckedIOException e) {
             throw new UncheckedIOException("Nothing was installed from " + source + ": " + e.getMessage(), e.getCause());
         } finally {
-            deleteTree(staging);
+            PackageFolders.deleteTree(staging);
         }
     }
 
@@ -227,7 +225,7 @@ public final class ModelStore {
         Path dir = require(name);
         Path trash = root.resolve(TRASH_PREFIX + name + "-" + System.nanoTime());
         move(dir, trash);
-        deleteTree(trash);
+        PackageFolders.deleteTree(trash);
     }
 
     private void fetch(String source, Path staging, Path content, Consumer<String> progress) {
@@ -341,18 +339,11 @@ public final class ModelStore {
     }
 
     private void install(Path verified, Path dest, boolean replace) {
-        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
-            if (!replace) {
-                throw new IllegalArgumentException("A model named '" + dest.getFileName() + "' is already installed: "
-                        + "add --force to replace it, or choose another name with --name");
-            }
-            Path trash = root.resolve(TRASH_PREFIX + dest.getFileName() + "-" + System.nanoTime());
-            move(dest, trash);
-            move(verified, dest);
-            deleteTree(trash);
-        } else {
-            move(verified, dest);
+        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS) && !replace) {
+            throw new IllegalArgumentException("A model named '" + dest.getFileName() + "' is already installed: "
+                    + "add --force to replace it, or choose another name with --name");
         }
+        PackageFolders.moveIntoPlace(verified, dest, replace); // the replaced model comes back if the rename fails
     }
 
     private static void move(Path from, Path to) {
@@ -386,36 +377,14 @@ public final class ModelStore {
             long cutoff = System.currentTimeMillis() - STALE_STAGING.toMillis();
             for (Path p : children.toList()) {
                 String n = p.getFileName().toString();
-                if ((n.startsWith(STAGING_PREFIX) || n.startsWith(TRASH_PREFIX))
+                if ((n.startsWith(STAGING_PREFIX) || n.startsWith(TRASH_PREFIX)
+                        || n.startsWith(".") && n.contains(PackageFolders.ASIDE_MARKER))
                         && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() < cutoff) {
-                    deleteTree(p);
+                    PackageFolders.deleteTree(p);
                 }
             }
         } catch (IOException | UncheckedIOException e) {
             // best effort: a leftover is invisible to list() and resolve()
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not delete " + dir + " (" + e.getMessage() + ")", e);
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.unmask.engine.model.SelfTest;
 import dev.unmask.engine.pack.Manifests;
 import dev.unmask.engine.pack.ModelPackage;
 import dev.unmask.engine.pack.PackageException;
+import dev.unmask.engine.pack.PackageFolders;
 import dev.unmask.engine.pack.PackageManifest;
 import dev.unmask.engine.pack.Sha256;
 import dev.unmask.packager.ExitCode;

@@ -1,6 +1,6 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.packager.pack.PackageFolders;
+import dev.unmask.engine.pack.PackageFolders;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;

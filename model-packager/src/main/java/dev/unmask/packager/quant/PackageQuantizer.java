@@ -10,7 +10,7 @@ import dev.unmask.engine.pack.PackageManifest;
 import dev.unmask.engine.pack.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-import dev.unmask.packager.pack.PackageFolders;
+import dev.unmask.engine.pack.PackageFolders;
 import dev.unmask.packager.pack.PublishCheck;
 
 import java.io.IOException;
