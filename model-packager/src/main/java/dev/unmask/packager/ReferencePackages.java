@@ -1,9 +1,9 @@
 package dev.unmask.packager;
 
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.PackageException;
-import dev.unmask.engine.pack.PackageManifest;
-import dev.unmask.engine.pack.Sha256;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Sha256;
 import dev.unmask.packager.llada.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.engine.pack.ModelPackage;
+import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.llada.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
@@ -102,8 +102,8 @@ class ForwardFixtureTest {
         Path a = convert(TinyModel.checkpoint(), WeightFormat.FP32, false);
         Path b = tmp.resolve("pkg-sharded");
         new PackageWriter(s -> { }, Progress.NONE).convert(ConvertRequest.of(sharded, b, GraphOptions.of(WeightFormat.FP32)));
-        assertEquals(dev.unmask.engine.pack.Sha256.ofFile(a.resolve("model.onnx.data")),
-                dev.unmask.engine.pack.Sha256.ofFile(b.resolve("model.onnx.data")), "identical weights");
+        assertEquals(dev.unmask.format.Sha256.ofFile(a.resolve("model.onnx.data")),
+                dev.unmask.format.Sha256.ofFile(b.resolve("model.onnx.data")), "identical weights");
     }
 
     /** -Σ p log p from the full logits, in double. */

@@ -4,7 +4,7 @@ import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.engine.pack.ModelPackage;
+import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.llada.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;

@@ -7,7 +7,7 @@ import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,6 +1,6 @@
 package dev.unmask.agent;
 
-import dev.unmask.engine.pack.PackageException;
+import dev.unmask.format.PackageException;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;

@@ -3,8 +3,8 @@ package dev.unmask.agent;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.engine.pack.PackageException;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageManifest;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 

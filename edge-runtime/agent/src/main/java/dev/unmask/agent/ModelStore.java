@@ -1,10 +1,10 @@
 package dev.unmask.agent;
 
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.ModelPackage;
-import dev.unmask.engine.pack.PackageException;
-import dev.unmask.engine.pack.PackageFolders;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageFolders;
+import dev.unmask.format.PackageManifest;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package dev.unmask.agent;
 
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.PackageManifest;
 import dev.unmask.openai.ServingLimits;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

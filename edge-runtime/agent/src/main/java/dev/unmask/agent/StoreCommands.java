@@ -1,6 +1,6 @@
 package dev.unmask.agent;
 
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

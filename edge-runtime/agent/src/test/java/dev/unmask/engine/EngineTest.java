@@ -6,7 +6,7 @@ import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.decode.FinishReason;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.engine.pack.PackageException;
+import dev.unmask.format.PackageException;
 import dev.unmask.engine.testing.Repo;
 import dev.unmask.packager.ReferencePackages;
 import dev.unmask.engine.text.ChatMessage;

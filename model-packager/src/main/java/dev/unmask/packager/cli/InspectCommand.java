@@ -1,7 +1,7 @@
 package dev.unmask.packager.cli;
 
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.PackageManifest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;

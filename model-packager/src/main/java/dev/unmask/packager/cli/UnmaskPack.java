@@ -1,6 +1,6 @@
 package dev.unmask.packager.cli;
 
-import dev.unmask.engine.pack.PackageException;
+import dev.unmask.format.PackageException;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.PackagerVersion;

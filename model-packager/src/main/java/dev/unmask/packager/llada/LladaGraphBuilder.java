@@ -3,6 +3,7 @@ package dev.unmask.packager.llada;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.unmask.format.GraphSignature;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.checkpoint.Checkpoint;
 import dev.unmask.packager.checkpoint.TensorData;
@@ -85,21 +86,21 @@ public final class LladaGraphBuilder {
         int hd = config.headDim();
         int group = heads / kvHeads;
 
-        g.input("input_ids", DataType.INT64, "batch", "sequence");
-        g.input("attention_mask", DataType.INT64, "batch", "sequence");
-        g.input("head_positions", DataType.INT64, "batch", "positions");
+        g.input(GraphSignature.INPUT_IDS, DataType.INT64, "batch", "sequence");
+        g.input(GraphSignature.ATTENTION_MASK, DataType.INT64, "batch", "sequence");
+        g.input(GraphSignature.HEAD_POSITIONS, DataType.INT64, "batch", "positions");
 
         // Embedding: Gather rows of wte [embedding_size, d].
         TensorEntry wte = checkpoint.require("model.transformer.wte.weight", config.embeddingSize(), d);
         String table = g.initializer(wte.name(), options.format().onnxType(), new long[] {config.embeddingSize(), d},
                 sink -> copyRows(wte, sink));
         progress.tensorDone(wte.name(), wte.byteLength());
-        String x = g.op("Gather", "/embed/Gather", List.of(table, "input_ids"), attr("axis", 0L)); // [B, L, d]
+        String x = g.op("Gather", "/embed/Gather", List.of(table, GraphSignature.INPUT_IDS), attr("axis", 0L)); // [B, L, d]
         if (options.format() != WeightFormat.FP32) {
             x = g.op("Cast", "/embed/Cast", List.of(x), attr("to", (long) DataType.FLOAT_VALUE));
         }
 
-        String keyPadding = g.op("Cast", "/attention_mask/Cast", List.of("attention_mask"),
+        String keyPadding = g.op("Cast", "/attention_mask/Cast", List.of(GraphSignature.ATTENTION_MASK),
                 attr("to", (long) DataType.INT32_VALUE)); // [B, L] int32, 1 = attend
         String[] rope = ropeCaches(g);
         String position0 = g.int64s(0); // RotaryEmbedding: position_ids of shape [1] = offset, positions 0 … L-1
@@ -136,7 +137,7 @@ public final class LladaGraphBuilder {
         }
 
         // Head only at head_positions: GatherND with batch_dims=1 picks x[b, head_positions[b, j]].
-        String idx = g.op("Unsqueeze", "/head/positions/Unsqueeze", List.of("head_positions", g.int64s(-1)));
+        String idx = g.op("Unsqueeze", "/head/positions/Unsqueeze", List.of(GraphSignature.HEAD_POSITIONS, g.int64s(-1)));
         String picked = g.op("GatherND", "/head/GatherND", List.of(x, idx), attr("batch_dims", 1L)); // [B, P, d]
         String normed = rmsNorm(g, "/head/ln_f", picked, "model.transformer.ln_f.weight");
         String headName = config.weightTying() ? "model.transformer.wte.weight" : "model.transformer.ff_out.weight";
@@ -145,23 +146,23 @@ public final class LladaGraphBuilder {
             logits = g.op("Slice", "/head/vocab/Slice", List.of(logits, g.int64s(0), g.int64s(config.vocabSize()), g.int64s(-1)));
         }
         int k = options.topK();
-        g.nodeNamed("TopK", "", "/head/TopK", List.of(logits, g.int64s(k)), List.of("topk_logits", "topk_ids"),
+        g.nodeNamed("TopK", "", "/head/TopK", List.of(logits, g.int64s(k)), List.of(GraphSignature.TOPK_LOGITS, GraphSignature.TOPK_IDS),
                 attr("axis", -1L), attr("largest", 1L), attr("sorted", 1L));
         String lastAxis = g.int64s(-1);
-        g.nodeNamed("ReduceLogSumExp", "", "/head/ReduceLogSumExp", List.of(logits, lastAxis), List.of("logsumexp"),
+        g.nodeNamed("ReduceLogSumExp", "", "/head/ReduceLogSumExp", List.of(logits, lastAxis), List.of(GraphSignature.LOGSUMEXP),
                 attr("keepdims", 0L));
         String probs = g.op("Softmax", "/head/Softmax", List.of(logits), attr("axis", -1L));
         String weighted = g.op("Mul", "/head/entropy/Mul", List.of(probs, logits));
         String expected = g.op("ReduceSum", "/head/entropy/ReduceSum", List.of(weighted, lastAxis), attr("keepdims", 0L));
-        g.nodeNamed("Sub", "", "/head/entropy/Sub", List.of("logsumexp", expected), List.of("entropy"));
+        g.nodeNamed("Sub", "", "/head/entropy/Sub", List.of(GraphSignature.LOGSUMEXP, expected), List.of(GraphSignature.ENTROPY));
 
-        g.output("topk_ids", DataType.INT64, "batch", "positions", k);
-        g.output("topk_logits", DataType.FLOAT, "batch", "positions", k);
-        g.output("logsumexp", DataType.FLOAT, "batch", "positions");
-        g.output("entropy", DataType.FLOAT, "batch", "positions");
+        g.output(GraphSignature.TOPK_IDS, DataType.INT64, "batch", "positions", k);
+        g.output(GraphSignature.TOPK_LOGITS, DataType.FLOAT, "batch", "positions", k);
+        g.output(GraphSignature.LOGSUMEXP, DataType.FLOAT, "batch", "positions");
+        g.output(GraphSignature.ENTROPY, DataType.FLOAT, "batch", "positions");
         if (options.fullLogits()) {
-            g.nodeNamed("Identity", "", "/head/logits/Identity", List.of(logits), List.of("logits"));
-            g.output("logits", DataType.FLOAT, "batch", "positions", config.vocabSize());
+            g.nodeNamed("Identity", "", "/head/logits/Identity", List.of(logits), List.of(GraphSignature.LOGITS));
+            g.output(GraphSignature.LOGITS, DataType.FLOAT, "batch", "positions", config.vocabSize());
         }
 
         return ModelProto.newBuilder()

@@ -31,7 +31,7 @@ public final class ExternalDataWriter implements AutoCloseable {
     private final Path dataFile;
     private final long thresholdBytes;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    private final java.security.MessageDigest digest = dev.unmask.engine.pack.Sha256.newDigest();
+    private final java.security.MessageDigest digest = dev.unmask.format.Sha256.newDigest();
     private FileChannel channel;
     private long position;
     private long externalBytes;

@@ -2,7 +2,7 @@ package dev.unmask.packager.pack;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.llada.LladaConfig;

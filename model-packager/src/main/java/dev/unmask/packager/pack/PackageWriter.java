@@ -5,12 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.model.SelfTest;
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.ModelPackage;
-import dev.unmask.engine.pack.PackageException;
-import dev.unmask.engine.pack.PackageFolders;
-import dev.unmask.engine.pack.PackageManifest;
-import dev.unmask.engine.pack.Sha256;
+import dev.unmask.format.GraphSignature;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageFolders;
+import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.PackagerVersion;
@@ -243,20 +244,8 @@ public final class PackageWriter {
     }
 
     static PackageManifest.Graph graph(LladaConfig c, GraphOptions o) {
-        List<PackageManifest.TensorSpec> inputs = List.of(
-                new PackageManifest.TensorSpec("input_ids", "int64", List.of("batch", "sequence")),
-                new PackageManifest.TensorSpec("attention_mask", "int64", List.of("batch", "sequence")),
-                new PackageManifest.TensorSpec("head_positions", "int64", List.of("batch", "positions")));
-        List<PackageManifest.TensorSpec> outputs = new ArrayList<>(List.of(
-                new PackageManifest.TensorSpec("topk_ids", "int64", List.of("batch", "positions", o.topK())),
-                new PackageManifest.TensorSpec("topk_logits", "float32", List.of("batch", "positions", o.topK())),
-                new PackageManifest.TensorSpec("logsumexp", "float32", List.of("batch", "positions")),
-                new PackageManifest.TensorSpec("entropy", "float32", List.of("batch", "positions"))));
-        if (o.fullLogits()) {
-            outputs.add(new PackageManifest.TensorSpec("logits", "float32", List.of("batch", "positions", c.vocabSize())));
-        }
         return new PackageManifest.Graph(LladaGraphBuilder.OPSET, LladaGraphBuilder.IR_VERSION, o.topK(), o.fullLogits(),
-                inputs, List.copyOf(outputs));
+                GraphSignature.inputs(), GraphSignature.outputs(o.topK(), c.vocabSize(), o.fullLogits()));
     }
 
     private static void writeModel(ModelProto model, Path file) {

@@ -1,6 +1,6 @@
 package dev.unmask.packager.pack;
 
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 import java.nio.file.Path;
 

@@ -1,6 +1,6 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.engine.pack.PackageFolders;
+import dev.unmask.format.PackageFolders;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
@@ -8,10 +8,11 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.CodedInputStream;
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.ModelPackage;
-import dev.unmask.engine.pack.PackageManifest;
-import dev.unmask.engine.pack.Sha256;
+import dev.unmask.format.GraphSignature;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 
@@ -35,7 +36,7 @@ import java.util.Map;
  */
 final class FullLogitsView implements AutoCloseable {
 
-    static final String LOGITS = "logits";
+    static final String LOGITS = GraphSignature.LOGITS;
 
     private final Path dir;
     private final Path temp; // null when dir is the original package
@@ -66,7 +67,7 @@ final class FullLogitsView implements AutoCloseable {
             ModelProto model = read(pkg.modelFile());
             String headLogits = null;
             for (NodeProto n : model.getGraph().getNodeList()) {
-                if (n.getOpType().equals("TopK") && n.getOutputList().contains("topk_ids")) {
+                if (n.getOpType().equals("TopK") && n.getOutputList().contains(GraphSignature.TOPK_IDS)) {
                     headLogits = n.getInput(0);
                 }
             }

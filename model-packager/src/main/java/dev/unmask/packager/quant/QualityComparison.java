@@ -2,7 +2,7 @@ package dev.unmask.packager.quant;
 
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 import java.util.Arrays;
 import java.util.List;

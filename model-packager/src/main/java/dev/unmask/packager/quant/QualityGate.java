@@ -1,7 +1,7 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.pack.PublishCheck;

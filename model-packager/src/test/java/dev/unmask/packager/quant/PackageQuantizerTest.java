@@ -7,7 +7,7 @@ import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.model.SelfTest;
-import dev.unmask.engine.pack.ModelPackage;
+import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;

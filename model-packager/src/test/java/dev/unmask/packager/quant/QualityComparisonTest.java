@@ -3,7 +3,7 @@ package dev.unmask.packager.quant;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.engine.pack.ModelPackage;
+import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
 import dev.unmask.packager.llada.GraphOptions;

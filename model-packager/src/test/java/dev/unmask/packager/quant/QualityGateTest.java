@@ -1,9 +1,9 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.engine.pack.Manifests;
-import dev.unmask.engine.pack.ModelPackage;
-import dev.unmask.engine.pack.PackageManifest;
-import dev.unmask.engine.pack.PackageManifest.Quality;
+import dev.unmask.format.Manifests;
+import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageManifest;
+import dev.unmask.format.PackageManifest.Quality;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.ReferencePackages;
 import dev.unmask.packager.TinyModel;

@@ -1,6 +1,6 @@
 package dev.unmask.engine.decode;
 
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 import java.util.List;
 import java.util.Objects;

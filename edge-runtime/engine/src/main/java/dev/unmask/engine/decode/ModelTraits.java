@@ -1,6 +1,6 @@
 package dev.unmask.engine.decode;
 
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 /**
  * What the decoder needs to know about a package: its special tokens and what its graph outputs.

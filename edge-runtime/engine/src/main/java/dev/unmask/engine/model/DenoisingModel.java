@@ -1,6 +1,6 @@
 package dev.unmask.engine.model;
 
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 /**
  * One forward pass of a masked-diffusion LM over a batch of canvases, returning the fused sampling head

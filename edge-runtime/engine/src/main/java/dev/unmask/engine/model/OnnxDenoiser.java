@@ -8,9 +8,10 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import dev.unmask.engine.pack.ModelPackage;
-import dev.unmask.engine.pack.PackageException;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.GraphSignature;
+import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageManifest;
 
 import java.nio.LongBuffer;
 import java.util.EnumSet;
@@ -31,14 +32,6 @@ public final class OnnxDenoiser implements DenoisingModel {
 
     private static final System.Logger LOG = System.getLogger(OnnxDenoiser.class.getName());
 
-    static final String INPUT_IDS = "input_ids";
-    static final String ATTENTION_MASK = "attention_mask";
-    static final String HEAD_POSITIONS = "head_positions";
-    static final String TOPK_IDS = "topk_ids";
-    static final String TOPK_LOGITS = "topk_logits";
-    static final String LOGSUMEXP = "logsumexp";
-    static final String ENTROPY = "entropy";
-    static final String LOGITS = "logits";
 
     private final OrtEnvironment env;
     private final OrtSession session;
@@ -56,7 +49,7 @@ public final class OnnxDenoiser implements DenoisingModel {
         this.provider = provider;
         this.topK = manifest.graph().topK();
         this.vocab = manifest.architecture().vocabSize();
-        this.hasLogits = session.getOutputNames().contains(LOGITS);
+        this.hasLogits = session.getOutputNames().contains(GraphSignature.LOGITS);
     }
 
     /**
@@ -202,15 +195,15 @@ public final class OnnxDenoiser implements DenoisingModel {
         try (OnnxTensor ids = tensor(inputIds, sequence);
              OnnxTensor mask = tensor(attentionMask, sequence);
              OnnxTensor heads = tensor(headPositions, positions)) {
-            inputs.put(INPUT_IDS, ids);
-            inputs.put(ATTENTION_MASK, mask);
-            inputs.put(HEAD_POSITIONS, heads);
+            inputs.put(GraphSignature.INPUT_IDS, ids);
+            inputs.put(GraphSignature.ATTENTION_MASK, mask);
+            inputs.put(GraphSignature.HEAD_POSITIONS, heads);
             try (OrtSession.Result result = session.run(inputs)) {
-                long[] topkIds = longs(result, TOPK_IDS);
-                float[] topkLogits = floats(result, TOPK_LOGITS);
-                float[] lse = floats(result, LOGSUMEXP);
-                float[] entropy = floats(result, ENTROPY);
-                float[] logits = hasLogits ? floats(result, LOGITS) : null;
+                long[] topkIds = longs(result, GraphSignature.TOPK_IDS);
+                float[] topkLogits = floats(result, GraphSignature.TOPK_LOGITS);
+                float[] lse = floats(result, GraphSignature.LOGSUMEXP);
+                float[] entropy = floats(result, GraphSignature.ENTROPY);
+                float[] logits = hasLogits ? floats(result, GraphSignature.LOGITS) : null;
                 return new HeadOutput(batch, positions, topK, topkIds, topkLogits, lse, entropy, logits,
                         hasLogits ? vocab : 0);
             }

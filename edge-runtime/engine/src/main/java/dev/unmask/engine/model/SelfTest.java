@@ -1,6 +1,6 @@
 package dev.unmask.engine.model;
 
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -2,7 +2,7 @@ package dev.unmask.engine.testing;
 
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
-import dev.unmask.engine.pack.PackageManifest;
+import dev.unmask.format.PackageManifest;
 
 import java.util.ArrayList;
 import java.util.Arrays;

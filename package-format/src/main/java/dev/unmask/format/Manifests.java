@@ -1,4 +1,4 @@
-package dev.unmask.engine.pack;
+package dev.unmask.format;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;

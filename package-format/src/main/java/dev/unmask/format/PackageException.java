@@ -1,4 +1,4 @@
-package dev.unmask.engine.pack;
+package dev.unmask.format;
 
 /** A package that cannot be used as it is: missing or corrupt files, an unknown format version, a bad manifest. */
 public class PackageException extends RuntimeException {

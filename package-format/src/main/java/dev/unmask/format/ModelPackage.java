@@ -1,4 +1,4 @@
-package dev.unmask.engine.pack;
+package dev.unmask.format;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
