@@ -1,6 +1,7 @@
 package dev.unmask.functions;
 
-import dev.unmask.openai.Errors;
+import dev.unmask.openai.ApiException;
+import dev.unmask.openai.ApiKeys;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -8,8 +9,6 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
 
@@ -21,20 +20,11 @@ public class ApiKeyFilter {
 
     @ServerRequestFilter
     public Optional<Response> checkKey(ContainerRequestContext request) {
-        List<String> keys = config.get().apiKeys().orElse(List.of());
-        if (keys.isEmpty()) {
+        try {
+            ApiKeys.of(config.get().apiKeys().orElse(List.of())).check(request.getHeaderString(HttpHeaders.AUTHORIZATION));
             return Optional.empty();
+        } catch (ApiException unauthorized) {
+            return Optional.of(ApiExceptionMapper.write(unauthorized));
         }
-        String header = request.getHeaderString(HttpHeaders.AUTHORIZATION);
-        String sent = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
-        if (sent != null) {
-            byte[] sentBytes = sent.getBytes(StandardCharsets.UTF_8);
-            for (String key : keys) {
-                if (MessageDigest.isEqual(sentBytes, key.getBytes(StandardCharsets.UTF_8))) {
-                    return Optional.empty();
-                }
-            }
-        }
-        return Optional.of(ApiExceptionMapper.write(Errors.unauthorized(header != null)));
     }
 }

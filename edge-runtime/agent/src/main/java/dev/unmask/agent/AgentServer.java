@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.unmask.openai.ApiException;
+import dev.unmask.openai.ApiKeys;
 import dev.unmask.openai.ChatCompletionRequest;
 import dev.unmask.openai.CompletionRequest;
 import dev.unmask.openai.ErrorKind;
@@ -26,7 +27,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,7 +60,7 @@ final class AgentServer implements AutoCloseable {
     private final HttpServer server;
     private final LocalModels models;
     private final ServingLimits limits;
-    private final List<byte[]> apiKeys;
+    private final ApiKeys apiKeys;
     private final ExecutorService workers;
     private final Clock clock = Clock.systemUTC();
 
@@ -70,7 +70,7 @@ final class AgentServer implements AutoCloseable {
     AgentServer(InetSocketAddress address, LocalModels models, ServingLimits limits, List<String> apiKeys) {
         this.models = models;
         this.limits = limits;
-        this.apiKeys = apiKeys.stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
+        this.apiKeys = ApiKeys.of(apiKeys);
         try {
             this.server = HttpServer.create(address, 64);
         } catch (BindException e) {
@@ -134,7 +134,7 @@ final class AgentServer implements AutoCloseable {
         if (!path.startsWith("/v1/")) {
             throw unknownPath();
         }
-        checkKey(exchange);
+        apiKeys.check(exchange.getRequestHeaders().getFirst("Authorization"));
         if (path.equals("/v1/models")) {
             requireMethod(method, "GET");
             writeJson(exchange, 200, ModelList.of(cards()));
@@ -225,23 +225,6 @@ final class AgentServer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("keep_alive", e.getMessage());
         }
-    }
-
-    private void checkKey(HttpExchange exchange) {
-        if (apiKeys.isEmpty()) {
-            return;
-        }
-        String header = exchange.getRequestHeaders().getFirst("Authorization");
-        String sent = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
-        if (sent != null) {
-            byte[] sentBytes = sent.getBytes(StandardCharsets.UTF_8);
-            for (byte[] key : apiKeys) {
-                if (MessageDigest.isEqual(sentBytes, key)) {
-                    return;
-                }
-            }
-        }
-        throw Errors.unauthorized(header != null);
     }
 
     private static void requireMethod(String method, String expected) {

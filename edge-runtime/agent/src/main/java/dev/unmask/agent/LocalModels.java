@@ -2,6 +2,8 @@ package dev.unmask.agent;
 
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.failure.Failure;
+import dev.unmask.failure.UnmaskException;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.BatchScheduler;
 import dev.unmask.openai.ErrorKind;
@@ -12,9 +14,12 @@ import dev.unmask.openai.ServedModel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +29,12 @@ import java.util.function.Supplier;
 /**
  * The models {@code unmask serve} can answer with, loaded on their first request and unloaded once idle for their
  * keep-alive, as Ollama does: a desktop keeps memory for other work while no app talks to the model.
+ *
+ * <p>Loading and unloading take seconds to minutes for a large model, so they run outside the lock, which only
+ * guards the bookkeeping: while one model loads, {@code /health} and every other model answer at once. Requests for
+ * a model that is loading wait for that one load (a future per name); a failed load is reported to each of them and
+ * the next request tries again. A model is unloaded only with no request in flight, and only once it is out of the
+ * table, so no new request can get it while its engine closes.
  */
 final class LocalModels implements AutoCloseable {
 
@@ -38,26 +49,37 @@ final class LocalModels implements AutoCloseable {
         void close();
     }
 
+    /** Opens one model, engine and scheduler; tests wrap the real one to hold a load. */
+    @FunctionalInterface
+    interface Loader {
+        ServedModel load(String id, Path dir);
+    }
+
     private static final long REAP_PERIOD_MILLIS = 100;
 
     private final Supplier<Map<String, Path>> catalog;
-    private final RuntimeOptions runtime;
+    private final Loader loader;
     private final Duration defaultKeepAlive;
-    private final int maxBatch;
-    private final int maxQueue;
     private final Consumer<String> log;
-    private final Map<String, Loaded> loaded = new LinkedHashMap<>(); // guarded by this
+    private final Map<String, Entry> models = new LinkedHashMap<>();                   // guarded by this
+    private final Map<String, CompletableFuture<Void>> unloading = new HashMap<>();    // guarded by this
+    private boolean closed;                                                            // guarded by this
     private final ScheduledExecutorService reaper;
 
-    private static final class Loaded {
-        final ServedModel served;
-        int inFlight;
-        long lastUsedNanos = System.nanoTime();
-        Duration keepAlive;
+    /** One model, from the request that starts its load until it is unloaded. */
+    private static final class Entry {
+        final CompletableFuture<ServedModel> loaded = new CompletableFuture<>();
+        int inFlight;                             // leases, and requests waiting for the load; guarded by LocalModels.this
+        long lastUsedNanos = System.nanoTime();   // guarded by LocalModels.this
+        Duration keepAlive;                       // guarded by LocalModels.this
 
-        Loaded(ServedModel served, Duration keepAlive) {
-            this.served = served;
+        Entry(Duration keepAlive) {
             this.keepAlive = keepAlive;
+        }
+
+        /** Loaded and usable (not loading, not failed). */
+        boolean ready() {
+            return loaded.isDone() && !loaded.isCompletedExceptionally();
         }
     }
 
@@ -68,11 +90,13 @@ final class LocalModels implements AutoCloseable {
      */
     LocalModels(Supplier<Map<String, Path>> catalog, RuntimeOptions runtime, Duration defaultKeepAlive,
                 int maxBatch, int maxQueue, Consumer<String> log) {
+        this(catalog, engines(runtime, maxBatch, maxQueue), defaultKeepAlive, log);
+    }
+
+    LocalModels(Supplier<Map<String, Path>> catalog, Loader loader, Duration defaultKeepAlive, Consumer<String> log) {
         this.catalog = catalog;
-        this.runtime = runtime;
+        this.loader = loader;
         this.defaultKeepAlive = defaultKeepAlive;
-        this.maxBatch = maxBatch;
-        this.maxQueue = maxQueue;
         this.log = log;
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "unmask-keep-alive");
@@ -82,110 +106,182 @@ final class LocalModels implements AutoCloseable {
         reaper.scheduleWithFixedDelay(this::unloadIdle, REAP_PERIOD_MILLIS, REAP_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
+    /** The real loader: the package's engine and a scheduler over it. */
+    static Loader engines(RuntimeOptions runtime, int maxBatch, int maxQueue) {
+        return (id, dir) -> {
+            Engine engine = Engine.open(dir, runtime);
+            BatchScheduler scheduler = new BatchScheduler(engine, maxBatch, maxQueue, SchedulerObserver.NONE);
+            return new ServedModel(id, engine, scheduler, System.currentTimeMillis() / 1000);
+        };
+    }
+
     /** The ids that can be served and their package folders. */
     Map<String, Path> available() {
         return catalog.get();
     }
 
     /**
-     * The model {@code id}, loaded now if it is not in memory.
+     * The model {@code id}, loaded now if it is not in memory (on this thread; a request that finds it loading
+     * waits for that load).
      *
      * @param keepAlive this request's keep-alive; null = the server's
      * @throws ApiException 404 for an id no package is available under, 500 when the package does not load
      */
-    synchronized Lease acquire(String id, Duration keepAlive) {
-        Loaded m = loaded.get(id);
-        if (m == null) {
-            m = load(id);
-            loaded.put(id, m);
+    Lease acquire(String id, Duration keepAlive) {
+        Entry entry;
+        Path loadFrom = null;
+        CompletableFuture<Void> previous = null;
+        synchronized (this) {
+            if (closed) {
+                throw new UnmaskException(Failure.SHUTTING_DOWN, "The server is shutting down");
+            }
+            entry = models.get(id);
+            if (entry == null) {
+                Map<String, Path> available = catalog.get();
+                loadFrom = available.get(id);
+                if (loadFrom == null) {
+                    throw Errors.unknownModel(id, available.keySet());
+                }
+                entry = new Entry(defaultKeepAlive);
+                models.put(id, entry);
+                previous = unloading.get(id);
+            }
+            if (keepAlive != null) {
+                entry.keepAlive = keepAlive;
+            }
+            entry.inFlight++;
         }
-        if (keepAlive != null) {
-            m.keepAlive = keepAlive;
+        if (loadFrom != null) {
+            load(id, loadFrom, entry, previous);
         }
-        m.inFlight++;
-        Loaded held = m;
+        ServedModel served;
+        try {
+            served = entry.loaded.join();
+        } catch (CompletionException e) {
+            release(entry);
+            throw Errors.toApi(e);
+        }
+        return lease(entry, served);
+    }
+
+    private void load(String id, Path dir, Entry entry, CompletableFuture<Void> previous) {
+        if (previous != null) {
+            previous.join(); // the same model is still being unloaded: never hold two copies of it
+        }
+        long started = System.nanoTime();
+        try {
+            ServedModel served = loader.load(id, dir);
+            log.accept(String.format("loaded '%s' from %s in %d ms", id, dir, (System.nanoTime() - started) / 1_000_000));
+            entry.loaded.complete(served);
+        } catch (RuntimeException | Error e) {
+            synchronized (this) {
+                models.remove(id, entry); // the next request tries again
+            }
+            entry.loaded.completeExceptionally(new ApiException(ErrorKind.SERVER, "Could not load model '" + id
+                    + "' from " + dir + ": " + e.getMessage(), "model", "model_load_failed", 0, e));
+        }
+    }
+
+    private Lease lease(Entry entry, ServedModel served) {
         return new Lease() {
-            private boolean closed;
+            private boolean released;
 
             @Override
             public ServedModel served() {
-                return held.served;
+                return served;
             }
 
             @Override
             public void close() {
                 synchronized (LocalModels.this) {
-                    if (closed) {
+                    if (released) {
                         return;
                     }
-                    closed = true;
-                    held.inFlight--;
-                    held.lastUsedNanos = System.nanoTime();
+                    released = true;
                 }
+                release(entry);
                 unloadIdle();
             }
         };
     }
 
-    private Loaded load(String id) {
-        Map<String, Path> models = catalog.get();
-        Path dir = models.get(id);
-        if (dir == null) {
-            throw Errors.unknownModel(id, models.keySet());
-        }
-        long started = System.nanoTime();
-        Engine engine;
-        try {
-            engine = Engine.open(dir, runtime);
-        } catch (RuntimeException e) {
-            throw new ApiException(ErrorKind.SERVER, "Could not load model '" + id + "' from " + dir + ": "
-                    + e.getMessage(), "model", "model_load_failed", 0, e);
-        }
-        BatchScheduler scheduler = new BatchScheduler(engine, maxBatch, maxQueue, SchedulerObserver.NONE);
-        long created = System.currentTimeMillis() / 1000;
-        log.accept(String.format("loaded '%s' from %s in %d ms", id, dir, (System.nanoTime() - started) / 1_000_000));
-        return new Loaded(new ServedModel(id, engine, scheduler, created), defaultKeepAlive);
+    private synchronized void release(Entry entry) {
+        entry.inFlight--;
+        entry.lastUsedNanos = System.nanoTime();
     }
 
     /** Unloads every model no request uses whose keep-alive has run out since its last request. */
-    synchronized void unloadIdle() {
+    void unloadIdle() {
         long now = System.nanoTime();
-        List<String> idle = new ArrayList<>();
-        for (Map.Entry<String, Loaded> e : loaded.entrySet()) {
-            Loaded m = e.getValue();
-            if (m.inFlight == 0 && !KeepAlive.forever(m.keepAlive) && now - m.lastUsedNanos >= m.keepAlive.toNanos()) {
-                idle.add(e.getKey());
+        Map<String, Entry> idle = new LinkedHashMap<>();
+        Map<String, CompletableFuture<Void>> done = new HashMap<>();
+        synchronized (this) {
+            for (Map.Entry<String, Entry> e : models.entrySet()) {
+                Entry m = e.getValue();
+                if (m.ready() && m.inFlight == 0 && !KeepAlive.forever(m.keepAlive)
+                        && now - m.lastUsedNanos >= m.keepAlive.toNanos()) {
+                    idle.put(e.getKey(), m);
+                }
+            }
+            for (String id : idle.keySet()) {
+                models.remove(id);
+                CompletableFuture<Void> f = new CompletableFuture<>();
+                unloading.put(id, f);
+                done.put(id, f);
             }
         }
-        for (String id : idle) {
-            Loaded m = loaded.remove(id);
-            unload(m);
-            log.accept("unloaded '" + id + "' after " + KeepAlive.show(m.keepAlive) + " idle");
+        for (Map.Entry<String, Entry> e : idle.entrySet()) { // outside the lock: closing an engine takes time
+            try {
+                unload(e.getValue());
+                log.accept("unloaded '" + e.getKey() + "' after " + KeepAlive.show(e.getValue().keepAlive) + " idle");
+            } finally {
+                synchronized (this) {
+                    unloading.remove(e.getKey(), done.get(e.getKey()));
+                }
+                done.get(e.getKey()).complete(null);
+            }
         }
     }
 
-    private static void unload(Loaded m) {
-        m.served.scheduler().close();
-        m.served.engine().close();
+    /** Scheduler first (it returns once no step runs), then the engine. */
+    private static void unload(Entry m) {
+        ServedModel served = m.loaded.join();
+        served.scheduler().close();
+        served.engine().close();
     }
 
     /** The models in memory now. */
     synchronized List<Status> loaded() {
         long now = System.nanoTime();
         List<Status> out = new ArrayList<>();
-        for (Loaded m : loaded.values()) {
-            out.add(new Status(m.served.id(), m.inFlight, m.inFlight > 0 ? 0 : (now - m.lastUsedNanos) / 1_000_000,
-                    KeepAlive.show(m.keepAlive)));
+        for (Entry m : models.values()) {
+            if (m.ready()) {
+                out.add(new Status(m.loaded.join().id(), m.inFlight,
+                        m.inFlight > 0 ? 0 : (now - m.lastUsedNanos) / 1_000_000, KeepAlive.show(m.keepAlive)));
+            }
         }
         return out;
     }
 
+    /** Refuses new requests, then unloads every model: a load in progress is waited for, then unloaded too. */
     @Override
     public void close() {
         reaper.shutdownNow();
+        List<Entry> all;
+        List<CompletableFuture<Void>> pending;
         synchronized (this) {
-            loaded.values().forEach(LocalModels::unload);
-            loaded.clear();
+            closed = true;
+            all = new ArrayList<>(models.values());
+            models.clear();
+            pending = new ArrayList<>(unloading.values());
         }
+        for (Entry m : all) {
+            try {
+                unload(m);
+            } catch (CompletionException failedLoad) {
+                // nothing was loaded
+            }
+        }
+        pending.forEach(CompletableFuture::join);
     }
 }

@@ -1,5 +1,7 @@
 package dev.unmask.agent;
 
+import dev.unmask.failure.Failure;
+import dev.unmask.failure.UnmaskException;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
@@ -277,7 +279,7 @@ public final class ModelStore {
             throw new UncheckedIOException("Downloading " + uri + " failed (" + e.getMessage() + "); pull it again", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("Downloading " + uri + " was interrupted", e);
+            throw new UnmaskException(Failure.IO, "Downloading " + uri + " was interrupted; pull it again", e);
         }
     }
 

@@ -10,18 +10,11 @@ import picocli.CommandLine.Command;
         subcommands = {GenerateCommand.class, InfillCommand.class, RunCommand.class, BenchCommand.class,
                 ServeCommand.class, StoreCommands.Pull.class, StoreCommands.ListModels.class, StoreCommands.Show.class,
                 StoreCommands.Remove.class, CommandLine.HelpCommand.class},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {
-                "0:success",
-                "1:internal error (a bug)",
-                "2:usage error (unknown option, missing argument)",
-                "3:invalid input (a value out of range or that does not fit the model)",
-                "4:missing, incomplete or corrupt model package",
-                "5:runtime failure (ONNX Runtime, tokenizer)"})
+        exitCodeListHeading = "%nExit codes:%n") // the list itself: the shared table, see commandLine()
 public final class Unmask {
 
     public static CommandLine commandLine() {
-        return new CommandLine(new Unmask()).setExecutionExceptionHandler(new ExitCodes());
+        return ExitCodes.listInHelp(new CommandLine(new Unmask()).setExecutionExceptionHandler(new ExitCodes()));
     }
 
     public static void main(String[] args) {

@@ -4,6 +4,8 @@ import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.failure.Failure;
+import dev.unmask.failure.UnmaskException;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,6 +22,12 @@ import java.util.concurrent.CompletableFuture;
  * <p>At most {@code maxBatch} requests are stepped together and at most {@code maxQueue} wait behind them; a
  * request beyond that is refused at once with {@link QueueFullException} (HTTP 429). A cancelled ticket (its client
  * went away) leaves the batch before the next step.
+ *
+ * <p>{@link #close()} shuts down in order: it stops accepting (a new submit fails with
+ * {@link Failure#SHUTTING_DOWN}, HTTP 503), lets the step in progress end, fails every queued and running request
+ * with the same error (so no client waits for an answer that will not come), and returns once the stepping thread
+ * and every submit in progress are done with the engine. Only then may the engine be closed: its native session
+ * must never be closed under a forward pass.
  */
 public final class BatchScheduler implements AutoCloseable {
 
@@ -32,6 +40,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final Object lock = new Object();
     private final ArrayDeque<Ticket> queue = new ArrayDeque<>(); // guarded by lock
     private int active;                                           // guarded by lock
+    private int starting;                                         // submits in engine.start; guarded by lock
     private boolean closed;                                       // guarded by lock
 
     /**
@@ -59,23 +68,46 @@ public final class BatchScheduler implements AutoCloseable {
      *
      * @throws QueueFullException       when {@code maxQueue} requests already wait
      * @throws IllegalArgumentException when the engine refuses the request
-     * @throws IllegalStateException    after {@link #close()}
+     * @throws UnmaskException          {@link Failure#SHUTTING_DOWN} once {@link #close()} has begun
      */
     public Ticket submit(Plan plan, DenoisingListener listener) {
-        DenoisingRun run = engine.start(plan.layout(), plan.options(), listener);
-        Ticket ticket = new Ticket(run);
         synchronized (lock) {
             if (closed) {
-                throw new IllegalStateException("The scheduler is closed: the server is shutting down");
+                throw shuttingDown();
             }
-            if (queue.size() >= maxQueue + (maxBatch - active)) { // free places in the batch count as queue
-                observer.onRejected();
-                throw new QueueFullException(queue.size(), 1);
+            starting++; // close() waits for it: the engine is in use until the run is queued
+        }
+        Ticket ticket;
+        try {
+            ticket = new Ticket(engine.start(plan.layout(), plan.options(), listener));
+        } catch (RuntimeException | Error e) {
+            synchronized (lock) {
+                starting--;
+                lock.notifyAll();
             }
-            queue.addLast(ticket);
-            lock.notifyAll();
+            throw e;
+        }
+        synchronized (lock) {
+            starting--;
+            try {
+                if (closed) {
+                    throw shuttingDown();
+                }
+                if (queue.size() >= maxQueue + (maxBatch - active)) { // free places in the batch count as queue
+                    observer.onRejected();
+                    throw new QueueFullException(queue.size(), 1);
+                }
+                queue.addLast(ticket);
+            } finally {
+                lock.notifyAll(); // the worker (a new ticket) and close() (one submit fewer)
+            }
         }
         return ticket;
+    }
+
+    /** What a request gets once shutdown has begun: the typed error the servers answer 503 with. */
+    private static UnmaskException shuttingDown() {
+        return new UnmaskException(Failure.SHUTTING_DOWN, "The server is shutting down");
     }
 
     /** Requests waiting for a place in the batch. */
@@ -107,9 +139,9 @@ public final class BatchScheduler implements AutoCloseable {
                         closed = true;
                     }
                 }
-                if (closed) {
-                    failAll(batch, new IllegalStateException("The server is shutting down"));
-                    failAll(new ArrayList<>(queue), new IllegalStateException("The server is shutting down"));
+                if (closed) { // checked between steps only: the step in progress has ended
+                    failAll(batch, shuttingDown());
+                    failAll(new ArrayList<>(queue), shuttingDown());
                     queue.clear();
                     active = 0;
                     return;
@@ -165,16 +197,33 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Stops the worker; requests still queued or running fail. */
+    /**
+     * Shuts down in order (see the class comment) and returns when nothing of this scheduler uses the engine any
+     * more: after at most the step in progress. Waits through interrupts (the interrupt is kept for the caller),
+     * because returning early would let the caller close the engine under a forward pass. Idempotent.
+     */
     @Override
     public void close() {
+        boolean interrupted = false;
         synchronized (lock) {
             closed = true;
             lock.notifyAll();
+            while (starting > 0) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
         }
-        try {
-            worker.join(10_000);
-        } catch (InterruptedException e) {
+        while (worker.isAlive() && Thread.currentThread() != worker) {
+            try {
+                worker.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }

@@ -1,40 +1,39 @@
 package dev.unmask.openai;
 
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
+import dev.unmask.failure.Failure;
 
-/** The one place where failures become API errors (status, OpenAI type and code, message). */
+import java.util.Collection;
+import java.util.concurrent.CancellationException;
+
+/**
+ * The one place where failures become API errors (status, OpenAI type and code, message), for both servers: by the
+ * failure's kind ({@link Failure#of}), never by its message.
+ */
 public final class Errors {
 
     private Errors() {}
 
     public static ApiException toApi(Throwable t) {
-        Throwable e = t;
-        while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
-            e = e.getCause();
-        }
+        Throwable e = Failure.unwrap(t);
         if (e instanceof ApiException api) {
             return api;
-        }
-        if (e instanceof QueueFullException full) {
-            return new ApiException(ErrorKind.RATE_LIMITED, full.getMessage(), null, "queue_full",
-                    full.retryAfterSeconds(), full);
-        }
-        if (e instanceof IllegalArgumentException bad) {
-            // the engine's own checks (canvas, model capabilities): the request cannot work as sent
-            return new ApiException(ErrorKind.INVALID_REQUEST, bad.getMessage(), null, "invalid_value", 0, bad);
         }
         if (e instanceof CancellationException) {
             return new ApiException(ErrorKind.SERVER, "The request was cancelled", null, "cancelled", 0, e);
         }
-        if (e instanceof IllegalStateException closing && String.valueOf(closing.getMessage()).contains("shutting down")) {
-            return new ApiException(ErrorKind.UNAVAILABLE, closing.getMessage() + ": retry on another instance", null,
-                    "unavailable", 5, e);
-        }
-        return new ApiException(ErrorKind.SERVER, "The server failed (" + e.getClass().getSimpleName() + ": "
-                + e.getMessage() + "). This is a bug: retry, and report it with the request if it happens again",
-                null, "internal_error", 0, e);
+        return switch (Failure.of(e)) {
+            // the engine's own checks (canvas, model capabilities): the request cannot work as sent
+            case BAD_REQUEST -> new ApiException(ErrorKind.INVALID_REQUEST, e.getMessage(), null, "invalid_value", 0, e);
+            case MODEL_NOT_FOUND -> new ApiException(ErrorKind.NOT_FOUND, e.getMessage(), "model", "model_not_found", 0, e);
+            case OVERLOADED -> new ApiException(ErrorKind.RATE_LIMITED, e.getMessage(), null, "queue_full",
+                    e instanceof QueueFullException full ? full.retryAfterSeconds() : 1, e);
+            case SHUTTING_DOWN -> new ApiException(ErrorKind.UNAVAILABLE, e.getMessage() + ": retry on another instance",
+                    null, "unavailable", 5, e);
+            // the client sent nothing wrong: whoever runs the server reads the failure in the message
+            case BAD_INPUT, BAD_PACKAGE, IO, QUALITY_GATE, RUNTIME, INTERNAL -> new ApiException(ErrorKind.SERVER,
+                    "The server failed (" + e.getClass().getSimpleName() + ": " + e.getMessage() + "). This is a bug: "
+                            + "retry, and report it with the request if it happens again", null, "internal_error", 0, e);
+        };
     }
 
     /** A 401 in OpenAI's shape for a missing or wrong key. */
@@ -46,7 +45,7 @@ public final class Errors {
     }
 
     /** A 404 for a model id no package is served under. */
-    public static ApiException unknownModel(String model, java.util.Collection<String> served) {
+    public static ApiException unknownModel(String model, Collection<String> served) {
         return new ApiException(ErrorKind.NOT_FOUND, "The model '" + model + "' does not exist on this server: send "
                 + "one of " + served.stream().map(s -> "\"" + s + "\"").toList() + " (GET /v1/models lists them)",
                 "model", "model_not_found", 0, null);

@@ -1,5 +1,7 @@
 package dev.unmask.openai;
 
+import dev.unmask.failure.Failure;
+import dev.unmask.failure.UnmaskException;
 import com.fasterxml.jackson.databind.node.NullNode;
 import org.junit.jupiter.api.Test;
 
@@ -79,7 +81,9 @@ class WireFormatTest {
         assertEquals(2, Errors.toApi(new QueueFullException(3, 2)).retryAfterSeconds());
         assertEquals("rate_limit_error", Errors.toApi(new QueueFullException(3, 2)).body().error().type());
         assertEquals(400, Errors.toApi(new IllegalArgumentException("bad")).httpStatus());
-        assertEquals(503, Errors.toApi(new IllegalStateException("The server is shutting down")).httpStatus());
+        assertEquals(503, Errors.toApi(new UnmaskException(Failure.SHUTTING_DOWN, "Stopping")).httpStatus());
+        assertEquals(500, Errors.toApi(new IllegalStateException("The server is shutting down")).httpStatus(),
+                "the kind is the type, not the words");
         assertEquals(500, Errors.toApi(new NullPointerException()).httpStatus());
         assertEquals(400, Errors.toApi(new java.util.concurrent.CompletionException(ApiException.invalid("x", "y"))).httpStatus());
         assertEquals(401, Errors.unauthorized(false).httpStatus());

@@ -1,13 +1,10 @@
 package dev.unmask.packager.cli;
 
-import dev.unmask.format.PackageException;
-import dev.unmask.packager.ExitCode;
-import dev.unmask.packager.PackagerException;
+import dev.unmask.failure.ExitCode;
+import dev.unmask.failure.Failure;
 import dev.unmask.packager.PackagerVersion;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-
-import java.io.UncheckedIOException;
 
 /** {@code unmask-pack}: the packager's command line. Exit codes are mapped from exceptions here and only here. */
 @Command(name = "unmask-pack",
@@ -47,28 +44,20 @@ public final class UnmaskPack implements Runnable {
         return cl;
     }
 
+    /** The shared table of both tools, on every subcommand's {@code --help}. */
     private static void applyExitCodeHelp(CommandLine cl) {
-        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(ExitCode.helpSection());
+        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(ExitCode.helpList());
         for (CommandLine sub : cl.getSubcommands().values()) {
             applyExitCodeHelp(sub);
         }
     }
 
-    /** The one mapping from failures to exit codes. */
+    /** A failure's exit code: picocli's usage errors are {@link ExitCode#USAGE}, the rest as {@link Failure} maps them. */
     static int exitCodeOf(Throwable t) {
-        if (t instanceof PackagerException p) {
-            return p.exitCode().code();
-        }
-        if (t instanceof PackageException) {
-            return ExitCode.BAD_PACKAGE.code();
-        }
-        if (t instanceof CommandLine.ParameterException || t instanceof IllegalArgumentException) {
+        if (t instanceof CommandLine.ParameterException) {
             return ExitCode.USAGE.code();
         }
-        if (t instanceof UncheckedIOException || t instanceof java.io.IOException) {
-            return ExitCode.IO.code();
-        }
-        return ExitCode.INTERNAL.code();
+        return Failure.of(t).exitCode().code();
     }
 
     private static String messageOf(Throwable t) {

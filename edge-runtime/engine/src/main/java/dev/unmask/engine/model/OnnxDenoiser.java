@@ -8,6 +8,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import dev.unmask.failure.Failure;
+import dev.unmask.failure.UnmaskException;
 import dev.unmask.format.GraphSignature;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
@@ -27,6 +29,12 @@ import java.util.Set;
  *
  * <p>Thread-safety: {@link #forward} may be called from several threads (ONNX Runtime sessions are thread-safe for
  * {@code run}); {@link #close} must not race with it.
+ *
+ * <p>Native resources: this object owns the session <em>and</em> the {@link OrtSession.SessionOptions} it was created
+ * with, and closes both, the options last. ONNX Runtime's contract (the {@code SessionOptions} Javadoc in
+ * microsoft/onnxruntime {@code java/src/main/java/ai/onnxruntime/OrtSession.java}): "The SessionOptions object must
+ * not be closed until all sessions which use it are closed, as otherwise it could release resources that are in
+ * use" — the execution providers appended to it (CUDA, DirectML, CoreML) among them.
  */
 public final class OnnxDenoiser implements DenoisingModel {
 
@@ -34,6 +42,7 @@ public final class OnnxDenoiser implements DenoisingModel {
 
 
     private final OrtEnvironment env;
+    private final OrtSession.SessionOptions sessionOptions; // outlives the session: closed after it
     private final OrtSession session;
     private final PackageManifest manifest;
     private final ExecutionProvider provider;
@@ -42,8 +51,10 @@ public final class OnnxDenoiser implements DenoisingModel {
     private final boolean hasLogits;
     private volatile boolean closed;
 
-    private OnnxDenoiser(OrtEnvironment env, OrtSession session, PackageManifest manifest, ExecutionProvider provider) {
+    private OnnxDenoiser(OrtEnvironment env, OrtSession.SessionOptions sessionOptions, OrtSession session,
+                         PackageManifest manifest, ExecutionProvider provider) {
         this.env = env;
+        this.sessionOptions = sessionOptions;
         this.session = session;
         this.manifest = manifest;
         this.provider = provider;
@@ -62,8 +73,9 @@ public final class OnnxDenoiser implements DenoisingModel {
     public static OnnxDenoiser load(ModelPackage pkg, RuntimeOptions options) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         ExecutionProvider chosen = options.executionProvider();
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         OrtSession session;
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+        try {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             if (options.intraOpThreads() > 0) {
                 so.setIntraOpNumThreads(options.intraOpThreads());
@@ -71,10 +83,14 @@ public final class OnnxDenoiser implements DenoisingModel {
             chosen = addProvider(so, chosen);
             session = env.createSession(pkg.modelFile().toString(), so);
         } catch (OrtException e) {
+            so.close(); // no session was made with them: nothing else holds them
             throw new PackageException("ONNX Runtime could not load " + pkg.modelFile() + ": " + e.getMessage()
                     + ". Re-package the checkpoint with this version of 'unmask-pack'.", e);
+        } catch (RuntimeException | Error e) {
+            so.close();
+            throw e;
         }
-        OnnxDenoiser model = new OnnxDenoiser(env, session, pkg.manifest(), chosen);
+        OnnxDenoiser model = new OnnxDenoiser(env, so, session, pkg.manifest(), chosen); // owns both from here
         try {
             model.checkSignature(pkg);
         } catch (RuntimeException e) {
@@ -208,7 +224,7 @@ public final class OnnxDenoiser implements DenoisingModel {
                         hasLogits ? vocab : 0);
             }
         } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed on a forward pass of " + manifest.name()
+            throw new UnmaskException(Failure.RUNTIME, "ONNX Runtime failed on a forward pass of " + manifest.name()
                     + " (batch " + batch + ", sequence " + sequence + ", positions " + positions + "): " + e.getMessage(), e);
         }
     }
@@ -274,7 +290,7 @@ public final class OnnxDenoiser implements DenoisingModel {
         }
     }
 
-    /** Closes the ONNX Runtime session; idempotent. */
+    /** Closes the ONNX Runtime session, then the options it was created with; idempotent. */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -285,6 +301,8 @@ public final class OnnxDenoiser implements DenoisingModel {
             session.close();
         } catch (OrtException e) {
             LOG.log(System.Logger.Level.WARNING, "Closing the ONNX Runtime session failed: {0}", e.getMessage());
+        } finally {
+            sessionOptions.close();
         }
     }
 }
