@@ -1,8 +1,8 @@
 package dev.unmask.openai;
 
+import com.fasterxml.jackson.databind.node.NullNode;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
-import com.fasterxml.jackson.databind.node.NullNode;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
