@@ -290,6 +290,11 @@ public final class OnnxDenoiser implements DenoisingModel {
         }
     }
 
+    /** The options the session was created with: open exactly as long as the session (for the lifetime test). */
+    OrtSession.SessionOptions sessionOptions() {
+        return sessionOptions;
+    }
+
     /** Closes the ONNX Runtime session, then the options it was created with; idempotent. */
     @Override
     public synchronized void close() {
