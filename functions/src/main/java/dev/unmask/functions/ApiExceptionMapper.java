@@ -45,12 +45,7 @@ public class ApiExceptionMapper {
         Response.ResponseBuilder r = Response.status(e.httpStatus())
                 .type(MediaType.APPLICATION_JSON)
                 .entity(Json.write(e.body()));
-        if (e.retryAfterSeconds() > 0) {
-            r.header("Retry-After", e.retryAfterSeconds());
-        }
-        if (e.httpStatus() == 401) {
-            r.header("WWW-Authenticate", "Bearer");
-        }
+        e.headers().forEach(r::header);
         return r.build();
     }
 }

@@ -24,6 +24,10 @@ import java.util.Map;
 /**
  * Loads the configured packages, warms them, and holds the {@link OpenAiService} over them. Until that is done
  * {@link #service()} answers 503 and {@code /q/health/ready} is down.
+ *
+ * <p>Shutdown closes each model's scheduler (which returns once no step runs and every waiting request has its 503)
+ * and then its engine. A model is handed to shutdown only once it is opened and warmed, so shutdown never closes an
+ * engine under the warm-up; a model the loader finishes after shutdown began is closed by the loader.
  */
 @ApplicationScoped
 public class ModelHost {
@@ -36,8 +40,8 @@ public class ModelHost {
     @Inject
     MeterRegistry registry;
 
-    private final List<Engine> engines = new ArrayList<>();
-    private final List<BatchScheduler> schedulers = new ArrayList<>();
+    private final List<ServedModel> opened = new ArrayList<>(); // guarded by this
+    private boolean stopping;                                   // guarded by this
     private volatile OpenAiService service;
     private volatile Throwable failure;
     private volatile long readyMillis;
@@ -53,12 +57,33 @@ public class ModelHost {
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        schedulers.forEach(BatchScheduler::close);
-        engines.forEach(Engine::close);
+        List<ServedModel> toClose;
+        synchronized (this) {
+            stopping = true;
+            toClose = new ArrayList<>(opened);
+            opened.clear();
+        }
+        toClose.forEach(ModelHost::close);
+    }
+
+    /** Scheduler first: it returns once no step runs, and only then may the engine's native session close. */
+    private static void close(ServedModel m) {
+        m.scheduler().close();
+        m.engine().close();
+    }
+
+    /** Hands an opened, warmed model to shutdown; false once shutdown has begun (the caller closes it). */
+    private synchronized boolean register(ServedModel m) {
+        if (stopping) {
+            return false;
+        }
+        opened.add(m);
+        return true;
     }
 
     private void load() {
         long started = System.nanoTime();
+        List<AutoCloseable> unregistered = new ArrayList<>(); // opened, not yet handed to shutdown: closed on failure
         try {
             if (config.models().isEmpty()) {
                 throw new IllegalStateException("No package configured: set unmask.models.<id>.path, e.g. "
@@ -70,10 +95,10 @@ public class ModelHost {
             for (Map.Entry<String, UnmaskConfig.ServedPackage> e : config.models().entrySet()) {
                 String id = e.getKey();
                 Engine engine = Engine.open(e.getValue().path(), runtime);
-                engines.add(engine);
+                unregistered.add(engine);
                 UnmaskMetrics metrics = new UnmaskMetrics(registry, id);
                 BatchScheduler scheduler = new BatchScheduler(engine, config.batch().maxSize(), config.batch().maxQueue(), metrics);
-                schedulers.add(scheduler);
+                unregistered.add(0, scheduler); // closed before its engine
                 metrics.gauges(id, scheduler::queueDepth, scheduler::activeCount);
                 if (config.warmUp()) {
                     long t = System.nanoTime();
@@ -81,7 +106,14 @@ public class ModelHost {
                             .genLength(8).blockLength(8).steps(8).build(), null);
                     LOG.infof("Warmed %s in %d ms", id, (System.nanoTime() - t) / 1_000_000);
                 }
-                served.add(new ServedModel(id, engine, scheduler, created));
+                ServedModel model = new ServedModel(id, engine, scheduler, created);
+                unregistered.clear();
+                if (!register(model)) {
+                    close(model);
+                    LOG.infof("Shutting down: closed model '%s' as soon as it had loaded", id);
+                    return;
+                }
+                served.add(model);
                 LOG.infof("Serving package %s as model '%s' on %s (batch %d, queue %d)", e.getValue().path(), id,
                         runtime.executionProvider(), config.batch().maxSize(), config.batch().maxQueue());
             }
@@ -91,6 +123,13 @@ public class ModelHost {
             readyMillis = (System.nanoTime() - started) / 1_000_000;
             LOG.infof("Ready: %d model(s) loaded and warmed in %d ms", served.size(), readyMillis);
         } catch (RuntimeException | Error e) {
+            for (AutoCloseable c : unregistered) {
+                try {
+                    c.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             failure = e;
             LOG.errorf(e, "Could not load the packages: %s", e.getMessage());
             if (!loadInBackground()) {

@@ -240,12 +240,7 @@ final class AgentServer implements AutoCloseable {
     }
 
     private static void writeError(HttpExchange exchange, ApiException e) throws IOException {
-        if (e.retryAfterSeconds() > 0) {
-            exchange.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfterSeconds()));
-        }
-        if (e.httpStatus() == 401) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-        }
+        e.headers().forEach(exchange.getResponseHeaders()::set);
         writeJson(exchange, e.httpStatus(), e.body());
     }
 

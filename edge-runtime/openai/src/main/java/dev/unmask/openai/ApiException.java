@@ -1,5 +1,7 @@
 package dev.unmask.openai;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -57,6 +59,21 @@ public final class ApiException extends RuntimeException {
     /** Seconds for the {@code Retry-After} header; 0 = send none. */
     public int retryAfterSeconds() {
         return retryAfterSeconds;
+    }
+
+    /**
+     * The headers the answer carries besides its body, for both servers to write alike: {@code Retry-After} when
+     * {@link #retryAfterSeconds()} is set, {@code WWW-Authenticate: Bearer} on a 401.
+     */
+    public Map<String, String> headers() {
+        Map<String, String> headers = new LinkedHashMap<>();
+        if (retryAfterSeconds > 0) {
+            headers.put("Retry-After", Integer.toString(retryAfterSeconds));
+        }
+        if (kind == ErrorKind.AUTHENTICATION) {
+            headers.put("WWW-Authenticate", "Bearer");
+        }
+        return headers;
     }
 
     /** The JSON body, {@code {"error": {...}}}. */
