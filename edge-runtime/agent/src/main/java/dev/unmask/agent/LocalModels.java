@@ -208,6 +208,7 @@ final class LocalModels implements AutoCloseable {
     private synchronized void release(Entry entry) {
         entry.inFlight--;
         entry.lastUsedNanos = System.nanoTime();
+        notifyAll(); // close() waits for the last lease
     }
 
     /** Unloads every model no request uses whose keep-alive has run out since its last request. */
@@ -232,8 +233,9 @@ final class LocalModels implements AutoCloseable {
         }
         for (Map.Entry<String, Entry> e : idle.entrySet()) { // outside the lock: closing an engine takes time
             try {
-                unload(e.getValue());
+                // said when it leaves the table, as /health then shows it gone; the native memory follows at once
                 log.accept("unloaded '" + e.getKey() + "' after " + KeepAlive.show(e.getValue().keepAlive) + " idle");
+                unload(e.getValue());
             } finally {
                 synchronized (this) {
                     unloading.remove(e.getKey(), done.get(e.getKey()));
@@ -263,7 +265,11 @@ final class LocalModels implements AutoCloseable {
         return out;
     }
 
-    /** Refuses new requests, then unloads every model: a load in progress is waited for, then unloaded too. */
+    /**
+     * Refuses new requests, then unloads every model: each scheduler first (its queued and running requests end
+     * with a 503 at once), then, once their requests have let go of them or after {@link #CLOSE_WAIT_MILLIS}, the
+     * engines. A load in progress is waited for and unloaded too.
+     */
     @Override
     public void close() {
         reaper.shutdownNow();
@@ -275,13 +281,40 @@ final class LocalModels implements AutoCloseable {
             models.clear();
             pending = new ArrayList<>(unloading.values());
         }
+        List<ServedModel> open = new ArrayList<>();
         for (Entry m : all) {
             try {
-                unload(m);
+                ServedModel served = m.loaded.join();
+                served.scheduler().close();
+                open.add(served);
             } catch (CompletionException failedLoad) {
                 // nothing was loaded
             }
         }
+        awaitNoLeases(all);
+        open.forEach(served -> served.engine().close());
         pending.forEach(CompletableFuture::join);
+    }
+
+    /** How long {@link #close()} lets requests let go of their models before it closes the engines anyway. */
+    static final long CLOSE_WAIT_MILLIS = 5_000;
+
+    private synchronized void awaitNoLeases(List<Entry> entries) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);
+        boolean interrupted = false;
+        while (entries.stream().anyMatch(e -> e.inFlight > 0)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
