@@ -268,7 +268,7 @@ public final class PackageWriter {
      * Every file of the package folder but the manifest, sorted by name, with size and SHA-256 ({@code known} digests,
      * computed while writing, are used as they are; the verification before the rename reads every file once).
      */
-    static Map<String, PackageManifest.FileEntry> fileEntries(Path dir, Map<String, String> known) {
+    public static Map<String, PackageManifest.FileEntry> fileEntries(Path dir, Map<String, String> known) {
         Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.sorted().toList()) {

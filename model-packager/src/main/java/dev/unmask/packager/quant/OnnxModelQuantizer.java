@@ -47,8 +47,14 @@ public final class OnnxModelQuantizer {
     /** Tile of transposed rows read at once: at most this many floats. */
     private static final int TILE_FLOATS = 8 << 20;
 
-    /** What was done, for the log and the report. */
-    public record Result(int quantized, List<String> skipped, long weightBytesBefore, long weightBytesAfter) {}
+    /**
+     * What was done, for the log and the report.
+     *
+     * @param knownDigests SHA-256 of the written files computed while writing them ({@code model.onnx.data}), so the
+     *                     package's checksums need not read them back
+     */
+    public record Result(int quantized, List<String> skipped, long weightBytesBefore, long weightBytesAfter,
+                         Map<String, String> knownDigests) {}
 
     private final QuantScheme scheme;
     private final HeadPrecision head;
@@ -172,8 +178,8 @@ public final class OnnxModelQuantizer {
         long before = 0;
         long after = 0;
         Path dataFile = outDir.resolve(ExternalDataWriter.DATA_FILE);
-        try (ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
-             ExternalFiles files = new ExternalFiles(baseDir)) {
+        ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
+        try (data; ExternalFiles files = new ExternalFiles(baseDir)) {
             for (TensorProto t : graph.getInitializerList()) {
                 if (!droppedInitializers.contains(t.getName())) {
                     out.addInitializer(copy(t, files, data));
@@ -244,7 +250,8 @@ public final class OnnxModelQuantizer {
         } catch (IOException e) {
             throw new PackagerException(ExitCode.IO, "Cannot write " + modelOut + ": " + e.getMessage(), e);
         }
-        return new Result(plans.size(), List.copyOf(skipped), before, after);
+        return new Result(plans.size(), List.copyOf(skipped), before, after,
+                data.sha256() == null ? Map.of() : Map.of(ExternalDataWriter.DATA_FILE, data.sha256()));
     }
 
     /** The float MatMul node name {@link dev.unmask.packager.onnx.FloatLinear} gives a linear. */
