@@ -2,7 +2,7 @@ package dev.unmask.packager;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;

@@ -7,7 +7,7 @@ import dev.unmask.format.GraphSignature;
 import dev.unmask.packager.PackagerVersion;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 import dev.unmask.packager.onnx.GraphMetadata;
 import dev.unmask.packager.onnx.OnnxGraph;

@@ -6,7 +6,7 @@ import java.util.List;
  * One model family the packager converts: how its {@code config.json} reads, what its checkpoint's tensors are
  * called, and how its transformer body is built. Everything else (graph inputs, the sampling head, quantization,
  * external data, the manifest, the self-test) is shared, so adding a family means adding one implementation and
- * registering it in {@link Architectures#SUPPORTED}; see docs/architecture.md, "Adding a model architecture".
+ * registering it in {@link dev.unmask.packager.pack.Architectures#SUPPORTED}; see docs/architecture.md, "Adding a model architecture".
  */
 public interface ModelArchitecture {
 

@@ -61,7 +61,7 @@ public record TransformerConfig(
         positive("max sequence length", maxSequenceLength);
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("has " + heads + " heads, not a multiple of its " + kvHeads
-                    + " key/value heads (e.g. 32 heads with 8 or 32 kv heads)");
+                    + " key/value heads (e.g. 32 heads with 8 or 32 key/value heads)");
         }
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException("has head dim " + headDim + "; rotary embeddings need an even one (e.g. 128)");

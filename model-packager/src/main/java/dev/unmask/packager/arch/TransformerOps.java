@@ -6,7 +6,7 @@ import dev.unmask.packager.Progress;
 import dev.unmask.packager.checkpoint.Checkpoint;
 import dev.unmask.packager.checkpoint.TensorData;
 import dev.unmask.packager.checkpoint.TensorEntry;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.LinearRole;
 import dev.unmask.packager.onnx.LinearWeight;
 import dev.unmask.packager.onnx.OnnxGraph;

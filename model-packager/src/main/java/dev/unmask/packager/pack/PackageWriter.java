@@ -16,12 +16,11 @@ import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.PackagerVersion;
 import dev.unmask.packager.Progress;
-import dev.unmask.packager.arch.Architectures;
 import dev.unmask.packager.arch.GraphBuilder;
 import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.unmask.packager.pack;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

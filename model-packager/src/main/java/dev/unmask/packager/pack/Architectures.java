@@ -1,14 +1,21 @@
-package dev.unmask.packager.arch;
+package dev.unmask.packager.pack;
 
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
+import dev.unmask.packager.arch.ConfigJson;
+import dev.unmask.packager.arch.ModelArchitecture;
+import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.llada.Llada;
 
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** The model families the packager converts, and the choice among them from a checkpoint's {@code config.json}. */
+/**
+ * The model families the packager converts, and the choice among them from a checkpoint's {@code config.json}. It
+ * lives with the writer, above both the seam ({@code arch}) and its implementations ({@code llada}, …), so that
+ * neither depends on the other's package.
+ */
 public final class Architectures {
 
     /** Every supported family; adding an architecture means adding it here. */

@@ -1,4 +1,4 @@
-package dev.unmask.packager.arch;
+package dev.unmask.packager.pack;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.OnnxTensor;
@@ -11,8 +11,14 @@ import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
+import dev.unmask.packager.arch.ConfigJson;
+import dev.unmask.packager.arch.GraphBuilder;
+import dev.unmask.packager.arch.ModelArchitecture;
+import dev.unmask.packager.arch.SamplingHead;
+import dev.unmask.packager.arch.TransformerConfig;
+import dev.unmask.packager.arch.TransformerOps;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.llada.Llada;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 import dev.unmask.packager.onnx.WeightFormat;
@@ -81,6 +87,14 @@ class ArchitecturesTest {
         assertEquals(ExitCode.BAD_CHECKPOINT, e.exitCode());
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("max sequence length, found 0"),
                 e.getMessage());
+    }
+
+    @Test
+    void groupedHeadsThatDoNotDivideAreRefusedOnceForEveryArchitecture() throws IOException {
+        Path ckpt = config(c -> c.put("n_kv_heads", 3));
+        PackagerException e = assertThrows(PackagerException.class, () -> Architectures.read(ckpt));
+        assertEquals(ExitCode.BAD_CHECKPOINT, e.exitCode());
+        assertTrue(e.getMessage().contains("has 8 heads, not a multiple of its 3 key/value heads"), e.getMessage());
     }
 
     /**
