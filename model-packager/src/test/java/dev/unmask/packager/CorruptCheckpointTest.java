@@ -2,7 +2,7 @@ package dev.unmask.packager;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
@@ -113,7 +113,7 @@ class CorruptCheckpointTest {
         Path config = ckpt.resolve("config.json");
         Files.writeString(config, Files.readString(config).replace("\"model_type\": \"llada\"", "\"model_type\": \"mamba\""));
         String msg = convertFails(ckpt).getMessage();
-        assertTrue(msg.contains("'mamba'") && msg.contains("[llada]") && msg.contains(config.toString()), msg);
+        assertTrue(msg.contains("'mamba'") && msg.contains("unmask-pack converts: llada (LLaDAModelLM)") && msg.contains(config.toString()), msg);
     }
 
     @Test

@@ -5,7 +5,7 @@ import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.format.ModelPackage;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;

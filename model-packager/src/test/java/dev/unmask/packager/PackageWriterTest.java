@@ -8,7 +8,7 @@ import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.Sha256;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;

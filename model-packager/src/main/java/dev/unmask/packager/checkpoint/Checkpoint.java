@@ -135,7 +135,7 @@ public final class Checkpoint implements AutoCloseable {
         if (t == null) {
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, "The checkpoint in " + dir + " has no tensor '" + name
                     + "' (expected shape " + Arrays.toString(shape) + " per config.json) in "
-                    + String.join(", ", shards.keySet()) + "; is this a complete LLaDA checkpoint?");
+                    + String.join(", ", shards.keySet()) + "; is the checkpoint complete (every shard downloaded)?");
         }
         if (!Arrays.equals(t.shape(), shape)) {
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, t.file() + ": tensor '" + name + "' has shape "

@@ -34,8 +34,8 @@ final class QuantizeCommand implements Callable<Integer> {
     String quant;
 
     @Option(names = "--quant-head", defaultValue = "same", paramLabel = "same|int8|float",
-            description = "precision of the output head (default: ${DEFAULT-VALUE}); recognised by a node name starting "
-                    + "with /head/ or containing lm_head")
+            description = "precision of the output head (default: ${DEFAULT-VALUE}): the MatMul the package graph "
+                    + "records as its sampling head (in a model from elsewhere, the last weight MatMul)")
     String quantHead;
 
     @Option(names = "--force", description = "replace an existing --out (atomically)")

@@ -13,6 +13,9 @@ public final class FloatLinear implements LinearWeightSink {
 
     private static final int TILE_FLOATS = 8 << 20;
 
+    /** Appended to the checkpoint weight's name for its transposed initializer, e.g. {@code ….q_proj.weight.T}. */
+    public static final String TRANSPOSED_SUFFIX = ".T";
+
     private final WeightFormat format;
 
     public FloatLinear(WeightFormat format) {
@@ -23,7 +26,7 @@ public final class FloatLinear implements LinearWeightSink {
     public String linear(OnnxGraph graph, String name, String input, LinearWeight weight) {
         int out = weight.outFeatures();
         int in = weight.inFeatures();
-        String w = graph.initializer(weight.name() + ".T", format.onnxType(), new long[] {in, out},
+        String w = graph.initializer(weight.name() + TRANSPOSED_SUFFIX, format.onnxType(), new long[] {in, out},
                 sink -> writeTransposed(weight, sink));
         String w32 = format == WeightFormat.FP32 ? w
                 : graph.op("Cast", name + "/weight/Cast", List.of(w), OnnxGraph.attr("to", (long) ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE));

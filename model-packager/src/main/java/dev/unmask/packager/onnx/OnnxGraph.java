@@ -20,6 +20,8 @@ import java.util.Map;
 public final class OnnxGraph {
 
     public static final String MS_DOMAIN = "com.microsoft";
+    /** A node's single output is named {@code <node name>/output_0}. */
+    public static final String OUTPUT_SUFFIX = "/output_0";
 
     private final GraphProto.Builder graph = GraphProto.newBuilder();
     private final ExternalDataWriter data;
@@ -60,7 +62,7 @@ public final class OnnxGraph {
         String[] out = new String[outputs];
         String nodeName = unique(name);
         for (int i = 0; i < outputs; i++) {
-            out[i] = nodeName + "/output_" + i;
+            out[i] = i == 0 ? nodeName + OUTPUT_SUFFIX : nodeName + "/output_" + i;
         }
         return nodeNamed(opType, domain, nodeName, inputs, List.of(out), attributes);
     }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-import dev.unmask.packager.llada.LladaConfig;
+import dev.unmask.packager.arch.TransformerConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,10 +43,10 @@ final class CheckpointMetadata {
         return out;
     }
 
-    static PackageManifest.SpecialTokens specialTokens(LladaConfig config, JsonNode generation, Map<String, Integer> added,
+    static PackageManifest.SpecialTokens specialTokens(TransformerConfig.SpecialTokenIds config, JsonNode generation, Map<String, Integer> added,
                                                        Path checkpointDir) {
-        Integer mask = firstNonNull(config.maskTokenId(), intOrNull(generation, "mask_token_id"), added.get("<|mdm_mask|>"));
-        Integer eos = firstNonNull(intOrNull(generation, "eos_token_id"), config.eosTokenId(), added.get("<|endoftext|>"));
+        Integer mask = firstNonNull(config.mask(), intOrNull(generation, "mask_token_id"), added.get("<|mdm_mask|>"));
+        Integer eos = firstNonNull(intOrNull(generation, "eos_token_id"), config.eos(), added.get("<|endoftext|>"));
         if (mask == null) {
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, checkpointDir + ": no mask token id: config.json has no "
                     + "\"mask_token_id\" and tokenizer.json has no <|mdm_mask|> token; add \"mask_token_id\": 126336 (LLaDA-8B) to config.json");
@@ -56,8 +56,8 @@ final class CheckpointMetadata {
                     + "(\"eos_token_id\"), generation_config.json or tokenizer.json (<|endoftext|>)");
         }
         Integer eot = added.get("<|eot_id|>");
-        Integer bos = firstNonNull(intOrNull(generation, "bos_token_id"), config.bosTokenId(), added.get("<|startoftext|>"));
-        Integer pad = firstNonNull(intOrNull(generation, "pad_token_id"), config.padTokenId(), eos);
+        Integer bos = firstNonNull(intOrNull(generation, "bos_token_id"), config.bos(), added.get("<|startoftext|>"));
+        Integer pad = firstNonNull(intOrNull(generation, "pad_token_id"), config.pad(), eos);
         return new PackageManifest.SpecialTokens(mask, eos, eot, bos, pad);
     }
 

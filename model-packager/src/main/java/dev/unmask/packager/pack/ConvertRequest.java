@@ -1,6 +1,6 @@
 package dev.unmask.packager.pack;
 
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 
 import java.nio.file.Path;
 

@@ -16,10 +16,11 @@ import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.PackagerVersion;
 import dev.unmask.packager.Progress;
+import dev.unmask.packager.arch.GraphBuilder;
+import dev.unmask.packager.arch.ModelArchitecture;
+import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.llada.GraphOptions;
-import dev.unmask.packager.llada.LladaConfig;
-import dev.unmask.packager.llada.LladaGraphBuilder;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 
 import java.io.IOException;
@@ -34,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -51,6 +53,7 @@ public final class PackageWriter {
     private final Consumer<String> log;
     private final Progress progress;
     private final PublishCheck publishCheck;
+    private final Function<Path, ModelPackage> verify;
 
     public PackageWriter(Consumer<String> log, Progress progress) {
         this(log, progress, PublishCheck.NONE);
@@ -58,9 +61,18 @@ public final class PackageWriter {
 
     /** @param publishCheck runs on the complete package before the rename (e.g. the quality gate of --against) */
     public PackageWriter(Consumer<String> log, Progress progress, PublishCheck publishCheck) {
+        this(log, progress, publishCheck, ModelPackage::open);
+    }
+
+    /**
+     * @param verify opens the written package checking every file against the manifest: called once per conversion
+     *               (the only read of {@code model.onnx.data} after writing it), its result shared by the self-test
+     */
+    PackageWriter(Consumer<String> log, Progress progress, PublishCheck publishCheck, Function<Path, ModelPackage> verify) {
         this.log = log;
         this.progress = progress;
         this.publishCheck = publishCheck;
+        this.verify = verify;
     }
 
     /** The result of a conversion: the package folder (final) and its manifest. */
@@ -89,7 +101,7 @@ public final class PackageWriter {
         if (out.equals(from)) {
             throw new PackagerException(ExitCode.USAGE, "--out must differ from --from");
         }
-        LladaConfig config = LladaConfig.read(from);
+        Architectures.Chosen model = Architectures.read(from);
         Path tokenizer = from.resolve(TOKENIZER);
         if (!Files.isRegularFile(tokenizer)) {
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, "No " + TOKENIZER + " in " + from
@@ -97,7 +109,7 @@ public final class PackageWriter {
         }
         Path partial = PackageFolders.createPartial(out);
         try {
-            PackageManifest manifest = publishCheck.check(partial, writeInto(partial, from, config, tokenizer, request));
+            PackageManifest manifest = publishCheck.check(partial, writeInto(partial, from, model, tokenizer, request));
             PackageFolders.moveIntoPlace(partial, out, request.replace());
             log.accept("wrote " + out);
             return new Written(out, manifest);
@@ -107,10 +119,13 @@ public final class PackageWriter {
         }
     }
 
-    private PackageManifest writeInto(Path dir, Path from, LladaConfig config, Path tokenizer, ConvertRequest request) {
+    private PackageManifest writeInto(Path dir, Path from, Architectures.Chosen model, Path tokenizer,
+                                      ConvertRequest request) {
         GraphOptions options = request.graph();
-        log.accept(String.format("converting %s (model_type %s, %d layers, d_model %d, %d heads / %d kv heads, vocab %d)",
-                from, config.modelType(), config.layers(), config.modelDim(), config.heads(), config.kvHeads(), config.vocabSize()));
+        ModelArchitecture architecture = model.architecture();
+        TransformerConfig config = model.config();
+        log.accept(String.format("converting %s (%s, model_type %s, %d layers, d_model %d, %d heads / %d kv heads, vocab %d)",
+                from, architecture.family(), config.modelType(), config.layers(), config.modelDim(), config.heads(), config.kvHeads(), config.vocabSize()));
         log.accept(String.format("chosen: dtype %s (%s), quantization %s, top_k %d, full logits %s, external data for "
                         + "initializers >= %d bytes, self-test %s",
                 options.format().manifestName(),
@@ -121,20 +136,20 @@ public final class PackageWriter {
         Map<String, String> sourceFiles = new TreeMap<>();
         Map<String, String> knownDigests = new TreeMap<>();
         try (Checkpoint checkpoint = Checkpoint.open(from)) {
-            LladaGraphBuilder builder = new LladaGraphBuilder(config, checkpoint, options, progress);
+            GraphBuilder builder = new GraphBuilder(architecture, config, checkpoint, options, progress);
             builder.checkTensors();
-            ModelProto model;
+            ModelProto graph;
             Path dataFile = dir.resolve(ExternalDataWriter.DATA_FILE);
             ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
             try (data) {
-                model = builder.build(data);
+                graph = builder.build(data);
             }
             if (data.sha256() != null) {
                 knownDigests.put(ExternalDataWriter.DATA_FILE, data.sha256());
             }
-            writeModel(model, dir.resolve(ModelPackage.MODEL_FILE));
+            writeModel(graph, dir.resolve(ModelPackage.MODEL_FILE));
             log.accept(String.format("wrote the graph (%d nodes, %d initializers, %s of external data); checksumming the source files",
-                    model.getGraph().getNodeCount(), model.getGraph().getInitializerCount(), human(data.externalBytes())));
+                    graph.getGraph().getNodeCount(), graph.getGraph().getInitializerCount(), human(data.externalBytes())));
             for (Path p : checkpoint.weightFiles()) {
                 sourceFiles.put(p.getFileName().toString(), Sha256.ofFile(p));
             }
@@ -155,11 +170,11 @@ public final class PackageWriter {
         PackageManifest manifest = new PackageManifest(
                 PackageManifest.FORMAT, PackageManifest.CURRENT_FORMAT_VERSION,
                 request.name() != null ? request.name() : from.getFileName().toString(),
-                architecture(config),
+                config.manifestRecord(architecture.family()),
                 new PackageManifest.Source(from.getFileName().toString(), digestOfDigests(sourceFiles), sourceFiles),
                 new PackageManifest.Precision(options.format().manifestName(), options.linear().quantization()),
                 graph(config, options),
-                CheckpointMetadata.specialTokens(config, generation, CheckpointMetadata.addedTokens(tokenizer), from),
+                CheckpointMetadata.specialTokens(config.tokens(), generation, CheckpointMetadata.addedTokens(tokenizer), from),
                 CheckpointMetadata.generationDefaults(generation, config.maxSequenceLength()),
                 CheckpointMetadata.chatTemplate(tokenizerConfig),
                 fileEntries(dir, knownDigests),
@@ -167,39 +182,37 @@ public final class PackageWriter {
                         Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()),
                 null);
         Manifests.write(manifest, dir);
-        if (request.runSelfTest()) {
-            PackageManifest.SelfTest selfTest = recordSelfTest(dir, manifest);
-            manifest = withSelfTest(manifest, selfTest);
-            Manifests.write(manifest, dir);
-            try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
-                SelfTest.Result result = SelfTest.run(model);
-                if (!result.passed()) {
-                    throw new PackagerException(ExitCode.BAD_PACKAGE, "The written package fails its own self-test: " + result.summary());
-                }
-                log.accept(result.summary());
-            }
-        } else {
-            log.accept("verifying the package's checksums");
-            ModelPackage.open(dir); // checksums at least
+        // The one read of every written file: checksums against the manifest, then the same opened package serves
+        // the self-test's session (recording and checking on one session, not a second open and load).
+        log.accept("verifying the package's checksums");
+        ModelPackage written = verify.apply(dir);
+        if (!request.runSelfTest()) {
             log.accept("self-test skipped (--self-test=skip): the package has no self_test; 'unmask-pack verify' checks checksums only");
+            return manifest;
+        }
+        try (OnnxDenoiser session = OnnxDenoiser.load(written, RuntimeOptions.defaults())) {
+            manifest = withSelfTest(manifest, recordSelfTest(session, manifest));
+            Manifests.write(manifest, dir);
+            SelfTest.Result result = SelfTest.run(session, Manifests.read(dir).selfTest()); // as a reader will see it
+            if (!result.passed()) {
+                throw new PackagerException(ExitCode.BAD_PACKAGE, "The written package fails its own self-test: " + result.summary());
+            }
+            log.accept(result.summary());
+        } catch (PackageException e) {
+            throw new PackagerException(ExitCode.BAD_PACKAGE, "The written graph does not load in ONNX Runtime: " + e.getMessage(), e);
         }
         return manifest;
     }
 
     /** Runs the fixed self-test canvas through the written graph and returns it with the top-1 ids it produced. */
-    private PackageManifest.SelfTest recordSelfTest(Path dir, PackageManifest manifest) {
+    private static PackageManifest.SelfTest recordSelfTest(OnnxDenoiser session, PackageManifest manifest) {
         long[][] ids = {selfTestCanvas(manifest)};
         long[][] heads = new long[1][SELF_TEST_MASKS];
         for (int i = 0; i < SELF_TEST_MASKS; i++) {
             heads[0][i] = SELF_TEST_FIRST_MASK + i;
         }
         PackageManifest.SelfTest probe = new PackageManifest.SelfTest(ids, heads, new long[1][SELF_TEST_MASKS]);
-        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
-            SelfTest.Result r = SelfTest.run(model, probe);
-            return new PackageManifest.SelfTest(ids, heads, r.actualTop1());
-        } catch (PackageException e) {
-            throw new PackagerException(ExitCode.BAD_PACKAGE, "The written graph does not load in ONNX Runtime: " + e.getMessage(), e);
-        }
+        return new PackageManifest.SelfTest(ids, heads, SelfTest.run(session, probe).actualTop1());
     }
 
     /**
@@ -237,14 +250,8 @@ public final class PackageWriter {
                 m.graph(), m.specialTokens(), m.generationDefaults(), m.chatTemplate(), m.files(), m.packager(), t);
     }
 
-    static PackageManifest.Architecture architecture(LladaConfig c) {
-        return new PackageManifest.Architecture("llada", c.modelType(), c.layers(), c.modelDim(), c.heads(), c.kvHeads(),
-                c.headDim(), c.mlpHiddenSize(), c.vocabSize(), c.embeddingSize(), c.maxSequenceLength(), c.ropeTheta(),
-                c.rmsNormEps(), true, false);
-    }
-
-    static PackageManifest.Graph graph(LladaConfig c, GraphOptions o) {
-        return new PackageManifest.Graph(LladaGraphBuilder.OPSET, LladaGraphBuilder.IR_VERSION, o.topK(), o.fullLogits(),
+    static PackageManifest.Graph graph(TransformerConfig c, GraphOptions o) {
+        return new PackageManifest.Graph(GraphBuilder.OPSET, GraphBuilder.IR_VERSION, o.topK(), o.fullLogits(),
                 GraphSignature.inputs(), GraphSignature.outputs(o.topK(), c.vocabSize(), o.fullLogits()));
     }
 
@@ -258,9 +265,9 @@ public final class PackageWriter {
 
     /**
      * Every file of the package folder but the manifest, sorted by name, with size and SHA-256 ({@code known} digests,
-     * computed while writing, are used as they are; {@link ModelPackage#open} re-reads every file before the rename).
+     * computed while writing, are used as they are; the verification before the rename reads every file once).
      */
-    static Map<String, PackageManifest.FileEntry> fileEntries(Path dir, Map<String, String> known) {
+    public static Map<String, PackageManifest.FileEntry> fileEntries(Path dir, Map<String, String> known) {
         Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.sorted().toList()) {

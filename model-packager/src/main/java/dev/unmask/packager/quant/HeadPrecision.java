@@ -1,5 +1,7 @@
 package dev.unmask.packager.quant;
 
+import dev.unmask.packager.onnx.LinearRole;
+
 import java.util.Locale;
 
 /**
@@ -44,6 +46,11 @@ public enum HeadPrecision {
             case INT8 -> new QuantScheme(QuantBits.INT8, body.blockSize(), body.symmetry(), body.accuracyLevel());
             case FLOAT -> null;
         };
+    }
+
+    /** The scheme a weight of {@code role} gets under {@code body}: the head's for the sampling head, else {@code body}. */
+    public QuantScheme schemeFor(QuantScheme body, LinearRole role) {
+        return role == LinearRole.SAMPLING_HEAD ? schemeFor(body) : body;
     }
 
     /**

@@ -12,6 +12,10 @@ import com.google.protobuf.CodedInputStream;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.onnx.ExternalDataWriter;
+import dev.unmask.packager.onnx.FloatLinear;
+import dev.unmask.packager.onnx.GraphMetadata;
+import dev.unmask.packager.onnx.LinearRole;
+import dev.unmask.packager.onnx.OnnxGraph;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -43,8 +47,14 @@ public final class OnnxModelQuantizer {
     /** Tile of transposed rows read at once: at most this many floats. */
     private static final int TILE_FLOATS = 8 << 20;
 
-    /** What was done, for the log and the report. */
-    public record Result(int quantized, List<String> skipped, long weightBytesBefore, long weightBytesAfter) {}
+    /**
+     * What was done, for the log and the report.
+     *
+     * @param knownDigests SHA-256 of the written files computed while writing them ({@code model.onnx.data}), so the
+     *                     package's checksums need not read them back
+     */
+    public record Result(int quantized, List<String> skipped, long weightBytesBefore, long weightBytesAfter,
+                         Map<String, String> knownDigests) {}
 
     private final QuantScheme scheme;
     private final HeadPrecision head;
@@ -82,9 +92,8 @@ public final class OnnxModelQuantizer {
         }
 
         // plan: which MatMuls, from which weight, through which Cast
-        record Plan(NodeProto matMul, TensorProto weight, NodeProto cast, QuantScheme scheme, ScaleType scales) {}
-        Map<NodeProto, Plan> plans = new LinkedHashMap<>();
-        List<String> skipped = new ArrayList<>();
+        record Candidate(NodeProto matMul, TensorProto weight, NodeProto cast) {}
+        List<Candidate> candidates = new ArrayList<>();
         for (NodeProto n : graph.getNodeList()) {
             if (!n.getOpType().equals("MatMul") || !(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
                     || n.getInputCount() != 2) {
@@ -100,9 +109,18 @@ public final class OnnxModelQuantizer {
                     weight = null;
                 }
             }
-            if (weight == null) {
-                continue; // activations times activations (attention): not a weight
+            if (weight != null) { // else activations times activations (attention): not a weight
+                candidates.add(new Candidate(n, weight, cast));
             }
+        }
+        NodeProto headMatMul = head(model, candidates.stream().map(Candidate::matMul).toList());
+        record Plan(NodeProto matMul, TensorProto weight, NodeProto cast, QuantScheme scheme, ScaleType scales) {}
+        Map<NodeProto, Plan> plans = new LinkedHashMap<>();
+        List<String> skipped = new ArrayList<>();
+        for (Candidate c : candidates) {
+            NodeProto n = c.matMul();
+            TensorProto weight = c.weight();
+            NodeProto cast = c.cast();
             int type = weight.getDataType();
             boolean floatType = type == DataType.FLOAT_VALUE || type == DataType.FLOAT16_VALUE
                     || type == DataType.BFLOAT16_VALUE;
@@ -110,7 +128,7 @@ public final class OnnxModelQuantizer {
                 skipped.add(n.getName() + " (weight " + weight.getName() + " is not a 2-D fp32/fp16 constant)");
                 continue;
             }
-            QuantScheme chosen = isHead(n) ? head.schemeFor(scheme) : scheme;
+            QuantScheme chosen = head.schemeFor(scheme, n == headMatMul ? LinearRole.SAMPLING_HEAD : LinearRole.PROJECTION);
             if (chosen == null) {
                 skipped.add(n.getName() + " (output head kept float)");
                 continue;
@@ -147,39 +165,63 @@ public final class OnnxModelQuantizer {
                 out.addInput(in);
             }
         }
+        // Each weight's quantized initializers take its place in the initializer list, and each node keeps its
+        // place, so a float package quantized here is the package convert --quant writes, byte for byte.
+        Map<String, List<Plan>> plansByWeight = new LinkedHashMap<>();
+        for (Plan p : plans.values()) {
+            plansByWeight.computeIfAbsent(p.weight().getName(), w -> new ArrayList<>()).add(p);
+        }
         Map<String, QuantizedLinear> done = new HashMap<>();       // a weight shared by several MatMuls is packed once
+        Map<String, String> renamed = new HashMap<>();             // old MatMul output -> the MatMulNBits output
+        Set<String> graphOutputs = new HashSet<>();
+        graph.getOutputList().forEach(o -> graphOutputs.add(o.getName()));
         long before = 0;
         long after = 0;
         Path dataFile = outDir.resolve(ExternalDataWriter.DATA_FILE);
-        try (ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
-             ExternalFiles files = new ExternalFiles(baseDir)) {
+        ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
+        try (data; ExternalFiles files = new ExternalFiles(baseDir)) {
             for (TensorProto t : graph.getInitializerList()) {
                 if (!droppedInitializers.contains(t.getName())) {
                     out.addInitializer(copy(t, files, data));
+                }
+                for (Plan p : plansByWeight.getOrDefault(t.getName(), List.of())) {
+                    String key = key(p.weight(), p.scheme(), p.scales());
+                    if (!done.containsKey(key)) {
+                        TensorProto w = p.weight();
+                        int k = (int) w.getDims(0);
+                        int nOut = (int) w.getDims(1);
+                        before += (long) k * nOut * elementBytes(w.getDataType());
+                        QuantizedLinear q = writeQuantized(w, k, nOut, p.scheme(), p.scales(), files, data, out);
+                        after += q.storedBytes();
+                        done.put(key, q);
+                    }
                 }
             }
             for (NodeProto n : graph.getNodeList()) {
                 if (dropped.contains(n)) {
                     continue;
                 }
+                NodeProto node = renamed.isEmpty() ? n : renameInputs(n, renamed);
                 Plan p = plans.get(n);
                 if (p == null) {
-                    out.addNode(n);
+                    out.addNode(node);
                     continue;
                 }
-                TensorProto w = p.weight();
-                int k = (int) w.getDims(0);
-                int nOut = (int) w.getDims(1);
-                String key = w.getName() + "|" + p.scheme() + "|" + p.scales();
-                QuantizedLinear q = done.get(key);
-                if (q == null) {
-                    before += (long) k * nOut * elementBytes(w.getDataType());
-                    q = writeQuantized(w, k, nOut, p.scheme(), p.scales(), files, data, out);
-                    after += q.storedBytes();
-                    done.put(key, q);
+                QuantizedLinear q = done.get(key(p.weight(), p.scheme(), p.scales()));
+                String nodeName;
+                String output = n.getOutput(0);
+                if (n.getName().endsWith(FLOAT_NODE_SUFFIX)) {
+                    // a graph of ours: the node and its output get the names MatMulNBitsLinear gives them
+                    nodeName = n.getName().substring(0, n.getName().length() - FLOAT_NODE_SUFFIX.length())
+                            + MatMulNBitsLinear.NODE_SUFFIX;
+                    if (output.equals(n.getName() + OnnxGraph.OUTPUT_SUFFIX) && !graphOutputs.contains(output)) {
+                        renamed.put(output, nodeName + OnnxGraph.OUTPUT_SUFFIX);
+                        output = nodeName + OnnxGraph.OUTPUT_SUFFIX;
+                    }
+                } else {
+                    nodeName = (n.getName().isEmpty() ? p.weight().getName() : n.getName()) + "_Q" + p.scheme().bits().bits();
                 }
-                String nodeName = (n.getName().isEmpty() ? w.getName() : n.getName()) + "_Q" + p.scheme().bits().bits();
-                out.addNode(q.node(nodeName, n.getInput(0), n.getOutput(0)));
+                out.addNode(q.node(nodeName, node.getInput(0), output));
             }
         } catch (IOException e) {
             throw new PackagerException(ExitCode.IO, "Cannot read the weights of " + modelFile + ": " + e.getMessage(), e);
@@ -208,12 +250,44 @@ public final class OnnxModelQuantizer {
         } catch (IOException e) {
             throw new PackagerException(ExitCode.IO, "Cannot write " + modelOut + ": " + e.getMessage(), e);
         }
-        return new Result(plans.size(), List.copyOf(skipped), before, after);
+        return new Result(plans.size(), List.copyOf(skipped), before, after,
+                data.sha256() == null ? Map.of() : Map.of(ExternalDataWriter.DATA_FILE, data.sha256()));
     }
 
-    private static boolean isHead(NodeProto n) {
-        String name = n.getName();
-        return name.startsWith(MatMulNBitsLinear.HEAD_PREFIX) || name.contains("lm_head");
+    /** The float MatMul node name {@link dev.unmask.packager.onnx.FloatLinear} gives a linear. */
+    private static final String FLOAT_NODE_SUFFIX = "/MatMul";
+
+    /**
+     * The output head among the weight MatMuls: the one reading the value the graph builder recorded as
+     * {@link GraphMetadata#SAMPLING_HEAD_INPUT}; in a model without that record (exported elsewhere, or packaged
+     * before it existed), the final projection, the last weight MatMul in the graph's topological order.
+     */
+    static NodeProto head(ModelProto model, List<NodeProto> weightMatMuls) {
+        String headInput = GraphMetadata.get(model, GraphMetadata.SAMPLING_HEAD_INPUT);
+        if (headInput != null) {
+            for (NodeProto n : weightMatMuls) {
+                if (n.getInput(0).equals(headInput)) {
+                    return n;
+                }
+            }
+        }
+        return weightMatMuls.isEmpty() ? null : weightMatMuls.get(weightMatMuls.size() - 1);
+    }
+
+    private static String key(TensorProto weight, QuantScheme scheme, ScaleType scales) {
+        return weight.getName() + "|" + scheme + "|" + scales;
+    }
+
+    private static NodeProto renameInputs(NodeProto n, Map<String, String> renamed) {
+        NodeProto.Builder b = null;
+        for (int i = 0; i < n.getInputCount(); i++) {
+            String to = renamed.get(n.getInput(i));
+            if (to != null) {
+                b = b == null ? n.toBuilder() : b;
+                b.setInput(i, to);
+            }
+        }
+        return b == null ? n : b.build();
     }
 
     private static int castTarget(NodeProto cast) {
@@ -225,33 +299,15 @@ public final class OnnxModelQuantizer {
     private static QuantizedLinear writeQuantized(TensorProto w, int k, int n, QuantScheme scheme, ScaleType scaleType,
                                                   ExternalFiles files, ExternalDataWriter data, GraphProto.Builder out)
             throws IOException {
-        ElementReader reader = reader(w, files);
-        FloatRowSource rows = new TransposedRows(reader, k, n);
-        QuantizedLinear[] result = new QuantizedLinear[1];
-        long[] packedShape = {n, scheme.kBlocks(k), scheme.bits().blobBytes(scheme.blockSize())};
-        String packedName = w.getName() + "_Q" + scheme.bits().bits();
-        out.addInitializer(data.write(packedName, DataType.UINT8, packedShape, sink -> {
-            try {
-                result[0] = BlockQuantizer.quantizeStreaming(w.getName(), n, k, rows, scheme, scaleType,
-                        (row, bytes, length) -> sink.putBytes(bytes, 0, length));
-            } catch (IllegalArgumentException e) {
-                throw new PackagerException(ExitCode.BAD_PACKAGE, e.getMessage(), e);
-            }
-        }));
-        QuantizedLinear q = result[0];
-        out.addInitializer(data.write(q.scalesName(), scaleType.onnxType(), q.scalesShape(),
-                sink -> putAll(sink, q.scaleBytes())));
-        if (q.hasZeroPoints()) {
-            out.addInitializer(data.write(q.zeroPointsName(), DataType.UINT8, q.zeroPointsShape(),
-                    sink -> putAll(sink, q.zeroPointBytes())));
+        FloatRowSource rows = new TransposedRows(reader(w, files), k, n);
+        String name = w.getName().endsWith(FloatLinear.TRANSPOSED_SUFFIX)
+                ? w.getName().substring(0, w.getName().length() - FloatLinear.TRANSPOSED_SUFFIX.length()) // ours: W's name
+                : w.getName();
+        try {
+            return QuantizedWeights.write(data, out::addInitializer, name, n, k, rows, scheme, scaleType);
+        } catch (IllegalArgumentException e) {
+            throw new PackagerException(ExitCode.BAD_PACKAGE, e.getMessage(), e);
         }
-        return q;
-    }
-
-    private static void putAll(dev.unmask.packager.onnx.TensorBytes sink, ByteBuffer bytes) {
-        byte[] array = new byte[bytes.remaining()];
-        bytes.duplicate().get(array);
-        sink.putBytes(array, 0, array.length);
     }
 
     /** An initializer kept as is: inline ones unchanged, external ones copied into the new data file. */
@@ -275,7 +331,7 @@ public final class OnnxModelQuantizer {
                 done += buffer.position();
             }
         });
-        return copied.toBuilder().setDocString(t.getDocString()).build();
+        return t.hasDocString() ? copied.toBuilder().setDocString(t.getDocString()).build() : copied;
     }
 
     private static long sizeOf(TensorProto t) {

@@ -7,16 +7,15 @@ import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
-import dev.unmask.format.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.format.PackageFolders;
+import dev.unmask.packager.pack.PackageWriter;
 import dev.unmask.packager.pack.PublishCheck;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -92,7 +91,7 @@ public final class PackageQuantizer {
             }
             PackageManifest manifest = null;
             if (pkg != null) {
-                manifest = publishCheck.check(partial, finishPackage(pkg, partial));
+                manifest = publishCheck.check(partial, finishPackage(pkg, partial, result.knownDigests()));
             }
             PackageFolders.moveIntoPlace(partial, to, replace);
             log.accept("wrote " + to);
@@ -103,7 +102,7 @@ public final class PackageQuantizer {
         }
     }
 
-    private PackageManifest finishPackage(ModelPackage pkg, Path dir) {
+    private PackageManifest finishPackage(ModelPackage pkg, Path dir, Map<String, String> knownDigests) {
         try (Stream<Path> files = Files.list(pkg.dir())) {
             for (Path p : files.sorted().toList()) {
                 String name = p.getFileName().toString();
@@ -119,13 +118,14 @@ public final class PackageQuantizer {
         String dtype = m.precision() == null ? "fp32" : m.precision().dtype();
         PackageManifest manifest = new PackageManifest(m.format(), m.formatVersion(), m.name(), m.architecture(), m.source(),
                 new PackageManifest.Precision(dtype, head.describe(scheme)), m.graph(), m.specialTokens(),
-                m.generationDefaults(), m.chatTemplate(), fileEntries(dir), m.packager(), null);
+                m.generationDefaults(), m.chatTemplate(), PackageWriter.fileEntries(dir, knownDigests), m.packager(), null);
         Manifests.write(manifest, dir);
         PackageManifest.SelfTest old = m.selfTest();
         if (old == null) {
             log.accept("the input package has no self_test; none recorded");
             return manifest;
         }
+        // one checksum pass over the written files, and one session that records the self-test and then checks it
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
             SelfTest.Result probe = SelfTest.run(model, old);
             log.accept(String.format("self-test canvas: quantized top-1 equals the float package's at %d of %d positions",
@@ -134,34 +134,17 @@ public final class PackageQuantizer {
                     manifest.architecture(), manifest.source(), manifest.precision(), manifest.graph(),
                     manifest.specialTokens(), manifest.generationDefaults(), manifest.chatTemplate(), manifest.files(),
                     manifest.packager(), new PackageManifest.SelfTest(old.inputIds(), old.headPositions(), probe.actualTop1()));
-        } catch (PackageException e) {
-            throw new PackagerException(ExitCode.BAD_PACKAGE, "The quantized graph does not load in ONNX Runtime: "
-                    + e.getMessage(), e);
-        }
-        Manifests.write(manifest, dir);
-        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
-            SelfTest.Result check = SelfTest.run(model);
+            Manifests.write(manifest, dir);
+            SelfTest.Result check = SelfTest.run(model, Manifests.read(dir).selfTest()); // as a reader will see it
             if (!check.passed()) {
                 throw new PackagerException(ExitCode.BAD_PACKAGE, "The quantized package fails its own self-test: "
                         + check.summary());
             }
             log.accept(check.summary());
+        } catch (PackageException e) {
+            throw new PackagerException(ExitCode.BAD_PACKAGE, "The quantized graph does not load in ONNX Runtime: "
+                    + e.getMessage(), e);
         }
         return manifest;
-    }
-
-    private static Map<String, PackageManifest.FileEntry> fileEntries(Path dir) {
-        Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.sorted().toList()) {
-                String n = p.getFileName().toString();
-                if (!n.equals(PackageManifest.FILE_NAME) && Files.isRegularFile(p)) {
-                    files.put(n, new PackageManifest.FileEntry(Files.size(p), Sha256.ofFile(p)));
-                }
-            }
-        } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot list " + dir + ": " + e.getMessage(), e);
-        }
-        return files;
     }
 }

@@ -83,6 +83,30 @@ class OnnxModelQuantizerTest {
         assertTrue(worst <= 0.02 * scale, "int8 weights move the output by " + worst + " of " + scale);
     }
 
+    /**
+     * The head is the MatMul reading the value the graph records as the sampling head's input, wherever it is in the
+     * graph; without that record, the last weight MatMul (an exported LM's lm_head).
+     */
+    @Test
+    void theHeadIsTheMatMulTheGraphRecordsElseTheLastWeightMatMul() throws Exception {
+        Random random = new Random(5);
+        ModelProto plain = model(gaussian(random, K * H, 0.05f), gaussian(random, H * N, 0.2f));
+        ModelProto recorded = plain.toBuilder().addMetadataProps(dev.unmask.packager.onnx.GraphMetadata.entry(
+                dev.unmask.packager.onnx.GraphMetadata.SAMPLING_HEAD_INPUT, "A")).build();
+
+        assertEquals(List.of("mm1"), floatMatMulsLeftWithAFloatHead(recorded, "recorded"), "the recorded head reads A");
+        assertEquals(List.of("mm2"), floatMatMulsLeftWithAFloatHead(plain, "plain"), "no record: the last weight MatMul");
+    }
+
+    private List<String> floatMatMulsLeftWithAFloatHead(ModelProto model, String name) throws Exception {
+        Path in = Files.createDirectories(tmp.resolve(name + "-in")).resolve("model.onnx");
+        Files.write(in, model.toByteArray());
+        Path out = Files.createDirectories(tmp.resolve(name + "-out"));
+        new OnnxModelQuantizer(QuantScheme.parse("int8:acc=0"), HeadPrecision.FLOAT).quantize(in, out);
+        return ModelProto.parseFrom(Files.readAllBytes(out.resolve("model.onnx"))).getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("MatMul") && !n.getName().equals("gram")).map(NodeProto::getName).toList();
+    }
+
     /** Y = (Cast16(A · W1) · W2_fp16) · (Cast16(A · W1) · W2_fp16)ᵀ, as float32. */
     private static ModelProto model(float[] w1, float[] w2) {
         TensorProto.Builder t1 = TensorProto.newBuilder().setName("w1").setDataType(TensorProto.DataType.FLOAT_VALUE)

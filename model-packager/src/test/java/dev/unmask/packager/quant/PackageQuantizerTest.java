@@ -11,13 +11,15 @@ import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
-import dev.unmask.packager.llada.GraphOptions;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,7 +50,7 @@ class PackageQuantizerTest {
     }
 
     @Test
-    void quantizingAnFp32PackageGivesTheSameModelAsConvertingWithQuant() {
+    void quantizingAnFp32PackageGivesTheSameModelAsConvertingWithQuant() throws IOException {
         QuantScheme scheme = QuantScheme.parse("int4:block=64:asym");
         Path converted = convert("converted-int4", GraphOptions.of(WeightFormat.FP32).withFullLogits(true)
                 .withLinear(new MatMulNBitsLinear(scheme, WeightFormat.FP32)));
@@ -58,7 +60,61 @@ class PackageQuantizerTest {
 
         assertEquals(43, w.result().quantized(), "6 layers x 7 projections + head");
         assertEquals("int4:block=64:asym:acc=4", w.manifest().precision().quantization());
+        assertSameFiles(converted, quantized);
         assertEquals(0f, maxLogitDifference(converted, quantized), "same weights, same packing, same graph");
+    }
+
+    /** One quantizer path: convert --quant and quantize write the same graph and data, byte for byte, for each head. */
+    @ParameterizedTest
+    @ValueSource(strings = {"same", "int8", "float"})
+    void convertWithQuantAndQuantizeWriteIdenticalFilesWhateverTheHead(String headPrecision) throws IOException {
+        QuantScheme scheme = QuantScheme.parse("int4");
+        HeadPrecision head = HeadPrecision.parse(headPrecision);
+        Path converted = convert("converted-head-" + headPrecision, GraphOptions.of(WeightFormat.FP32).withFullLogits(true)
+                .withLinear(new MatMulNBitsLinear(scheme, head, WeightFormat.FP32)));
+        Path quantized = tmp.resolve("quantized-head-" + headPrecision);
+        PackageQuantizer.Written w = new PackageQuantizer(scheme, head, s -> { }).quantize(fp32, quantized, false);
+
+        assertEquals(head == HeadPrecision.FLOAT ? 42 : 43, w.result().quantized());
+        assertSameFiles(converted, quantized);
+        assertEquals(head.describe(scheme), w.manifest().precision().quantization());
+    }
+
+    /**
+     * The head is found by the role the graph builder recorded, not by its name: with every node renamed, a float
+     * head is still the one MatMul left, and it is the one reading the recorded input.
+     */
+    @Test
+    void theHeadIsFoundByItsRecordedRoleNotByItsNodeName() throws IOException {
+        Path renamed = Files.createDirectories(tmp.resolve("renamed"));
+        ModelProto model;
+        try (InputStream in = Files.newInputStream(fp32.resolve("model.onnx"))) {
+            model = ModelProto.parseFrom(in);
+        }
+        ai.onnx.proto.OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            g.setNode(i, g.getNode(i).toBuilder().setName("node" + i));
+        }
+        Files.write(renamed.resolve("model.onnx"), model.toBuilder().setGraph(g).build().toByteArray());
+        Files.copy(fp32.resolve("model.onnx.data"), renamed.resolve("model.onnx.data"));
+        String headInput = dev.unmask.packager.onnx.GraphMetadata.get(model,
+                dev.unmask.packager.onnx.GraphMetadata.SAMPLING_HEAD_INPUT);
+
+        Path out = tmp.resolve("renamed-float-head");
+        new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.FLOAT, s -> { })
+                .quantize(renamed.resolve("model.onnx"), out, false);
+
+        List<NodeProto> matMuls = nodes(out.resolve("model.onnx")).stream()
+                .filter(n -> n.getOpType().equals("MatMul")).toList();
+        assertEquals(1, matMuls.size(), "only the head stays float");
+        assertEquals(headInput, matMuls.get(0).getInput(0));
+    }
+
+    private static void assertSameFiles(Path converted, Path quantized) throws IOException {
+        for (String file : List.of(ModelPackage.MODEL_FILE, ModelPackage.MODEL_DATA_FILE)) {
+            assertEquals(-1L, Files.mismatch(converted.resolve(file), quantized.resolve(file)),
+                    file + " differs between convert --quant and quantize");
+        }
     }
 
     @Test

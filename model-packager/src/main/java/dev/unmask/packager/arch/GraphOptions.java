@@ -1,4 +1,4 @@
-package dev.unmask.packager.llada;
+package dev.unmask.packager.arch;
 
 import dev.unmask.packager.onnx.FloatLinear;
 import dev.unmask.packager.onnx.LinearWeightSink;

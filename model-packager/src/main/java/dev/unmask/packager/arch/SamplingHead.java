@@ -1,0 +1,83 @@
+package dev.unmask.packager.arch;
+
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.unmask.format.GraphSignature;
+import dev.unmask.packager.onnx.GraphMetadata;
+import dev.unmask.packager.onnx.LinearRole;
+import dev.unmask.packager.onnx.OnnxGraph;
+
+import java.util.List;
+
+import static dev.unmask.packager.onnx.OnnxGraph.attr;
+
+/**
+ * The sampling head every package graph ends with, whatever the body (docs/package-format.md, "The graph"): the
+ * vocabulary is projected only at {@code head_positions}, and the graph returns what the samplers need there.
+ *
+ * <pre>
+ * hp       = GatherND(x, head_positions[..., None], batch_dims=1)      [B, P, d]   (positions − 1 when logits shift)
+ * logits   = linear_head(RMSNorm(hp, final_norm))                      [B, P, V]   (sliced from E rows when padded)
+ * topk_logits, topk_ids = TopK(logits, k);  logsumexp = ReduceLogSumExp(logits)
+ * entropy  = logsumexp − Σ softmax(logits) · logits;                   logits (optional, full_logits)
+ * </pre>
+ *
+ * The projection goes through the options' linear sink with {@link LinearRole#SAMPLING_HEAD}, and the value it reads
+ * is recorded as {@link GraphMetadata#SAMPLING_HEAD_INPUT}, so a quantizer finds the head by its role.
+ */
+public final class SamplingHead {
+
+    /**
+     * @param finalNorm  the final RMSNorm's weight {@code [d]}
+     * @param projection the head's weight {@code [embedding_size, d]}: {@code lm_head}, or the embedding when tied
+     */
+    public record Weights(String finalNorm, String projection) {}
+
+    private SamplingHead() {}
+
+    /**
+     * Adds the head on {@code hidden [B, L, d]} and declares the graph's outputs ({@link GraphSignature#outputs}).
+     *
+     * @return the value the head's projection reads, also recorded in the model's metadata by {@link GraphBuilder}
+     */
+    static String build(TransformerOps ops, String hidden, Weights weights) {
+        OnnxGraph g = ops.graph();
+        TransformerConfig config = ops.config();
+        String positions = GraphSignature.HEAD_POSITIONS;
+        if (config.logitsShift()) {
+            // logits at i predict token i+1: the prediction for position p is read at p-1 (position 0 reads itself)
+            String before = g.op("Sub", "/head/positions/shift/Sub", List.of(positions, g.int64s(1)));
+            positions = g.op("Max", "/head/positions/shift/Max", List.of(before, g.int64s(0)));
+        }
+        String idx = g.op("Unsqueeze", "/head/positions/Unsqueeze", List.of(positions, g.int64s(-1)));
+        String picked = g.op("GatherND", "/head/GatherND", List.of(hidden, idx), attr("batch_dims", 1L)); // [B, P, d]
+        String normed = ops.rmsNorm("/head/ln_f", picked, weights.finalNorm());
+        String logits = ops.linear("/head/lm_head", normed, weights.projection(), config.embeddingSize(),
+                config.modelDim(), LinearRole.SAMPLING_HEAD); // [B, P, E]
+        if (config.embeddingSize() != config.vocabSize()) {
+            logits = g.op("Slice", "/head/vocab/Slice",
+                    List.of(logits, g.int64s(0), g.int64s(config.vocabSize()), g.int64s(-1)));
+        }
+        int k = ops.options().topK();
+        g.nodeNamed("TopK", "", "/head/TopK", List.of(logits, g.int64s(k)),
+                List.of(GraphSignature.TOPK_LOGITS, GraphSignature.TOPK_IDS),
+                attr("axis", -1L), attr("largest", 1L), attr("sorted", 1L));
+        String lastAxis = g.int64s(-1);
+        g.nodeNamed("ReduceLogSumExp", "", "/head/ReduceLogSumExp", List.of(logits, lastAxis),
+                List.of(GraphSignature.LOGSUMEXP), attr("keepdims", 0L));
+        String probs = g.op("Softmax", "/head/Softmax", List.of(logits), attr("axis", -1L));
+        String weighted = g.op("Mul", "/head/entropy/Mul", List.of(probs, logits));
+        String expected = g.op("ReduceSum", "/head/entropy/ReduceSum", List.of(weighted, lastAxis), attr("keepdims", 0L));
+        g.nodeNamed("Sub", "", "/head/entropy/Sub", List.of(GraphSignature.LOGSUMEXP, expected),
+                List.of(GraphSignature.ENTROPY));
+
+        g.output(GraphSignature.TOPK_IDS, DataType.INT64, "batch", "positions", k);
+        g.output(GraphSignature.TOPK_LOGITS, DataType.FLOAT, "batch", "positions", k);
+        g.output(GraphSignature.LOGSUMEXP, DataType.FLOAT, "batch", "positions");
+        g.output(GraphSignature.ENTROPY, DataType.FLOAT, "batch", "positions");
+        if (ops.options().fullLogits()) {
+            g.nodeNamed("Identity", "", "/head/logits/Identity", List.of(logits), List.of(GraphSignature.LOGITS));
+            g.output(GraphSignature.LOGITS, DataType.FLOAT, "batch", "positions", config.vocabSize());
+        }
+        return normed;
+    }
+}

@@ -1,0 +1,188 @@
+package dev.unmask.packager.arch;
+
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.unmask.format.GraphSignature;
+import dev.unmask.packager.Progress;
+import dev.unmask.packager.checkpoint.Checkpoint;
+import dev.unmask.packager.checkpoint.TensorData;
+import dev.unmask.packager.checkpoint.TensorEntry;
+import dev.unmask.packager.arch.GraphOptions;
+import dev.unmask.packager.onnx.LinearRole;
+import dev.unmask.packager.onnx.LinearWeight;
+import dev.unmask.packager.onnx.OnnxGraph;
+import dev.unmask.packager.onnx.TensorBytes;
+import dev.unmask.packager.onnx.WeightFormat;
+
+import java.util.List;
+
+import static dev.unmask.packager.onnx.OnnxGraph.attr;
+
+/**
+ * The building blocks of a transformer graph, shared by every {@link ModelArchitecture}: each reads its weights from
+ * the checkpoint (counting them for the progress bar), stores them in the package's dtype, and computes in fp32.
+ * Every projection goes through the options' {@link dev.unmask.packager.onnx.LinearWeightSink}, so a body written
+ * with {@link #linear} is quantized without knowing it.
+ */
+public final class TransformerOps {
+
+    private final OnnxGraph graph;
+    private final Checkpoint checkpoint;
+    private final TransformerConfig config;
+    private final GraphOptions options;
+    private final Progress progress;
+    private String[] rope;
+    private String keyPadding;
+
+    TransformerOps(OnnxGraph graph, Checkpoint checkpoint, TransformerConfig config, GraphOptions options,
+                   Progress progress) {
+        this.graph = graph;
+        this.checkpoint = checkpoint;
+        this.config = config;
+        this.options = options;
+        this.progress = progress;
+    }
+
+    public OnnxGraph graph() {
+        return graph;
+    }
+
+    public TransformerConfig config() {
+        return config;
+    }
+
+    public GraphOptions options() {
+        return options;
+    }
+
+    /** {@code input_ids} through the embedding {@code tensor [embedding_size, d]}: float32 {@code [B, L, d]}. */
+    public String embed(String tensor) {
+        int d = config.modelDim();
+        TensorEntry wte = checkpoint.require(tensor, config.embeddingSize(), d);
+        String table = graph.initializer(wte.name(), options.format().onnxType(), new long[] {config.embeddingSize(), d},
+                sink -> copyRows(wte, sink));
+        progress.tensorDone(wte.name(), wte.byteLength());
+        String x = graph.op("Gather", "/embed/Gather", List.of(table, GraphSignature.INPUT_IDS), attr("axis", 0L));
+        if (options.format() != WeightFormat.FP32) {
+            x = graph.op("Cast", "/embed/Cast", List.of(x), attr("to", (long) DataType.FLOAT_VALUE));
+        }
+        return x;
+    }
+
+    /** {@code attention_mask} as the int32 key padding mask attention takes ({@code [B, L]}, 1 = attend); made once. */
+    public String keyPaddingMask() {
+        if (keyPadding == null) {
+            keyPadding = graph.op("Cast", "/attention_mask/Cast", List.of(GraphSignature.ATTENTION_MASK),
+                    attr("to", (long) DataType.INT32_VALUE));
+        }
+        return keyPadding;
+    }
+
+    /** {@code y = x · Wᵀ} for the checkpoint's {@code tensor [out, in]}, a projection of the body. */
+    public String linear(String name, String input, String tensor, int out, int in) {
+        return linear(name, input, tensor, out, in, LinearRole.PROJECTION);
+    }
+
+    public String linear(String name, String input, String tensor, int out, int in, LinearRole role) {
+        TensorEntry e = checkpoint.require(tensor, out, in);
+        String y = options.linear().linear(graph, name, input, new LinearWeight(checkpoint, e, out, in, role));
+        progress.tensorDone(tensor, e.byteLength());
+        return y;
+    }
+
+    /** {@code y + bias} for a projection's bias {@code tensor [out]}, stored fp32 (Qwen2-style q/k/v biases). */
+    public String bias(String name, String y, String tensor, int out) {
+        TensorEntry e = checkpoint.require(tensor, out);
+        String b = graph.initializer(tensor, DataType.FLOAT, new long[] {out}, sink -> copyRows(e, sink));
+        progress.tensorDone(tensor, e.byteLength());
+        return graph.op("Add", name + "/bias/Add", List.of(y, b));
+    }
+
+    /** RMSNorm: x · rsqrt(mean(x²) + eps) · weight, over the last axis, in fp32. The weight is always stored fp32. */
+    public String rmsNorm(String name, String x, String tensor) {
+        TensorEntry e = checkpoint.require(tensor, config.modelDim());
+        String w = graph.initializer(tensor, DataType.FLOAT, new long[] {config.modelDim()}, sink -> copyRows(e, sink));
+        progress.tensorDone(tensor, e.byteLength());
+        return graph.op("SimplifiedLayerNormalization", name + "/SimplifiedLayerNormalization", List.of(x, w),
+                attr("axis", -1L), attr("epsilon", (float) config.rmsNormEps()), attr("stash_type", 1L));
+    }
+
+    /**
+     * {@code com.microsoft.RotaryEmbedding} over {@code x [B, L, heads·hd]}, positions 0 … L-1, NEOX half layout
+     * (interleaved=0), from the cos/sin tables made on first use.
+     */
+    public String rotary(String name, String x, int heads) {
+        String[] tables = ropeCaches();
+        return graph.msOp("RotaryEmbedding", name, List.of(x, graph.int64s(0), tables[0], tables[1]),
+                attr("interleaved", 0L), attr("num_heads", (long) heads));
+    }
+
+    /** [B, L, Hkv·hd] → [B, L, Hkv, 1, hd] → Expand [B, L, Hkv, group, hd] → [B, L, H·hd] (repeat_interleave). */
+    public String repeatKv(String name, String t, int group) {
+        int kvHeads = config.kvHeads();
+        int hd = config.headDim();
+        String r = graph.op("Reshape", name + "/Reshape", List.of(t, graph.int64s(0, 0, kvHeads, 1, hd)));
+        String e = graph.op("Expand", name + "/Expand", List.of(r, graph.int64s(1, 1, kvHeads, group, hd)));
+        return graph.op("Reshape", name + "/Reshape_1", List.of(e, graph.int64s(0, 0, (long) kvHeads * group * hd)));
+    }
+
+    /**
+     * {@code com.microsoft.MultiHeadAttention(q, k, v, key_padding_mask)}, scaled by 1/√hd, bidirectional or causal
+     * as the config says; k and v already have {@code heads} heads ({@link #repeatKv}). Output {@code [B, L, H·hd]}.
+     */
+    public String attention(String name, String q, String k, String v) {
+        return graph.msOp("MultiHeadAttention", name, List.of(q, k, v, "", keyPaddingMask()),
+                attr("num_heads", (long) config.heads()), attr("unidirectional", config.bidirectional() ? 0L : 1L),
+                attr("scale", (float) (1.0 / Math.sqrt(config.headDim()))));
+    }
+
+    /** SiLU(gate) · up: the gated MLP's activation, before its down projection. */
+    public String swiGlu(String name, String gate, String up) {
+        String sig = graph.op("Sigmoid", name + "/act/Sigmoid", List.of(gate));
+        String silu = graph.op("Mul", name + "/act/Mul", List.of(gate, sig));
+        return graph.op("Mul", name + "/Mul", List.of(silu, up));
+    }
+
+    /**
+     * cos/sin caches [max_sequence_length, head_dim/2], fp32, as LLaDA computes them with rope_full_precision:
+     * inv_freq = 1 / theta^(2i/hd), angle = pos · inv_freq, in float32. Made once, on first use.
+     */
+    public String[] ropeCaches() {
+        if (rope != null) {
+            return rope;
+        }
+        int hd = config.headDim();
+        int half = hd / 2;
+        int rows = config.maxSequenceLength();
+        float[] invFreq = new float[half];
+        for (int i = 0; i < half; i++) {
+            float exponent = (float) (2 * i) / hd;
+            invFreq[i] = (float) (1.0 / (float) Math.pow(config.ropeTheta(), exponent));
+        }
+        float[][] tables = new float[2][rows * half];
+        for (int pos = 0; pos < rows; pos++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) pos * invFreq[i];
+                tables[0][pos * half + i] = (float) Math.cos(angle);
+                tables[1][pos * half + i] = (float) Math.sin(angle);
+            }
+        }
+        String cos = graph.initializer("/rotary/cos_cache", DataType.FLOAT, new long[] {rows, half},
+                sink -> sink.putFloats(tables[0], 0, tables[0].length));
+        String sin = graph.initializer("/rotary/sin_cache", DataType.FLOAT, new long[] {rows, half},
+                sink -> sink.putFloats(tables[1], 0, tables[1].length));
+        rope = new String[] {cos, sin};
+        return rope;
+    }
+
+    /** Copies a tensor row by row, converting to the initializer's type. */
+    private void copyRows(TensorEntry e, TensorBytes sink) {
+        int cols = (int) e.cols();
+        float[] row = new float[cols];
+        try (TensorData data = checkpoint.map(e)) {
+            for (long r = 0; r < e.rows(); r++) {
+                data.readRow(r, 0, cols, row, 0);
+                sink.putFloats(row, 0, cols);
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.unmask.packager.llada;
+
+import dev.unmask.packager.arch.ConfigJson;
+import dev.unmask.packager.arch.ModelArchitecture;
+import dev.unmask.packager.arch.SamplingHead;
+import dev.unmask.packager.arch.TransformerConfig;
+import dev.unmask.packager.arch.TransformerOps;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * LLaDA (GSAI-ML/LLaDA-8B-Base and -Instruct, and the tiny-llada test model): a Llama-style body with bidirectional
+ * attention, RMSNorm, SwiGLU, rotary embeddings, no biases, and an untied head unless {@code weight_tying}.
+ *
+ * <pre>
+ * input_ids [B, L] ─ Gather(wte) ─ x [B, L, d]
+ * per layer:  n1 = SimplifiedLayerNormalization(x, attn_norm)
+ *             q, k, v = linear(n1)                         [B, L, H·hd], [B, L, Hkv·hd] ×2
+ *             q, k = com.microsoft.RotaryEmbedding(·, pos 0…L-1, cos, sin, interleaved=0)   (NEOX half layout)
+ *             k, v = repeat each kv head H/Hkv times        [B, L, H·hd]   (query head h reads kv head h / group)
+ *             a = com.microsoft.MultiHeadAttention(q, k, v, key_padding_mask = attention_mask)  bidirectional
+ *             h = x + linear(a);  x = h + linear_down(SiLU(linear_gate(n2)) · linear_up(n2)),  n2 = RMSNorm(h)
+ * head:       the shared sampling head on x, with ln_f and ff_out (or wte when tied)
+ * </pre>
+ */
+public final class Llada implements ModelArchitecture {
+
+    public static final String FAMILY = "llada";
+
+    private static final String WTE = "model.transformer.wte.weight";
+    private static final String LN_F = "model.transformer.ln_f.weight";
+    private static final String HEAD = "model.transformer.ff_out.weight";
+
+    private static String block(int layer, String tensor) {
+        return "model.transformer.blocks." + layer + "." + tensor + ".weight";
+    }
+
+    @Override
+    public String family() {
+        return FAMILY;
+    }
+
+    @Override
+    public List<String> modelTypes() {
+        return List.of("llada");
+    }
+
+    @Override
+    public List<String> modelClasses() {
+        return List.of("LLaDAModelLM");
+    }
+
+    /** Checked for the features this graph builds: RMSNorm, SwiGLU, RoPE, no biases, bidirectional attention. */
+    @Override
+    public TransformerConfig readConfig(ConfigJson c) {
+        int dModel = c.requireInt("d_model");
+        int heads = c.requireInt("n_heads");
+        int kvHeads = c.intOr("n_kv_heads", heads);
+        int vocab = c.requireInt("vocab_size");
+        int embedding = c.intOr("embedding_size", vocab);
+        int mlp = c.has("mlp_hidden_size") ? c.requireInt("mlp_hidden_size")
+                : (int) Math.round(c.doubleOr("mlp_ratio", 4) * dModel);
+        if (dModel % heads != 0) { // LLaDA derives head_dim from d_model; the rest is TransformerConfig's to check
+            throw c.invalid("d_model " + dModel + " is not a multiple of n_heads " + heads + " (e.g. 4096 and 32)");
+        }
+        c.requireValue("layer_norm_type", "rms", "LLaDA");
+        c.requireValue("activation_type", "silu", "LLaDA");
+        c.requireValue("block_type", "llama", "LLaDA");
+        c.requireFalse("include_bias", "LLaDA");
+        c.requireFalse("include_qkv_bias", "LLaDA");
+        c.requireFalse("scale_logits", "LLaDA");
+        c.requireFalse("input_emb_norm", "LLaDA");
+        if (!c.boolOr("rope", true)) {
+            throw c.invalid("\"rope\": false; LLaDA packages use rotary embeddings (\"rope\": true)");
+        }
+        return new TransformerConfig(c.modelType(), c.requireInt("n_layers"), dModel, heads, kvHeads, dModel / heads,
+                mlp, vocab, embedding, c.root().path("max_sequence_length").asInt(4096),
+                c.doubleOr("rope_theta", 10000.0), c.doubleOr("rms_norm_eps", 1e-5), c.boolOr("weight_tying", false),
+                true, false, false,
+                new TransformerConfig.SpecialTokenIds(c.optInt("mask_token_id"), c.optInt("eos_token_id"),
+                        c.optInt("pad_token_id"), c.optInt("bos_token_id")));
+    }
+
+    @Override
+    public List<ExpectedTensor> tensors(TransformerConfig c) {
+        int d = c.modelDim();
+        int q = c.queryDim();
+        int kv = c.kvDim();
+        int mlp = c.mlpHiddenSize();
+        List<ExpectedTensor> all = new ArrayList<>();
+        all.add(new ExpectedTensor(WTE, c.embeddingSize(), d));
+        for (int i = 0; i < c.layers(); i++) {
+            all.add(new ExpectedTensor(block(i, "attn_norm"), d));
+            all.add(new ExpectedTensor(block(i, "ff_norm"), d));
+            all.add(new ExpectedTensor(block(i, "q_proj"), q, d));
+            all.add(new ExpectedTensor(block(i, "k_proj"), kv, d));
+            all.add(new ExpectedTensor(block(i, "v_proj"), kv, d));
+            all.add(new ExpectedTensor(block(i, "attn_out"), d, q));
+            all.add(new ExpectedTensor(block(i, "ff_proj"), mlp, d));
+            all.add(new ExpectedTensor(block(i, "up_proj"), mlp, d));
+            all.add(new ExpectedTensor(block(i, "ff_out"), d, mlp));
+        }
+        all.add(new ExpectedTensor(LN_F, d));
+        if (!c.tiedEmbeddings()) {
+            all.add(new ExpectedTensor(HEAD, c.embeddingSize(), d));
+        }
+        return all;
+    }
+
+    @Override
+    public String body(TransformerOps ops) {
+        TransformerConfig c = ops.config();
+        int d = c.modelDim();
+        int q = c.queryDim();
+        int kv = c.kvDim();
+        int mlp = c.mlpHiddenSize();
+        int group = c.heads() / c.kvHeads();
+        String x = ops.embed(WTE); // [B, L, d]
+        ops.keyPaddingMask();
+        ops.ropeCaches();
+        for (int i = 0; i < c.layers(); i++) {
+            String n = "/layers." + i;
+            String n1 = ops.rmsNorm(n + "/attn_norm", x, block(i, "attn_norm"));
+            String qs = ops.linear(n + "/attn/q_proj", n1, block(i, "q_proj"), q, d);
+            String ks = ops.linear(n + "/attn/k_proj", n1, block(i, "k_proj"), kv, d);
+            String vs = ops.linear(n + "/attn/v_proj", n1, block(i, "v_proj"), kv, d);
+            qs = ops.rotary(n + "/attn/q_rotary", qs, c.heads());
+            ks = ops.rotary(n + "/attn/k_rotary", ks, c.kvHeads());
+            if (group > 1) {
+                ks = ops.repeatKv(n + "/attn/k_repeat", ks, group);
+                vs = ops.repeatKv(n + "/attn/v_repeat", vs, group);
+            }
+            String att = ops.attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, L, H·hd]
+            String o = ops.linear(n + "/attn/o_proj", att, block(i, "attn_out"), d, q);
+            String h = ops.graph().op("Add", n + "/attn/residual", List.of(x, o));
+            String n2 = ops.rmsNorm(n + "/ff_norm", h, block(i, "ff_norm"));
+            String gate = ops.linear(n + "/mlp/gate_proj", n2, block(i, "ff_proj"), mlp, d);
+            String up = ops.linear(n + "/mlp/up_proj", n2, block(i, "up_proj"), mlp, d);
+            String down = ops.linear(n + "/mlp/down_proj", ops.swiGlu(n + "/mlp", gate, up), block(i, "ff_out"), d, mlp);
+            x = ops.graph().op("Add", n + "/mlp/residual", List.of(h, down)); // [B, L, d]
+        }
+        return x;
+    }
+
+    @Override
+    public SamplingHead.Weights head(TransformerConfig c) {
+        return new SamplingHead.Weights(LN_F, c.tiedEmbeddings() ? WTE : HEAD);
+    }
+}
