@@ -4,6 +4,7 @@ import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.request.DecodingPlan;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -61,8 +62,8 @@ public final class BatchScheduler implements AutoCloseable {
      * @throws IllegalArgumentException when the engine refuses the request
      * @throws IllegalStateException    after {@link #close()}
      */
-    public Ticket submit(Plan plan, DenoisingListener listener) {
-        DenoisingRun run = engine.start(plan.layout(), plan.options(), listener);
+    public Ticket submit(DecodingPlan plan, DenoisingListener listener) {
+        DenoisingRun run = engine.start(plan, listener);
         Ticket ticket = new Ticket(run);
         synchronized (lock) {
             if (closed) {
