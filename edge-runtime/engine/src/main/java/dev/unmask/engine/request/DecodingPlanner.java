@@ -79,7 +79,11 @@ public final class DecodingPlanner {
         int block = Math.min(blockLength, length);
         int count = (length + block - 1) / block;
         int[] perBlock = new int[count];
-        if (r.steps() != null) {
+        if (count > limits.maxSteps()) {
+            int fewest = (length + limits.maxSteps() - 1) / limits.maxSteps();
+            problems.add(range(RequestField.BLOCK_LENGTH, blockLength, "at least " + fewest + ": this server takes at most "
+                    + limits.maxSteps() + " steps and each block needs one", fewest));
+        } else if (r.steps() != null) {
             int steps = r.steps();
             int most = Math.min(count * block, limits.maxSteps());
             String why = count == 1 ? "1 block of " + length : count + " blocks of " + block
@@ -96,10 +100,6 @@ public final class DecodingPlanner {
                     perBlock[b] = Math.min(steps / count, blockLength(b, block, length));
                 }
             }
-        } else if (count > limits.maxSteps()) {
-            int fewest = (length + limits.maxSteps() - 1) / limits.maxSteps();
-            problems.add(range(RequestField.BLOCK_LENGTH, blockLength, "at least " + fewest + ": this server takes at most "
-                    + limits.maxSteps() + " steps and each block needs one", fewest));
         } else {
             int cap = limits.maxSteps() / count; // the same cap for every block keeps the pace even
             for (int b = 0; b < count; b++) {

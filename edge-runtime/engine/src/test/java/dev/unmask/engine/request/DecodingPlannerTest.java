@@ -107,6 +107,13 @@ class DecodingPlannerTest {
                 () -> tight.plan(request().length(64).build(), new PromptTokens.Continuation(PROMPT))).violations().get(0);
         assertEquals(RequestField.LENGTH, length.field());
         assertEquals("between 1 and 32", length.allowed());
+        DecodingPlanner twoSteps = new DecodingPlanner(GenerationDefaults.LLADA, TRAITS, new Limits(512, 2, 0));
+        for (Integer steps : new Integer[] {null, 4}) {
+            Violation blocks = assertThrows(InvalidRequestException.class, () -> twoSteps.plan(request().length(64)
+                    .blockLength(16).steps(steps).build(), new PromptTokens.Continuation(PROMPT))).violations().get(0);
+            assertEquals(new Violation(RequestField.BLOCK_LENGTH, "16", "at least 32: this server takes at most 2 steps and "
+                    + "each block needs one", "32", Violation.Kind.OUT_OF_RANGE), blocks, "steps " + steps);
+        }
     }
 
     @Test
