@@ -55,11 +55,16 @@ public final class AnswerText {
     /**
      * The part of the text that can no longer change once the positions before {@code end} are resolved, safe to
      * stream: the text before {@code end}, less a tail that may still change (a partial stop sequence, a character
-     * whose UTF-8 bytes are split between tokens, whitespace that decoding may clean up against what follows).
+     * whose UTF-8 bytes are split between tokens, whitespace that decoding may clean up against what follows), or
+     * the text before a stop sequence once one is there.
      */
     public String settled(long[] canvas, int end) {
-        String text = cutAtStop(decoder.apply(kept(canvas, Math.min(end, regionEnd()))));
-        int cut = Math.max(0, text.length() - holdBack);
+        String whole = decoder.apply(kept(canvas, Math.min(end, regionEnd())));
+        String text = cutAtStop(whole);
+        int cut = Math.min(text.length(), Math.max(0, whole.length() - holdBack));
+        if (cut == text.length() && text.length() < whole.length()) {
+            return text; // a stop sequence is there, too far back for another one to start before it unseen
+        }
         while (cut > 0 && (text.charAt(cut - 1) == '\uFFFD' || Character.isWhitespace(text.charAt(cut - 1)))) {
             cut--; // a split UTF-8 character; whitespace that decoding may clean up against what follows (" ." -> ".")
         }
