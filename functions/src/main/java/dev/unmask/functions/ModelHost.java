@@ -3,6 +3,7 @@ package dev.unmask.functions;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.openai.BatchScheduler;
 import dev.unmask.openai.Errors;
 import dev.unmask.openai.OpenAiService;
@@ -102,8 +103,8 @@ public class ModelHost {
                 metrics.gauges(id, scheduler::queueDepth, scheduler::activeCount);
                 if (config.warmUp()) {
                     long t = System.nanoTime();
-                    engine.generate("Hello", engine.defaultOptions().toBuilder()
-                            .genLength(8).blockLength(8).steps(8).build(), null);
+                    engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("Hello"))
+                            .length(8).blockLength(8).steps(8).build(), null);
                     LOG.infof("Warmed %s in %d ms", id, (System.nanoTime() - t) / 1_000_000);
                 }
                 ServedModel model = new ServedModel(id, engine, scheduler, created);

@@ -2,6 +2,14 @@ package dev.unmask.functions;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unmask.engine.Engine;
+import dev.unmask.engine.Generation;
+import dev.unmask.engine.decode.Block;
+import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.packager.ReferencePackages;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -149,6 +157,28 @@ class OpenAiApiTest {
     }
 
     @Test
+    void theSameFieldsGiveTheEnginesOwnPlanAndTokens() throws Exception {
+        GenerationRequest request = GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("def add(a, b):"))
+                .length(40).temperature(0.8).seed(7L).stop(List.of("return")).build();
+        DecodingPlan plan;
+        Generation direct;
+        try (Engine engine = Engine.open(ReferencePackages.tinyLlada(), RuntimeOptions.defaults().withIntraOpThreads(1))) {
+            plan = engine.plan(request);
+            direct = engine.run(plan, DenoisingListener.NONE);
+        }
+        assertEquals(List.of(32, 8), plan.blocks().stream().map(Block::length).toList(), "40 tokens: blocks of 32 and 8");
+        String body = "{'model': '" + MODEL + "', 'prompt': 'def add(a, b):', 'max_tokens': 40, 'temperature': 0.8, 'seed': 7, 'stop': 'return'";
+        JsonNode plain = JSON.readTree(api().body(q(body + "}")).post("/v1/completions").then().statusCode(200).extract().asString());
+        assertEquals(direct.text(), plain.at("/choices/0/text").asText(), "the same tokens");
+        assertEquals(direct.tokens().length, plain.at("/usage/completion_tokens").asInt());
+        assertEquals(direct.reason().openAiName(), plain.at("/choices/0/finish_reason").asText());
+        List<JsonNode> drafts = events(api().body(q(body + ", 'stream': true, 'diffusing': true}")).post("/v1/completions")
+                .asString()).stream().filter(c -> c.has("draft")).map(c -> c.get("draft")).toList();
+        assertEquals(direct.steps(), drafts.size(), "the same steps");
+        assertEquals(plan.length() - 1, drafts.get(0).get("masked").asInt(), "the same 40-token region");
+    }
+
+    @Test
     void aChatStreamParsesAsAClientWouldAndMatchesTheWholeAnswer() throws Exception {
         String req = "{'model': '" + MODEL + "', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 32, 'block_length': 8, 'steps': 32, 'stream': true, 'stream_options': {'include_usage': true}}";
         Response r = api().body(q(req)).post("/v1/chat/completions");
@@ -191,7 +221,7 @@ class OpenAiApiTest {
             "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'max_tokens': 100000}     | 400 | invalid_value              | max_tokens",
             "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'max_tokens': 64, 'steps': 1000} | 400 | invalid_value       | steps",
             "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'max_tokens': 64, 'steps': 33} | 400 | invalid_value         | steps",
-            "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'max_tokens': 500}        | 400 | context_length_exceeded    | max_tokens",
+            "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'max_tokens': 511}        | 400 | context_length_exceeded    | max_tokens",
             "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'cfg_scale': 2}           | 400 | invalid_value              | cfg_scale",
             "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'remasking': 'best'}      | 400 | invalid_value              | remasking",
             "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'n': 3}                   | 400 | unsupported_parameter      | n",

@@ -7,6 +7,8 @@ import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.format.PackageManifest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -52,9 +54,12 @@ final class BenchCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         try (Engine engine = model.open()) {
             double loadMs = (System.nanoTime() - loadStart) / 1e6;
-            DecodingOptions options = decoding.apply(engine.defaultOptions()).toBuilder().earlyExit(false).build();
+            GenerationRequest request = decoding.request(new GenerationRequest.Prompt.Continuation(prompt)).toBuilder()
+                    .earlyExit(false).build();
+            DecodingPlan plan = DecodingArgs.plan(engine, request, CliFields.GENERATE);
+            DecodingOptions options = plan.options();
             for (int i = 0; i < warmup; i++) {
-                engine.generate(prompt, options, DenoisingListener.NONE);
+                engine.run(plan, DenoisingListener.NONE);
             }
             double[] wallMs = new double[runs];
             double[] modelMs = new double[runs];
@@ -62,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
             int steps = 0;
             for (int i = 0; i < runs; i++) {
                 long start = System.nanoTime();
-                Generation g = engine.generate(prompt, options, DenoisingListener.NONE);
+                Generation g = engine.run(plan, DenoisingListener.NONE);
                 wallMs[i] = (System.nanoTime() - start) / 1e6;
                 modelMs[i] = g.modelNanos() / 1e6;
                 samplerMs[i] = g.samplerNanos() / 1e6;
@@ -71,7 +76,7 @@ final class BenchCommand implements Callable<Integer> {
             double wall = median(wallMs);
             double modelTotal = median(modelMs);
             double samplerTotal = median(samplerMs);
-            int tokens = options.genLength();
+            int tokens = plan.length();
             PackageManifest.Precision precision = engine.manifest().precision();
             String precisionText = precision == null ? "?" : precision.dtype() + "/" + precision.quantization();
             String rule = describe(options.commitRule());
@@ -82,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
                 n.put("precision", precisionText);
                 n.put("threads", model.threads);
                 n.put("gen_length", tokens);
-                n.put("block_length", options.blockLength());
+                n.put("block_length", plan.blockLength());
                 n.put("steps", steps);
                 n.put("commit_rule", rule);
                 n.put("runs", runs);
@@ -98,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("model           %s (%s), threads %s%n", engine.manifest().name(), precisionText,
                         model.threads == 0 ? "auto" : String.valueOf(model.threads));
                 out.printf("canvas          prompt + %d tokens, blocks of %d, %d steps (%s), median of %d runs%n",
-                        tokens, options.blockLength(), steps, rule, runs);
+                        tokens, plan.blockLength(), steps, rule, runs);
                 out.printf("throughput      %.1f tokens/s, %.1f steps/s (%.1f ms per generation)%n",
                         tokens * 1000 / wall, steps * 1000 / wall, wall);
                 out.printf("per step        %.3f ms model + %.3f ms sampler (sampler %.1f%% of step time)%n",

@@ -1,24 +1,29 @@
 package dev.unmask.agent;
 
-import dev.unmask.engine.decode.CommitRule;
+import dev.unmask.engine.Engine;
 import dev.unmask.engine.decode.ConfidenceMeasure;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.InvalidRequestException;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** The sampler's options on the command line; anything not given keeps the package's generation defaults. */
+/**
+ * The sampler's options on the command line, as a {@link GenerationRequest}: anything not given keeps the package's
+ * generation defaults, and the engine's planner decides blocks and steps exactly as it does for the API.
+ */
 public final class DecodingArgs {
 
-    @Option(names = "--gen-length", paramLabel = "<tokens>", description = "tokens to generate (a multiple of --block-length)")
+    @Option(names = "--gen-length", paramLabel = "<tokens>", description = "tokens to generate; the last block is shorter when --block-length does not divide it")
     Integer genLength;
 
     @Option(names = "--block-length", paramLabel = "<tokens>", description = "semi-autoregressive block size")
     Integer blockLength;
 
-    @Option(names = "--steps", paramLabel = "<n>", description = "denoising steps over all blocks (a multiple of the number of blocks)")
+    @Option(names = "--steps", paramLabel = "<n>", description = "denoising steps over all blocks, a multiple of the number of blocks (default: the package's pace)")
     Integer steps;
 
     @Option(names = "--remasking", paramLabel = "low_confidence|random", description = "which positions each step commits")
@@ -57,62 +62,29 @@ public final class DecodingArgs {
     @Option(names = "--no-early-exit", description = "denoise the whole canvas even after the answer has ended")
     boolean noEarlyExit;
 
-    public DecodingOptions apply(DecodingOptions defaults) {
-        DecodingOptions.Builder b = defaults.toBuilder();
-        if (genLength != null) {
-            b.genLength(genLength);
-            if (blockLength == null && genLength % defaults.blockLength() != 0) {
-                b.blockLength(genLength);
-            }
-            if (steps == null) {
-                b.steps(genLength); // one token per step, LLaDA's best quality
-            }
+    /** The request for {@code prompt} with the options given; the others stay absent (the package's defaults). */
+    public GenerationRequest request(GenerationRequest.Prompt prompt) {
+        return GenerationRequest.builder(prompt)
+                .length(genLength).blockLength(blockLength).steps(steps)
+                .remasking(remasking == null ? null : Remasking.parse(remasking))
+                .confidence(confidence == null ? null : ConfidenceMeasure.parse(confidence))
+                .temperature(temperature).threshold(threshold).factor(factor).cfgScale(cfgScale)
+                .topK(topK).topP(topP).maxTokens(maxTokens).stop(stop).seed(seed)
+                .earlyExit(noEarlyExit ? Boolean.FALSE : null)
+                .build();
+    }
+
+    /** The engine's plan for {@code request}, its violations in the flags' words. */
+    static DecodingPlan plan(Engine engine, GenerationRequest request, CliFields fields) {
+        try {
+            return engine.plan(request);
+        } catch (InvalidRequestException e) {
+            throw e.phrased(fields);
         }
-        if (blockLength != null) {
-            b.blockLength(blockLength);
-        }
-        if (steps != null) {
-            b.steps(steps);
-        }
-        if (remasking != null) {
-            b.remasking(Remasking.parse(remasking));
-        }
-        if (confidence != null) {
-            b.confidence(ConfidenceMeasure.parse(confidence));
-        }
-        if (temperature != null) {
-            b.temperature(temperature);
-        }
-        if (threshold != null && factor != null) {
-            throw new IllegalArgumentException("Use either --threshold or --factor, not both");
-        }
-        if (threshold != null) {
-            b.commitRule(new CommitRule.Threshold(threshold));
-        }
-        if (factor != null) {
-            b.commitRule(new CommitRule.Factor(factor));
-        }
-        if (cfgScale != null) {
-            b.cfgScale(cfgScale);
-        }
-        if (topK != null) {
-            b.topK(topK);
-        }
-        if (topP != null) {
-            b.topP(topP);
-        }
-        if (maxTokens != null) {
-            b.maxTokens(maxTokens);
-        }
-        if (!stop.isEmpty()) {
-            b.stopSequences(stop);
-        }
-        if (seed != null) {
-            b.seed(seed);
-        }
-        if (noEarlyExit) {
-            b.earlyExit(false);
-        }
-        return b.build();
+    }
+
+    /** The plan for {@code prompt} with the options given. */
+    public DecodingPlan plan(Engine engine, GenerationRequest.Prompt prompt) {
+        return plan(engine, request(prompt), CliFields.GENERATE);
     }
 }

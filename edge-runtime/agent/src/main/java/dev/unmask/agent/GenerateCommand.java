@@ -3,9 +3,10 @@ package dev.unmask.agent;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.CanvasLayout;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -48,21 +49,22 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         output.applyLogLevel();
         try (Engine engine = model.open()) {
-            DecodingOptions options = decoding.apply(engine.defaultOptions());
-            CanvasLayout layout;
+            GenerationRequest.Prompt input;
             if (chat || system != null) {
                 List<ChatMessage> messages = new ArrayList<>();
                 if (system != null) {
                     messages.add(ChatMessage.system(system));
                 }
                 messages.add(ChatMessage.user(prompt));
-                layout = engine.chatCanvas(messages, options);
+                input = new GenerationRequest.Prompt.Chat(messages);
             } else {
-                layout = engine.continuation(prompt, options);
+                input = new GenerationRequest.Prompt.Continuation(prompt);
             }
+            DecodingPlan plan = decoding.plan(engine, input);
+            CanvasLayout layout = plan.layout();
             Progress progress = new Progress(spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
             boolean showProgress = !output.quiet && System.console() != null;
-            DenoisingRun run = engine.start(layout, options, showProgress ? progress : DenoisingListener.NONE);
+            DenoisingRun run = engine.start(plan, showProgress ? progress : DenoisingListener.NONE);
             run.runToEnd(engine.model());
             progress.done();
             Generation g = engine.finish(run);

@@ -2,8 +2,9 @@ package dev.unmask.agent;
 
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,6 +49,9 @@ final class InfillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (length < 0) {
+            throw new IllegalArgumentException("--length must be 0 (automatic) or positive, e.g. --length 16; got " + length);
+        }
         if (text == null && (prefix == null || suffix == null)) {
             throw new IllegalArgumentException("Give --prefix and --suffix (e.g. --prefix 'def f(x):' --suffix 'return y'), "
                     + "or --text with <|mdm_mask|> placeholders");
@@ -57,10 +61,14 @@ final class InfillCommand implements Callable<Integer> {
         }
         output.applyLogLevel();
         try (Engine engine = model.open()) {
-            DecodingOptions options = decoding.apply(engine.defaultOptions());
-            Generation g = text != null
-                    ? engine.fill(text, options, DenoisingListener.NONE)
-                    : engine.infill(prefix, suffix, length, options, DenoisingListener.NONE);
+            GenerationRequest request = decoding.request(text != null
+                    ? new GenerationRequest.Prompt.Placeholders(text)
+                    : new GenerationRequest.Prompt.Infill(prefix, suffix));
+            if (length > 0) {
+                request = request.toBuilder().length(length).build();
+            }
+            DecodingPlan plan = DecodingArgs.plan(engine, request, length > 0 ? CliFields.INFILL : CliFields.GENERATE);
+            Generation g = engine.run(plan, DenoisingListener.NONE);
             String shown = g.text();
             if (whole) {
                 shown = text != null ? engine.tokenizer().decode(g.denoised().canvas()) : prefix + g.text() + suffix;

@@ -2,11 +2,12 @@ package dev.unmask.agent;
 
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
-import dev.unmask.engine.decode.CanvasLayout;
-import dev.unmask.engine.decode.DecodingOptions;
+import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.decode.DraftText;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,9 +71,10 @@ final class RunCommand implements Callable<Integer> {
         }
         try (Engine engine = model.open(model.packageDir(modelName != null ? modelName : model.model));
              BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            DecodingOptions options = decoding.apply(engine.defaultOptions());
+            // planned once up front, so that a bad option is refused before the first prompt
+            DecodingPlan shape = decoding.plan(engine, new GenerationRequest.Prompt.Continuation(""));
             err.printf("unmask: %s loaded; %d tokens per answer in %d steps. /help for commands, /bye to leave.%n",
-                    engine.manifest().name(), options.genLength(), options.steps());
+                    engine.manifest().name(), shape.length(), shape.steps());
             err.flush();
             while (true) {
                 out.print(PROMPT);
@@ -101,7 +103,7 @@ final class RunCommand implements Callable<Integer> {
                         if (input.startsWith("/")) {
                             out.println("unknown command " + input + "; try /help, /chat, /clear or /bye");
                         } else {
-                            answer(engine, options, input, conversation, redraw, out, err);
+                            answer(engine, input, conversation, redraw, out, err);
                         }
                     }
                 }
@@ -112,17 +114,18 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private void answer(Engine engine, DecodingOptions options, String input, List<ChatMessage> conversation,
-                        boolean redraw, PrintWriter out, PrintWriter err) {
-        CanvasLayout layout;
+    private void answer(Engine engine, String input, List<ChatMessage> conversation, boolean redraw, PrintWriter out,
+                        PrintWriter err) {
+        GenerationRequest.Prompt prompt;
         if (chat) {
             conversation.add(ChatMessage.user(input));
-            layout = engine.chatCanvas(conversation, options);
+            prompt = new GenerationRequest.Prompt.Chat(conversation);
         } else {
-            layout = engine.continuation(input, options);
+            prompt = new GenerationRequest.Prompt.Continuation(input);
         }
-        LiveCanvas view = new LiveCanvas(out, engine, layout, redraw);
-        DenoisingRun run = engine.start(layout, options, view);
+        DecodingPlan plan = decoding.plan(engine, prompt);
+        LiveCanvas view = new LiveCanvas(out, engine.answerText(plan), redraw);
+        DenoisingRun run = engine.start(plan, view);
         run.runToEnd(engine.model());
         Generation g = engine.finish(run);
         view.finish(g.text());
@@ -141,16 +144,14 @@ final class RunCommand implements Callable<Integer> {
         private static final String RESET = "\u001b[0m";
 
         private final PrintWriter out;
-        private final Engine engine;
-        private final CanvasLayout layout;
+        private final AnswerText text;
         private final boolean redraw;
         private final int columns;
         private int linesShown; // terminal lines the last draft took, 0 before the first
 
-        LiveCanvas(PrintWriter out, Engine engine, CanvasLayout layout, boolean redraw) {
+        LiveCanvas(PrintWriter out, AnswerText text, boolean redraw) {
             this.out = out;
-            this.engine = engine;
-            this.layout = layout;
+            this.text = text;
             this.redraw = redraw;
             this.columns = terminalColumns();
         }
@@ -160,8 +161,7 @@ final class RunCommand implements Callable<Integer> {
             if (!redraw) {
                 return;
             }
-            DraftText draft = DraftText.of(event.canvas(), layout.genStart(), layout.genStart() + layout.genLength(),
-                    engine.traits(), engine.tokenizer()::decode);
+            DraftText draft = text.draft(event.canvas());
             show(draft.text().replace(DraftText.MASK_GLYPH, DIM + DraftText.MASK_GLYPH + RESET), draft.text());
         }
 

@@ -227,4 +227,63 @@ class ServeCommandTest {
             assertEquals("[]", json(get(quick.base, "/health")).get("loaded").toString());
         }
     }
+
+    /** The chunks of an SSE body, [DONE] left out. */
+    static List<JsonNode> events(String body) throws Exception {
+        assertTrue(body.endsWith("data: [DONE]\n\n"), body);
+        List<JsonNode> out = new ArrayList<>();
+        for (String event : body.split("\n\n")) {
+            if (!event.equals("data: [DONE]")) {
+                out.add(JSON.readTree(event.substring("data: ".length())));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void the_command_line_and_the_api_plan_and_generate_alike() throws Exception {
+        // 40 tokens with the package's blocks of 32: one block of 32 and one of 8, one token per step
+        StringWriter out = new StringWriter();
+        CommandLine cli = Unmask.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(new StringWriter(), true));
+        assertEquals(0, cli.execute("generate", "def add(a, b):", "--model", ReferencePackages.tinyLlada().toString(),
+                "--gen-length", "40", "--temperature", "0.8", "--seed", "7", "--stop", "return", "--json", "-q",
+                "--threads", "2"));
+        JsonNode generated = JSON.readTree(out.toString());
+
+        String request = "{\"model\": \"tiny\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 40, \"temperature\": 0.8,"
+                + " \"seed\": 7, \"stop\": \"return\"";
+        HttpResponse<String> plain = post(server.base, "/v1/completions", request + "}");
+        assertEquals(200, plain.statusCode(), plain.body());
+        JsonNode answer = json(plain);
+        assertEquals(generated.get("text").asText(), answer.at("/choices/0/text").asText(), "the same tokens");
+        assertEquals(generated.get("completion_tokens").asInt(), answer.at("/usage/completion_tokens").asInt());
+        assertEquals(generated.get("finish_reason").asText(), answer.at("/choices/0/finish_reason").asText());
+
+        HttpResponse<String> streamed = post(server.base, "/v1/completions", request + ", \"stream\": true, \"diffusing\": true}");
+        List<JsonNode> drafts = events(streamed.body()).stream().filter(c -> c.has("draft")).map(c -> c.get("draft")).toList();
+        assertEquals(generated.get("steps").asInt(), drafts.size(), "the same number of steps");
+        assertEquals(40, drafts.get(0).get("masked").asInt() + 1, "a 40-token region, one token committed per step");
+        if (drafts.size() > 32) {
+            assertEquals(1, drafts.get(32).get("block").asInt(), "the second block starts after 32 steps");
+        }
+    }
+
+    @Test
+    void over_http_a_streamed_answer_is_the_plain_answer_with_stops_and_infill() throws Exception {
+        for (String request : List.of(
+                "{\"model\": \"tiny\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 48, \"block_length\": 8,"
+                        + " \"temperature\": 0.9, \"seed\": 1, \"stop\": [\"get\", \"return\"]",
+                "{\"model\": \"tiny\", \"prompt\": \"x = \", \"suffix\": \"\\n\", \"max_tokens\": 24,"
+                        + " \"block_length\": 4, \"temperature\": 1.0, \"seed\": 2, \"stop\": \"(\"")) {
+            HttpResponse<String> plain = post(server.base, "/v1/completions", request + "}");
+            assertEquals(200, plain.statusCode(), plain.body());
+            StringBuilder text = new StringBuilder();
+            for (JsonNode c : events(post(server.base, "/v1/completions", request + ", \"stream\": true}").body())) {
+                text.append(c.at("/choices/0/text").asText(""));
+            }
+            assertEquals(json(plain).at("/choices/0/text").asText(), text.toString(), request);
+        }
+    }
 }

@@ -96,8 +96,9 @@ class UnmaskCommandTest {
 
     @Test
     void invalid_values_exit_3_with_the_reason() {
-        assertEquals(ExitCodes.INVALID_INPUT, run("generate", "x", "--model", bundled(), "--gen-length", "40", "--block-length", "32"));
-        assertTrue(err.toString().contains("gen_length 40 is not a multiple of block_length 32"), err.toString());
+        assertEquals(ExitCodes.INVALID_INPUT, run("generate", "x", "--model", bundled(), "--gen-length", "40", "--steps", "33"));
+        assertTrue(err.toString().contains("--steps must be a multiple of the number of blocks, 2 (2 blocks of 32 (the last one 8)), "
+                + "e.g. --steps 32; got 33"), err.toString());
         assertEquals(ExitCodes.INVALID_INPUT, run("generate", "x", "--model", bundled(), "--steps", "1000"));
         assertEquals(ExitCodes.INVALID_INPUT, run("generate", "x", "--model", bundled(), "--remasking", "lowest"));
         assertTrue(err.toString().contains("low_confidence, random"), err.toString());

@@ -1,11 +1,12 @@
 package dev.unmask.engine;
 
 import dev.unmask.engine.decode.CanvasLayout;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.decode.FinishReason;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.format.PackageException;
 import dev.unmask.engine.testing.Repo;
 import dev.unmask.packager.ReferencePackages;
@@ -46,13 +47,18 @@ class EngineTest {
         }
     }
 
-    static DecodingOptions small() {
-        return engine.defaultOptions().toBuilder().genLength(16).blockLength(8).steps(8).build();
+    /** 16 tokens in blocks of 8, 8 steps. */
+    static GenerationRequest.Builder small(GenerationRequest.Prompt prompt) {
+        return GenerationRequest.builder(prompt).length(16).blockLength(8).steps(8);
+    }
+
+    static GenerationRequest.Builder small(String prompt) {
+        return small(new GenerationRequest.Prompt.Continuation(prompt));
     }
 
     @Test
     void generates_a_continuation_and_reports_steps_and_timings() {
-        Generation g = engine.generate("def add(a, b):\n", small().toBuilder().earlyExit(false).build(), DenoisingListener.NONE);
+        Generation g = engine.generate(small("def add(a, b):\n").earlyExit(false).build(), DenoisingListener.NONE);
         assertEquals(8, g.steps());
         assertTrue(g.modelNanos() > 0 && g.samplerNanos() > 0);
         assertEquals(engine.tokenizer().decode(g.tokens()), g.text());
@@ -62,26 +68,27 @@ class EngineTest {
 
     @Test
     void the_same_seed_gives_the_same_text_when_sampling() {
-        DecodingOptions hot = small().toBuilder().temperature(1.0).seed(11).build();
-        Generation a = engine.generate("import ", hot, DenoisingListener.NONE);
-        Generation b = engine.generate("import ", hot, DenoisingListener.NONE);
+        GenerationRequest hot = small("import ").temperature(1.0).seed(11L).build();
+        Generation a = engine.generate(hot, DenoisingListener.NONE);
+        Generation b = engine.generate(hot, DenoisingListener.NONE);
         assertArrayEquals(a.denoised().canvas(), b.denoised().canvas());
         List<long[]> others = new ArrayList<>();
         for (long seed = 12; seed < 16; seed++) {
-            others.add(engine.generate("import ", hot.toBuilder().seed(seed).build(), DenoisingListener.NONE).denoised().canvas());
+            others.add(engine.generate(hot.toBuilder().seed(seed).build(), DenoisingListener.NONE).denoised().canvas());
         }
         assertTrue(others.stream().anyMatch(o -> !Arrays.equals(o, a.denoised().canvas())), "other seeds differ somewhere");
     }
 
     @Test
     void chat_renders_the_packages_template_and_generates_the_assistants_turn() {
-        CanvasLayout layout = engine.chatCanvas(List.of(ChatMessage.user("Hi")), small());
+        GenerationRequest.Prompt hi = new GenerationRequest.Prompt.Chat(List.of(ChatMessage.user("Hi")));
+        CanvasLayout layout = engine.plan(small(hi).build()).layout();
         String rendered = engine.tokenizer().decodeWithSpecialTokens(Arrays.copyOf(layout.tokens(), layout.genStart()));
         assertEquals("<|startoftext|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
                 + "<|start_header_id|>assistant<|end_header_id|>\n\n", rendered);
         assertEquals(0, layout.tokens()[0], "one BOS, from the template");
         assertTrue(layout.tokens()[1] != 0);
-        Generation g = engine.chat(List.of(ChatMessage.user("Hi")), small(), DenoisingListener.NONE);
+        Generation g = engine.generate(small(hi).build(), DenoisingListener.NONE);
         assertTrue(g.steps() >= 1);
     }
 
@@ -89,19 +96,22 @@ class EngineTest {
     void infill_keeps_prefix_and_suffix_and_writes_only_the_middle() {
         long[] prefix = engine.tokenizer().encode("def square(x):\n", true);
         long[] suffix = engine.tokenizer().encode("\n\ndef cube(x):\n", false);
-        Generation g = engine.infill("def square(x):\n", "\n\ndef cube(x):\n", 12, small(), DenoisingListener.NONE);
+        Generation g = engine.generate(small(new GenerationRequest.Prompt.Infill("def square(x):\n", "\n\ndef cube(x):\n"))
+                .length(12).build(), DenoisingListener.NONE);
         long[] canvas = g.denoised().canvas();
         assertEquals(prefix.length + 12 + suffix.length, canvas.length);
         assertArrayEquals(prefix, Arrays.copyOf(canvas, prefix.length));
         assertArrayEquals(suffix, Arrays.copyOfRange(canvas, prefix.length + 12, canvas.length));
         assertTrue(Arrays.stream(canvas).noneMatch(t -> t == engine.traits().maskId()));
-        Generation auto = engine.infill("x = ", "\n", 0, small(), DenoisingListener.NONE);
-        assertEquals(16, auto.denoised().genLength(), "automatic length: the options' gen_length");
+        Generation auto = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Infill("x = ", "\n"))
+                .build(), DenoisingListener.NONE);
+        assertEquals(64, auto.denoised().genLength(), "no length: the package's gen_length");
     }
 
     @Test
     void placeholders_in_text_are_filled_and_everything_else_stays() {
-        Generation g = engine.fill("def f(x):\n    return <|mdm_mask|><|mdm_mask|><|mdm_mask|>\n", small(), DenoisingListener.NONE);
+        Generation g = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Placeholders(
+                "def f(x):\n    return <|mdm_mask|><|mdm_mask|><|mdm_mask|>\n")).build(), DenoisingListener.NONE);
         assertEquals(3, g.denoised().genLength());
         long[] before = engine.tokenizer().encode("def f(x):\n    return ", true);
         assertArrayEquals(before, Arrays.copyOf(g.denoised().canvas(), before.length));
@@ -109,11 +119,12 @@ class EngineTest {
 
     @Test
     void requests_of_different_lengths_batched_step_by_step_match_their_solo_runs() {
-        DecodingOptions o = small().toBuilder().earlyExit(false).build();
-        Generation soloA = engine.generate("def add(a, b):\n", o, DenoisingListener.NONE);
-        Generation soloB = engine.generate("class Stack:\n    def push(self, x):\n", o, DenoisingListener.NONE);
-        DenoisingRun a = engine.start(engine.continuation("def add(a, b):\n", o), o, DenoisingListener.NONE);
-        DenoisingRun b = engine.start(engine.continuation("class Stack:\n    def push(self, x):\n", o), o, DenoisingListener.NONE);
+        DecodingPlan planA = engine.plan(small("def add(a, b):\n").earlyExit(false).build());
+        DecodingPlan planB = engine.plan(small("class Stack:\n    def push(self, x):\n").earlyExit(false).build());
+        Generation soloA = engine.run(planA, DenoisingListener.NONE);
+        Generation soloB = engine.run(planB, DenoisingListener.NONE);
+        DenoisingRun a = engine.start(planA, DenoisingListener.NONE);
+        DenoisingRun b = engine.start(planB, DenoisingListener.NONE);
         while (!a.finished() || !b.finished()) {
             engine.step(List.of(a, b));
         }
@@ -125,8 +136,8 @@ class EngineTest {
     void a_prompt_too_long_for_the_model_is_refused_before_any_forward_pass() {
         String longPrompt = "x = 1\n".repeat(400);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> engine.generate(longPrompt, small(), DenoisingListener.NONE));
-        assertTrue(e.getMessage().contains("max_sequence_length 512"), e.getMessage());
+                () -> engine.generate(small(longPrompt).build(), DenoisingListener.NONE));
+        assertTrue(e.getMessage().contains("maximum context length is 512 tokens"), e.getMessage());
     }
 
     @Test

@@ -2,11 +2,12 @@ package dev.unmask.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.CanvasLayout;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.testing.Repo;
 import dev.unmask.packager.ReferencePackages;
 import org.junit.jupiter.api.AfterAll;
@@ -53,20 +54,20 @@ class GenerationParityTest {
 
     static void check(JsonNode c) {
         String name = c.get("name").asText();
-        DecodingOptions options = DecodingOptions.defaults().toBuilder()
-                .genLength(c.get("gen_length").asInt()).blockLength(c.get("block_length").asInt())
+        GenerationRequest.Prompt prompt = c.has("prompt")
+                ? new GenerationRequest.Prompt.Continuation(c.get("prompt").asText())
+                : new GenerationRequest.Prompt.Infill(c.get("prefix").asText(), c.get("suffix").asText());
+        // the planner is the one every surface uses; the fixtures' whole blocks must come out as LLaDA's
+        DecodingPlan plan = engine.plan(GenerationRequest.builder(prompt)
+                .length(c.get("gen_length").asInt()).blockLength(c.get("block_length").asInt())
                 .steps(c.get("steps").asInt()).temperature(c.get("temperature").asDouble())
-                .remasking(Remasking.parse(c.get("remasking").asText())).earlyExit(false).build();
-        CanvasLayout layout = c.has("prompt")
-                ? engine.continuation(c.get("prompt").asText(), options)
-                : CanvasLayout.infill(engine.tokenizer().encode(c.get("prefix").asText(), true),
-                        engine.tokenizer().encode(c.get("suffix").asText(), false), c.get("gen_length").asInt(),
-                        engine.traits().maskId());
+                .remasking(Remasking.parse(c.get("remasking").asText())).earlyExit(false).build());
+        CanvasLayout layout = plan.layout();
         assertArrayEquals(Repo.longs(c.get("input_ids")), layout.tokens(), name + ": the canvas built from the text");
         assertEquals(c.get("gen_start").asInt(), layout.genStart(), name);
 
         List<DenoisingListener.StepEvent> steps = new ArrayList<>();
-        DenoisingRun run = engine.start(layout, options, new DenoisingListener() {
+        DenoisingRun run = engine.start(plan, new DenoisingListener() {
             @Override
             public void onStep(StepEvent event) {
                 steps.add(event);

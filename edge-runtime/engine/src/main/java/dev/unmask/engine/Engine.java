@@ -1,8 +1,7 @@
 package dev.unmask.engine;
 
+import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.BatchDenoiser;
-import dev.unmask.engine.decode.CanvasLayout;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.Denoised;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
@@ -10,14 +9,19 @@ import dev.unmask.engine.decode.ModelTraits;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.DecodingPlanner;
+import dev.unmask.engine.request.GenerationDefaults;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.InvalidRequestException;
+import dev.unmask.engine.request.Limits;
+import dev.unmask.engine.request.PromptTokens;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
-import dev.unmask.engine.text.ChatMessage;
 import dev.unmask.engine.text.ChatTemplate;
 import dev.unmask.engine.text.Tokenizer;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -26,12 +30,14 @@ import java.util.List;
  *
  * <pre>{@code
  * try (Engine engine = Engine.open(Path.of("models/tiny-llada/package"), RuntimeOptions.defaults())) {
- *     Generation g = engine.generate("def fibonacci(n):\n", engine.defaultOptions(), DenoisingListener.NONE);
+ *     Generation g = engine.generate(GenerationRequest.builder(new Prompt.Continuation("def fibonacci(n):\n"))
+ *             .length(40).build(), DenoisingListener.NONE);
  *     System.out.println(g.text());
  * }
  * }</pre>
  *
- * <p>Servers that batch concurrent requests use {@link #start} to get a {@link DenoisingRun} per request,
+ * <p>Every surface plans with {@link #plan} (the one {@link DecodingPlanner} policy). Servers that batch concurrent
+ * requests use {@link #start} to get a {@link DenoisingRun} per request,
  * {@link #step(List)} to advance all of them with one forward pass, and {@link #finish} for the answer.
  */
 public final class Engine implements AutoCloseable {
@@ -40,6 +46,7 @@ public final class Engine implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final PackageManifest manifest;
     private final ModelTraits traits;
+    private final GenerationDefaults defaults;
     private final ChatTemplate chatTemplate; // null when the package has none
 
     /** Takes ownership of {@code model} and {@code tokenizer}: closing the engine closes them. */
@@ -48,6 +55,7 @@ public final class Engine implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.manifest = model.manifest();
         this.traits = ModelTraits.of(manifest);
+        this.defaults = GenerationDefaults.of(manifest);
         String template = manifest.chatTemplate();
         this.chatTemplate = template == null || template.isBlank() ? null
                 : new ChatTemplate(template, tokenText(manifest.specialTokens().bos()), tokenText(manifest.specialTokens().eos()));
@@ -81,65 +89,64 @@ public final class Engine implements AutoCloseable {
         return model;
     }
 
-    /** The package's generation defaults. */
-    public DecodingOptions defaultOptions() {
-        return DecodingOptions.defaults(manifest);
+    /** What a request gets for the fields it leaves out: the package's generation defaults. */
+    public GenerationDefaults defaults() {
+        return defaults;
     }
 
-    /** Continues {@code prompt} (encoded with the BOS) with {@code options.genLength()} tokens. */
-    public Generation generate(String prompt, DecodingOptions options, DenoisingListener listener) {
-        return run(continuation(prompt, options), options, listener);
+    /** The request's prompt as tokens: the canvas's fixed parts before planning. */
+    public PromptTokens encode(GenerationRequest.Prompt prompt) {
+        if (prompt instanceof GenerationRequest.Prompt.Continuation c) {
+            return new PromptTokens.Continuation(tokenizer.encode(c.text(), true));
+        }
+        if (prompt instanceof GenerationRequest.Prompt.Chat c) {
+            if (chatTemplate == null) {
+                throw new IllegalArgumentException("Package '" + manifest.name() + "' has no chat template: send a plain "
+                        + "prompt (unmask generate without --chat), or re-package a checkpoint whose tokenizer_config.json has one");
+            }
+            // the rendered template carries its own BOS
+            return new PromptTokens.Continuation(tokenizer.encode(chatTemplate.render(c.messages(), true), false));
+        }
+        if (prompt instanceof GenerationRequest.Prompt.Infill i) {
+            return new PromptTokens.Infill(tokenizer.encode(i.prefix(), true), tokenizer.encode(i.suffix(), false));
+        }
+        return new PromptTokens.Placeholders(tokenizer.encode(((GenerationRequest.Prompt.Placeholders) prompt).text(), true));
     }
 
-    /** Renders {@code messages} with the package's chat template, opens the assistant's turn and generates it. */
-    public Generation chat(List<ChatMessage> messages, DecodingOptions options, DenoisingListener listener) {
-        return run(chatCanvas(messages, options), options, listener);
+    /** Plans a request with no limits but the model's (the command line). */
+    public DecodingPlan plan(GenerationRequest request) {
+        return plan(request, Limits.NONE);
     }
 
     /**
-     * Writes the middle between {@code prefix} and {@code suffix}.
+     * Encodes the request's prompt and plans it: canvas, blocks, steps and sampler options.
      *
-     * @param middleLength tokens to write; 0 = automatic: {@code options.genLength()} masks, with end-of-text tokens
-     *                     the model writes into the middle dropped from the text
+     * @throws InvalidRequestException with every problem found, before any forward pass
      */
-    public Generation infill(String prefix, String suffix, int middleLength, DecodingOptions options,
-                             DenoisingListener listener) {
-        if (middleLength < 0) {
-            throw new IllegalArgumentException("The middle length must be 0 (automatic) or positive, e.g. --length 16; got " + middleLength);
-        }
-        int length = middleLength == 0 ? options.genLength() : middleLength;
-        CanvasLayout layout = CanvasLayout.infill(tokenizer.encode(prefix, true), tokenizer.encode(suffix, false),
-                length, traits.maskId());
-        return run(layout, fit(options, length), listener);
+    public DecodingPlan plan(GenerationRequest request, Limits limits) {
+        return new DecodingPlanner(defaults, traits, limits).plan(request, encode(request.prompt()));
     }
 
-    /**
-     * Fills the {@code <|mdm_mask|>} placeholders of {@code text}; every other token stays as it is. The region from
-     * the first to the last placeholder is one block unless {@code options.blockLength()} divides it.
-     */
-    public Generation fill(String text, DecodingOptions options, DenoisingListener listener) {
-        CanvasLayout layout = CanvasLayout.ofPlaceholders(tokenizer.encode(text, true), traits.maskId());
-        return run(layout, fit(options, layout.genLength()), listener);
+    /** Plans and runs one request alone. */
+    public Generation generate(GenerationRequest request, DenoisingListener listener) {
+        return run(plan(request), listener);
     }
 
-    /** The canvas of a plain prompt: BOS, the prompt's tokens, {@code genLength} masks. */
-    public CanvasLayout continuation(String prompt, DecodingOptions options) {
-        return CanvasLayout.continuation(tokenizer.encode(prompt, true), options.genLength(), traits.maskId());
+    /** Runs a plan alone, to the end. */
+    public Generation run(DecodingPlan plan, DenoisingListener listener) {
+        DenoisingRun run = start(plan, listener);
+        run.runToEnd(model);
+        return finish(run);
     }
 
-    /** The canvas of a chat: the rendered template (which carries its own BOS), {@code genLength} masks. */
-    public CanvasLayout chatCanvas(List<ChatMessage> messages, DecodingOptions options) {
-        if (chatTemplate == null) {
-            throw new IllegalArgumentException("Package '" + manifest.name() + "' has no chat template: send a plain "
-                    + "prompt (unmask generate without --chat), or re-package a checkpoint whose tokenizer_config.json has one");
-        }
-        String rendered = chatTemplate.render(messages, true);
-        return CanvasLayout.continuation(tokenizer.encode(rendered, false), options.genLength(), traits.maskId());
+    /** The rendering of a plan's text: final answer, settled stream prefix, drafts. */
+    public AnswerText answerText(DecodingPlan plan) {
+        return new AnswerText(plan.layout(), plan.options(), traits, tokenizer::decode, t -> tokenizer.encode(t, false));
     }
 
-    /** Starts a request for step-by-step batching; validates it against the model. */
-    public DenoisingRun start(CanvasLayout layout, DecodingOptions options, DenoisingListener listener) {
-        return DenoisingRun.start(layout, options, traits, listener, tokenizer::decode);
+    /** Starts a planned request for step-by-step batching. */
+    public DenoisingRun start(DecodingPlan plan, DenoisingListener listener) {
+        return DenoisingRun.start(plan.layout(), plan.blocks(), plan.options(), traits, listener, answerText(plan));
     }
 
     /** One step for every unfinished run, all in one forward pass. */
@@ -150,56 +157,9 @@ public final class Engine implements AutoCloseable {
     /** The answer of a finished run. */
     public Generation finish(DenoisingRun run) {
         Denoised d = run.result();
-        long[] region = d.region();
-        int end = region.length;
-        if (d.continuation()) {
-            for (int i = 0; i < region.length; i++) {
-                if (region[i] == traits.maskId() || traits.isEnd(region[i])) {
-                    end = i;
-                    break;
-                }
-            }
-        }
-        if (run.options().maxTokens() > 0) {
-            end = Math.min(end, run.options().maxTokens());
-        }
-        long[] kept = Arrays.stream(Arrays.copyOf(region, end))
-                .filter(t -> t != traits.maskId() && !traits.isEnd(t)).toArray();
-        String text = tokenizer.decode(kept);
-        int cut = text.length();
-        for (String stop : run.options().stopSequences()) {
-            int at = text.indexOf(stop);
-            if (at >= 0) {
-                cut = Math.min(cut, at);
-            }
-        }
-        if (cut < text.length()) {
-            text = text.substring(0, cut);
-            kept = tokenizer.encode(text, false);
-        }
-        return new Generation(text, kept, d.genStart(), d.reason(), d.steps(), d.modelNanos(), d.samplerNanos(), d);
-    }
-
-    private Generation run(CanvasLayout layout, DecodingOptions options, DenoisingListener listener) {
-        DenoisingRun run = start(layout, options, listener);
-        run.runToEnd(model);
-        return finish(run);
-    }
-
-    /**
-     * Options for a region of {@code length} tokens: the same options when they fit; otherwise one block when
-     * {@code blockLength} does not divide it, and the steps scaled to the new length (at least one per block).
-     */
-    static DecodingOptions fit(DecodingOptions options, int length) {
-        if (options.genLength() == length) {
-            return options;
-        }
-        int blockLength = length % options.blockLength() == 0 ? options.blockLength() : length;
-        int blocks = length / blockLength;
-        long scaled = Math.round((double) options.steps() * length / options.genLength());
-        int steps = (int) Math.max(blocks, Math.min(length, scaled / blocks * blocks));
-        int maxTokens = Math.min(options.maxTokens(), length);
-        return options.toBuilder().genLength(length).blockLength(blockLength).steps(steps).maxTokens(maxTokens).build();
+        AnswerText.Answer answer = run.text().answer(d.canvas());
+        return new Generation(answer.text(), answer.tokens(), d.genStart(), d.reason(), d.steps(), d.modelNanos(),
+                d.samplerNanos(), d);
     }
 
     private String tokenText(Integer id) {

@@ -4,6 +4,7 @@ import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
 
@@ -70,7 +71,7 @@ public final class BatchScheduler implements AutoCloseable {
      * @throws IllegalArgumentException when the engine refuses the request
      * @throws UnmaskException          {@link Failure#SHUTTING_DOWN} once {@link #close()} has begun
      */
-    public Ticket submit(Plan plan, DenoisingListener listener) {
+    public Ticket submit(DecodingPlan plan, DenoisingListener listener) {
         synchronized (lock) {
             if (closed) {
                 throw shuttingDown();
@@ -79,7 +80,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         Ticket ticket;
         try {
-            ticket = new Ticket(engine.start(plan.layout(), plan.options(), listener));
+            ticket = new Ticket(engine.start(plan, listener));
         } catch (RuntimeException | Error e) {
             synchronized (lock) {
                 starting--;

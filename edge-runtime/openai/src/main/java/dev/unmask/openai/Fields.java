@@ -84,7 +84,7 @@ final class Fields {
         return v.booleanValue();
     }
 
-    /** OpenAI's {@code stop}: a string or an array of up to {@code max} non-empty strings. */
+    /** OpenAI's {@code stop}: a string or an array of up to {@code max} strings (the planner refuses empty ones). */
     static List<String> stop(JsonNode body, String name, int max) {
         JsonNode v = body.get(name);
         String example = "\"" + name + "\": [\"\\n\\n\", \"END\"]";
@@ -107,11 +107,6 @@ final class Fields {
         if (out.size() > max) {
             throw ApiException.invalid(name, "'" + name + "' takes at most " + max + " sequences, got " + out.size()
                     + ": send e.g. " + example);
-        }
-        for (String s : out) {
-            if (s.isEmpty()) {
-                throw ApiException.invalid(name, "'" + name + "' must not contain an empty string: send e.g. " + example);
-            }
         }
         return List.copyOf(out);
     }

@@ -1,11 +1,14 @@
 package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.engine.request.GenerationRequest;
 
 import java.util.List;
 
 /**
- * The sampling fields both endpoints share, as sent; null where absent (the server's defaults apply).
+ * The sampling fields both endpoints share, as sent; null where absent (the server's defaults apply). Read here for
+ * their types and OpenAI's own rules (temperature up to 2, at most 4 stop sequences); every other check is the
+ * engine planner's, on {@link #request}.
  *
  * @param maxTokens    most tokens to generate ({@code max_tokens}; chat also reads {@code max_completion_tokens})
  * @param temperature  0 = greedy, up to 2
@@ -31,18 +34,11 @@ public record GenerationParams(Integer maxTokens, Double temperature, Double top
         if (chat && maxTokens == null) {
             maxTokens = Fields.integer(body, "max_completion_tokens", "\"max_completion_tokens\": 64");
         }
-        if (maxTokens != null && maxTokens < 1) {
-            throw ApiException.invalid(chat && !Fields.given(body, "max_tokens") ? "max_completion_tokens" : "max_tokens",
-                    "'max_tokens' must be at least 1, e.g. \"max_tokens\": 64; got " + maxTokens);
-        }
         Double temperature = Fields.number(body, "temperature", "\"temperature\": 0.7");
-        if (temperature != null && !(temperature >= 0 && temperature <= 2)) {
+        if (temperature != null && !(temperature >= 0 && temperature <= 2)) { // OpenAI's range, narrower than the engine's
             throw ApiException.invalid("temperature", "'temperature' must be between 0 (greedy) and 2, e.g. \"temperature\": 0.7; got " + temperature);
         }
         Double topP = Fields.number(body, "top_p", "\"top_p\": 0.95");
-        if (topP != null && !(topP > 0 && topP <= 1)) {
-            throw ApiException.invalid("top_p", "'top_p' must be in (0, 1], 1 = off, e.g. \"top_p\": 0.95; got " + topP);
-        }
         List<String> stop = Fields.stop(body, "stop", MAX_STOP_SEQUENCES);
         Long seed = Fields.longInteger(body, "seed", "\"seed\": 42");
         boolean stream = Boolean.TRUE.equals(Fields.bool(body, "stream", "\"stream\": true"));
@@ -65,5 +61,15 @@ public record GenerationParams(Integer maxTokens, Double temperature, Double top
         }
         Unsupported.check(body, chat);
         return new GenerationParams(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion);
+    }
+
+    /** The engine's request for {@code prompt} with these fields: {@code max_tokens} is the length to generate. */
+    public GenerationRequest request(GenerationRequest.Prompt prompt) {
+        return GenerationRequest.builder(prompt)
+                .length(maxTokens).blockLength(diffusion.blockLength()).steps(diffusion.steps())
+                .temperature(temperature).topP(topP).remasking(diffusion.remasking())
+                .threshold(diffusion.confidenceThreshold()).cfgScale(diffusion.cfgScale())
+                .stop(stop).seed(seed)
+                .build();
     }
 }

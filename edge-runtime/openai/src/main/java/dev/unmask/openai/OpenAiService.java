@@ -3,14 +3,18 @@ package dev.unmask.openai;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.InvalidRequestException;
 
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The OpenAI-compatible API over served packages, without a framework: an HTTP layer reads the body, calls one
@@ -23,10 +27,6 @@ import java.util.UUID;
  * }</pre>
  */
 public final class OpenAiService {
-
-    /** The canvas options used only to render a chat prompt and count its tokens. */
-    private static final DecodingOptions ONE_TOKEN = DecodingOptions.defaults().toBuilder()
-            .genLength(1).blockLength(1).steps(1).build();
 
     private final Map<String, ServedModel> models = new LinkedHashMap<>();
     private final ServingLimits limits;
@@ -77,39 +77,55 @@ public final class OpenAiService {
     /** {@code POST /v1/chat/completions}: checks, plans and queues the request. */
     public PendingGeneration chat(ChatCompletionRequest request) {
         ServedModel m = served(request.model());
-        Engine engine = m.engine();
-        long[] prompt;
+        GenerationRequest r = request.params().request(new GenerationRequest.Prompt.Chat(request.messages()));
+        DecodingPlan plan;
         try {
-            var canvas = engine.chatCanvas(request.messages(), ONE_TOKEN);
-            prompt = Arrays.copyOf(canvas.tokens(), canvas.genStart());
+            plan = plan(m.engine(), r, request.params(), ApiFields.CHAT);
+        } catch (ApiException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalid("messages", e.getMessage());
+            throw ApiException.invalid("messages", e.getMessage()); // a package without a chat template
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "The chat template failed on these messages (" + e.getMessage()
                     + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
         }
-        Plan plan = Plan.of(prompt, null, request.params(), engine.defaultOptions(), engine.traits(), limits);
         return submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, request.params());
     }
 
     /** {@code POST /v1/completions}: a continuation, or fill-in-the-middle with {@code suffix}. */
     public PendingGeneration completion(CompletionRequest request) {
         ServedModel m = served(request.model());
-        Engine engine = m.engine();
-        long[] prefix = engine.tokenizer().encode(request.prompt(), true);
-        long[] suffix = request.suffix() == null ? null : engine.tokenizer().encode(request.suffix(), false);
-        Plan plan = Plan.of(prefix, suffix, request.params(), engine.defaultOptions(), engine.traits(), limits);
+        GenerationRequest.Prompt prompt = request.suffix() == null
+                ? new GenerationRequest.Prompt.Continuation(request.prompt())
+                : new GenerationRequest.Prompt.Infill(request.prompt(), request.suffix());
+        DecodingPlan plan = plan(m.engine(), request.params().request(prompt), request.params(), ApiFields.COMPLETION);
         return submit(PendingGeneration.Kind.COMPLETION, "cmpl-", m, plan, request.params());
     }
 
-    private PendingGeneration submit(PendingGeneration.Kind kind, String idPrefix, ServedModel m, Plan plan,
+    /**
+     * The engine's plan under this server's limits, violations as 400s in the API's words. An unseeded request that
+     * samples gets a fresh seed, as OpenAI's API does; an unseeded greedy one keeps seed 0.
+     */
+    private DecodingPlan plan(Engine engine, GenerationRequest request, GenerationParams params, ApiFields fields) {
+        DecodingPlan plan;
+        try {
+            plan = engine.plan(request, limits.planning());
+        } catch (InvalidRequestException e) {
+            throw fields.toApi(e);
+        }
+        DecodingOptions o = plan.options();
+        if (params.seed() == null && (o.temperature() > 0 || o.remasking() == Remasking.RANDOM)) {
+            plan = plan.withOptions(o.toBuilder().seed(ThreadLocalRandom.current().nextLong()).build());
+        }
+        return plan;
+    }
+
+    private PendingGeneration submit(PendingGeneration.Kind kind, String idPrefix, ServedModel m, DecodingPlan plan,
                                      GenerationParams params) {
         String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         PendingGeneration pending = new PendingGeneration(kind, id, created, m.id(), plan, params);
-        Engine engine = m.engine();
-        DenoisingListener listener = pending.listener(
-                new RegionText(plan.layout(), plan.options(), engine.traits(), engine.tokenizer()::decode));
+        DenoisingListener listener = pending.listener(m.engine().answerText(plan));
         try {
             pending.submitted(m.scheduler().submit(plan, listener));
         } catch (RuntimeException e) {

@@ -2,7 +2,10 @@ package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.node.NullNode;
 import dev.unmask.engine.Generation;
+import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.decode.DraftText;
+import dev.unmask.engine.request.DecodingPlan;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -31,12 +34,12 @@ public final class PendingGeneration {
     private final String id;
     private final long created;
     private final String model;
-    private final Plan plan;
+    private final DecodingPlan plan;
     private final GenerationParams params;
     private final BlockingQueue<Object> events = new LinkedBlockingQueue<>(); // String deltas, Drafts, Generation, Throwable
     private BatchScheduler.Ticket ticket;
 
-    PendingGeneration(Kind kind, String id, long created, String model, Plan plan, GenerationParams params) {
+    PendingGeneration(Kind kind, String id, long created, String model, DecodingPlan plan, GenerationParams params) {
         this.kind = kind;
         this.id = id;
         this.created = created;
@@ -45,8 +48,11 @@ public final class PendingGeneration {
         this.params = params;
     }
 
-    /** The listener that turns finalised blocks (and, when diffusing, every step) into stream events. */
-    DenoisingListener listener(RegionText text) {
+    /**
+     * The listener that turns finalised blocks (and, when diffusing, every step) into stream events. A delta is only
+     * ever the growth of {@link AnswerText#settled}, which is a prefix of the final text.
+     */
+    DenoisingListener listener(AnswerText text) {
         if (!params.stream()) {
             return DenoisingListener.NONE;
         }
@@ -56,7 +62,8 @@ public final class PendingGeneration {
             @Override
             public void onStep(StepEvent e) {
                 if (params.diffusion().diffusing()) {
-                    events.add(text.draft(e.block(), e.step(), e.canvas()));
+                    DraftText d = text.draft(e.canvas());
+                    events.add(new Draft(e.block(), e.step(), d.text(), d.masked()));
                 }
             }
 
@@ -84,7 +91,7 @@ public final class PendingGeneration {
         return id;
     }
 
-    public Plan plan() {
+    public DecodingPlan plan() {
         return plan;
     }
 
@@ -181,9 +188,9 @@ public final class PendingGeneration {
                             : new Completion(id, Completion.OBJECT, created, model,
                                     List.of(new Completion.Choice("", 0, null, null)), usageNull(), draft));
                 } else if (event instanceof Generation g) {
-                    String text = g.text();
-                    if (text.startsWith(sent) && text.length() > sent.length()) {
-                        write(out, content(text.substring(sent.length())));
+                    String tail = tail(g.text(), sent);
+                    if (!tail.isEmpty()) {
+                        write(out, content(tail));
                     }
                     String reason = g.reason().openAiName();
                     write(out, kind == Kind.CHAT
@@ -209,6 +216,22 @@ public final class PendingGeneration {
             ticket.cancel();
             throw e;
         }
+    }
+
+    /**
+     * What the stream still owes once {@code sent} went out: the rest of the final text. The deltas are settled
+     * prefixes of it, so this is the text after {@code sent}; should a decoder ever break that, the tail after the
+     * longest common prefix is sent rather than nothing, so that no text of the answer is lost.
+     */
+    static String tail(String text, String sent) {
+        if (text.startsWith(sent)) {
+            return text.substring(sent.length());
+        }
+        int common = 0;
+        while (common < Math.min(text.length(), sent.length()) && text.charAt(common) == sent.charAt(common)) {
+            common++;
+        }
+        return text.substring(common);
     }
 
     private Object content(String delta) {

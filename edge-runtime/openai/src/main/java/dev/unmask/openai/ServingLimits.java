@@ -1,5 +1,7 @@
 package dev.unmask.openai;
 
+import dev.unmask.engine.request.Limits;
+
 /**
  * What one request may ask of the server, on top of what the model allows.
  *
@@ -24,5 +26,10 @@ public record ServingLimits(int maxTokens, int maxSteps, int maxCanvasTokens) {
 
     public static ServingLimits defaults() {
         return new ServingLimits(512, 512, 0);
+    }
+
+    /** The same limits as the engine's planner takes them ({@code max_tokens} bounds the length to generate). */
+    public Limits planning() {
+        return new Limits(maxTokens, maxSteps, maxCanvasTokens);
     }
 }

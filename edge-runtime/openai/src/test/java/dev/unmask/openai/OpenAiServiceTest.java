@@ -4,11 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
 import dev.unmask.packager.ReferencePackages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -54,6 +57,10 @@ class OpenAiServiceTest {
         engine.close();
     }
 
+    static GenerationRequest.Builder continuation(String prompt) {
+        return GenerationRequest.builder(new GenerationRequest.Prompt.Continuation(prompt));
+    }
+
     static byte[] body(String s) {
         return s.replace('\'', '"').getBytes(StandardCharsets.UTF_8);
     }
@@ -84,7 +91,7 @@ class OpenAiServiceTest {
     void aCompletionIsTheEnginesGenerationWithUsage() {
         PendingGeneration p = service.completion(CompletionRequest.parse(body("{'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 32}")));
         Completion c = assertInstanceOf(Completion.class, p.await());
-        Generation direct = engine.generate("def add(a, b):", engine.defaultOptions().toBuilder().genLength(32).blockLength(32).steps(32).build(), null);
+        Generation direct = engine.generate(continuation("def add(a, b):").length(32).build(), null);
         assertEquals(direct.text(), c.choices().get(0).text());
         assertEquals(direct.reason().openAiName(), c.choices().get(0).finishReason());
         Usage u = (Usage) c.usage();
@@ -97,8 +104,8 @@ class OpenAiServiceTest {
     void aChatCompletionRendersTheTemplate() {
         PendingGeneration p = service.chat(ChatCompletionRequest.parse(body("{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hello'}], 'max_tokens': 16}")));
         ChatCompletion c = assertInstanceOf(ChatCompletion.class, p.await());
-        Generation direct = engine.chat(List.of(ChatMessage.user("Hello")),
-                engine.defaultOptions().toBuilder().genLength(16).blockLength(16).steps(16).build(), null);
+        Generation direct = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Chat(
+                List.of(ChatMessage.user("Hello")))).length(16).build(), null);
         assertEquals(direct.text(), c.choices().get(0).message().content());
         assertEquals("assistant", c.choices().get(0).message().role());
         assertEquals(direct.promptTokens(), c.usage().promptTokens());
@@ -109,8 +116,8 @@ class OpenAiServiceTest {
         PendingGeneration p = service.completion(CompletionRequest.parse(body(
                 "{'model': 'tiny', 'prompt': 'def add(a, b):\\n    ', 'suffix': '\\n    return c', 'max_tokens': 8}")));
         Completion c = (Completion) p.await();
-        Generation direct = engine.infill("def add(a, b):\n    ", "\n    return c", 8,
-                engine.defaultOptions().toBuilder().genLength(8).blockLength(8).steps(8).build(), null);
+        Generation direct = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Infill(
+                "def add(a, b):\n    ", "\n    return c")).length(8).build(), null);
         assertEquals(direct.text(), c.choices().get(0).text());
         assertEquals(p.plan().layout().length() - 8, ((Usage) c.usage()).promptTokens(), "prefix and suffix count as prompt");
     }
@@ -175,7 +182,7 @@ class OpenAiServiceTest {
         }
         for (int i = 0; i < prompts.size(); i++) {
             Completion batched = (Completion) pending.get(i).await();
-            Generation alone = engine.generate(prompts.get(i), engine.defaultOptions().toBuilder().genLength(32).blockLength(32).steps(32).build(), null);
+            Generation alone = engine.generate(continuation(prompts.get(i)).length(32).build(), null);
             assertEquals(alone.text(), batched.choices().get(0).text(), "prompt " + prompts.get(i));
         }
     }
@@ -220,8 +227,7 @@ class OpenAiServiceTest {
                     ServingLimits.defaults(), Clock.systemUTC());
             Completion c = (Completion) withLogits.completion(CompletionRequest.parse(body(
                     "{'model': 'tiny-logits', 'prompt': 'def', 'max_tokens': 8, 'cfg_scale': 1.5}"))).await();
-            Generation direct = full.generate("def", full.defaultOptions().toBuilder().genLength(8).blockLength(8)
-                    .steps(8).cfgScale(1.5).build(), null);
+            Generation direct = full.generate(continuation("def").length(8).cfgScale(1.5).build(), null);
             assertEquals(direct.text(), c.choices().get(0).text());
         }
     }
@@ -258,5 +264,78 @@ class OpenAiServiceTest {
                 "{'model': 'tiny', 'prompt': '" + longPrompt + "', 'max_tokens': 16}"))));
         assertEquals(400, e.httpStatus());
         assertEquals("context_length_exceeded", e.code());
+    }
+
+    /** The text a client assembles from a stream's content deltas. */
+    static String streamedText(PendingGeneration p) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        p.streamTo(out);
+        StringBuilder text = new StringBuilder();
+        for (JsonNode c : parseSse(out.toString(StandardCharsets.UTF_8))) {
+            JsonNode choice = c.at("/choices/0");
+            text.append(choice.has("delta") ? choice.at("/delta/content").asText("") : choice.path("text").asText(""));
+        }
+        return text.toString();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "a sampled continuation | /v1/completions      | {'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 48, 'block_length': 8, 'temperature': 0.9, 'seed': 5}",
+            "stop sequences         | /v1/completions      | {'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 64, 'block_length': 8, 'temperature': 0.9, 'seed': 3, 'stop': ['get', 'x)', 'return']}",
+            "an infill              | /v1/completions      | {'model': 'tiny', 'prompt': 'def square(x):\\n', 'suffix': '\\n\\ndef cube(x):\\n', 'max_tokens': 40, 'block_length': 8, 'temperature': 0.7, 'seed': 9}",
+            "an infill with a stop  | /v1/completions      | {'model': 'tiny', 'prompt': 'x = ', 'suffix': '\\n', 'max_tokens': 24, 'block_length': 4, 'temperature': 1.0, 'seed': 11, 'stop': ['(']}",
+            "a chat                 | /v1/chat/completions | {'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 40, 'block_length': 8, 'temperature': 0.9, 'seed': 2}",
+    })
+    void theStreamedTextConcatenatedIsThePlainAnswer(String name, String path, String request) throws IOException {
+        boolean chat = path.contains("chat");
+        for (long seed = 0; seed < 4; seed++) {
+            String req = request.replaceAll("'seed': \\d+", "'seed': " + seed);
+            String plain;
+            String streamed;
+            if (chat) {
+                plain = ((ChatCompletion) service.chat(ChatCompletionRequest.parse(body(req))).await())
+                        .choices().get(0).message().content();
+                streamed = streamedText(service.chat(ChatCompletionRequest.parse(body(streamOf(req)))));
+            } else {
+                plain = ((Completion) service.completion(CompletionRequest.parse(body(req))).await()).choices().get(0).text();
+                streamed = streamedText(service.completion(CompletionRequest.parse(body(streamOf(req)))));
+            }
+            assertEquals(plain, streamed, name + ", seed " + seed);
+        }
+    }
+
+    /** The same request body with {@code "stream": true}. */
+    static String streamOf(String req) {
+        return req.substring(0, req.lastIndexOf('}')) + ", 'stream': true}";
+    }
+
+    @Test
+    void aStopSequenceEndsTheStreamAndThePlainAnswerAlikeBeforeTheStop() throws IOException {
+        String req = "{'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 64, 'block_length': 8, 'stop': ['self']}";
+        Completion plain = (Completion) service.completion(CompletionRequest.parse(body(req))).await();
+        String text = plain.choices().get(0).text();
+        assertFalse(text.contains("self"), text);
+        assertEquals("stop", plain.choices().get(0).finishReason(), "the model writes 'self' within 64 tokens");
+        assertEquals(text, streamedText(service.completion(CompletionRequest.parse(body(streamOf(req))))));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "'max_tokens': 0                | max_tokens           | 'max_tokens' must be between 1 and 512",
+            "'top_p': 0                     | top_p                | 'top_p' must be in (0, 1]",
+            "'steps': 0                     | steps                | 'steps' must be between 2",
+            "'block_length': 0              | block_length         | 'block_length' must be between 1 and 512",
+            "'confidence_threshold': 1.5    | confidence_threshold | 'confidence_threshold' must be in (0, 1]",
+            "'cfg_scale': -1                | cfg_scale            | 'cfg_scale' must be between 0 (off) and 100",
+            "'stop': ['']                   | stop                 | 'stop' must be a non-empty text",
+    })
+    void valuesOutOfRangeAre400sFromThePlannerInTheApisWords(String field, String param, String message) {
+        ApiException e = assertThrows(ApiException.class, () -> service.chat(ChatCompletionRequest.parse(body(
+                "{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'x'}], " + field + "}"))));
+        assertEquals(400, e.httpStatus());
+        assertEquals(param, e.param());
+        assertEquals("invalid_value", e.code());
+        assertTrue(e.getMessage().startsWith(message), e.getMessage());
+        assertTrue(e.getMessage().contains("e.g. \"" + param + "\": "), e.getMessage());
     }
 }

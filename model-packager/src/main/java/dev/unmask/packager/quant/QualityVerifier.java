@@ -2,8 +2,8 @@ package dev.unmask.packager.quant;
 
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
-import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.DenoisingListener;
+import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.format.ModelPackage;
@@ -201,20 +201,20 @@ public final class QualityVerifier {
         if (settings.prompts().isEmpty()) {
             return null;
         }
-        DecodingOptions options = ref.defaultOptions().toBuilder().genLength(settings.genLength())
-                .blockLength(settings.blockLength()).steps(settings.steps()).temperature(0).cfgScale(0)
-                .earlyExit(false).seed(settings.seed()).build();
         int identical = 0;
         for (String prompt : settings.prompts()) {
-            Generation a = ref.generate(prompt, options, DenoisingListener.NONE);
-            Generation b = cand.generate(prompt, options, DenoisingListener.NONE);
+            GenerationRequest request = GenerationRequest.builder(new GenerationRequest.Prompt.Continuation(prompt))
+                    .length(settings.genLength()).blockLength(settings.blockLength()).steps(settings.steps())
+                    .temperature(0.0).cfgScale(0.0).earlyExit(false).seed(settings.seed()).build();
+            Generation a = ref.generate(request, DenoisingListener.NONE);
+            Generation b = cand.generate(request, DenoisingListener.NONE);
             if (Arrays.equals(a.denoised().canvas(), b.denoised().canvas())) {
                 identical++;
             }
         }
         log.accept(String.format("generations: %d of %d identical", identical, settings.prompts().size()));
-        return new Quality.Generations(settings.prompts().size(), identical, options.genLength(), options.blockLength(),
-                options.steps());
+        return new Quality.Generations(settings.prompts().size(), identical, settings.genLength(), settings.blockLength(),
+                settings.steps());
     }
 
     /** BOS + text + EOS per file, cut into windows of {@code windowTokens}, round-robin over the files. */

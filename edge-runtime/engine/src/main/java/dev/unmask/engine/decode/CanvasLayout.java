@@ -59,6 +59,12 @@ public record CanvasLayout(long[] tokens, int genStart, int genLength) {
         return new CanvasLayout(tokens, first, last - first + 1);
     }
 
+    /** [sequence] a copy of the canvas: a layout is a plan's, and every run of it denoises its own copy. */
+    @Override
+    public long[] tokens() {
+        return tokens.clone();
+    }
+
     public int length() {
         return tokens.length;
     }

@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
 
@@ -15,7 +14,8 @@ import java.util.random.RandomGeneratorFactory;
  * many runs one step at a time, several per forward pass ({@link BatchDenoiser}); {@link #runToEnd} does it for one.
  *
  * <p>The loop is LLaDA's {@code generate()} generalised to a region {@code [genStart, genStart+genLength)} that may
- * hold fixed tokens and be followed by a fixed suffix: for each block left to right, for each step, the model sees
+ * hold fixed tokens, be followed by a fixed suffix and end in a shorter block: for each {@link Block} left to right,
+ * for each of its steps, the model sees
  * the whole canvas, a token is chosen for every masked position of the block, and the {@link CommitRule} commits the
  * most confident ones (ties go to the lower position). Committed tokens are final.
  *
@@ -28,15 +28,14 @@ public final class DenoisingRun {
     private final CanvasLayout layout;
     private final DecodingOptions options;
     private final ModelTraits traits;
+    private final List<Block> blocks;
     private final DenoisingListener listener;
-    private final Function<long[], String> detokenizer;
+    private final AnswerText text;
     private final RandomGenerator random;
     private final TokenChoice choice;
 
     private final long[] canvas;       // [sequence]
     private final long[] unconditional; // [sequence] CFG: the canvas with every initially fixed token masked; null without CFG
-    private final int blocks;
-    private final int stepsPerBlock;
 
     private int block;
     private int stepInBlock;
@@ -48,18 +47,17 @@ public final class DenoisingRun {
     private long samplerNanos;
     private long listenerNanos; // time in the listener, kept out of samplerNanos
 
-    private DenoisingRun(CanvasLayout layout, DecodingOptions options, ModelTraits traits, DenoisingListener listener,
-                         Function<long[], String> detokenizer) {
+    private DenoisingRun(CanvasLayout layout, List<Block> blocks, DecodingOptions options, ModelTraits traits,
+                         DenoisingListener listener, AnswerText text) {
         this.layout = layout;
+        this.blocks = List.copyOf(blocks);
         this.options = options;
         this.traits = traits;
         this.listener = listener == null ? DenoisingListener.NONE : listener;
-        this.detokenizer = detokenizer;
+        this.text = text;
         this.random = RandomGeneratorFactory.of(RANDOM_ALGORITHM).create(options.seed());
         this.choice = new TokenChoice(options, random);
         this.canvas = layout.tokens();
-        this.blocks = options.blocks();
-        this.stepsPerBlock = options.stepsPerBlock();
         if (options.cfgScale() > 0) {
             unconditional = canvas.clone();
             for (int i = 0; i < unconditional.length; i++) {
@@ -74,21 +72,26 @@ public final class DenoisingRun {
     }
 
     /**
-     * Checks the request against the canvas and the model and starts it.
+     * Starts a planned request. The plan's values were checked by the planner
+     * ({@code dev.unmask.engine.request.DecodingPlanner}); what is checked here are the run's own invariants.
      *
-     * @param detokenizer turns resolved ids into text for stop sequences; may be null when there are none
-     * @throws IllegalArgumentException naming the value that does not fit and how to fix it
+     * @param blocks the region's blocks, left to right, covering it without gaps
+     * @param text   the region's text, for stop sequences
+     * @throws IllegalArgumentException when the blocks do not cover the region, it holds no mask, or a shifted model
+     *                                  has no token before it
      */
-    public static DenoisingRun start(CanvasLayout layout, DecodingOptions options, ModelTraits traits,
-                                     DenoisingListener listener, Function<long[], String> detokenizer) {
-        if (layout.genLength() != options.genLength()) {
-            throw new IllegalArgumentException("The canvas has a region of " + layout.genLength()
-                    + " tokens but gen_length is " + options.genLength() + ": they must be equal");
+    public static DenoisingRun start(CanvasLayout layout, List<Block> blocks, DecodingOptions options,
+                                     ModelTraits traits, DenoisingListener listener, AnswerText text) {
+        int at = layout.genStart();
+        for (Block b : blocks) {
+            if (b.start() != at) {
+                break;
+            }
+            at = b.end();
         }
-        if (layout.length() > traits.maxSequenceLength()) {
-            throw new IllegalArgumentException("The prompt (" + (layout.length() - layout.genLength()) + " tokens) plus gen_length "
-                    + layout.genLength() + " makes a canvas of " + layout.length() + " tokens, longer than the model's "
-                    + "max_sequence_length " + traits.maxSequenceLength() + ": shorten the prompt or lower --gen-length");
+        if (blocks.isEmpty() || at != layout.genStart() + layout.genLength()) {
+            throw new IllegalArgumentException("The blocks " + blocks + " do not cover the region [" + layout.genStart()
+                    + ", " + (layout.genStart() + layout.genLength()) + ") left to right without gaps");
         }
         if (layout.maskedCount(traits.maskId()) == 0) {
             throw new IllegalArgumentException("Nothing to generate: the region [" + layout.genStart() + ", "
@@ -98,20 +101,7 @@ public final class DenoisingRun {
             throw new IllegalArgumentException("This model predicts each token from the position before it "
                     + "(logits_shift): the canvas must start with at least one prompt token, e.g. the BOS");
         }
-        if (options.cfgScale() > 0 && !traits.fullLogits()) {
-            throw new IllegalArgumentException("cfg_scale " + options.cfgScale() + " needs the full logits, and this "
-                    + "package has only the top-" + traits.headTopK() + " head: re-package with full logits "
-                    + "(unmask-pack convert --full-logits) or use --cfg-scale 0");
-        }
-        if (options.topK() > traits.headTopK() && !traits.fullLogits()) {
-            throw new IllegalArgumentException("top_k " + options.topK() + " is larger than the package's head ("
-                    + traits.headTopK() + " candidates per position): use --top-k " + traits.headTopK()
-                    + " or less, or re-package with full logits");
-        }
-        if (!options.stopSequences().isEmpty() && detokenizer == null) {
-            throw new IllegalArgumentException("Stop sequences need a detokenizer to read the text");
-        }
-        return new DenoisingRun(layout, options, traits, listener, detokenizer);
+        return new DenoisingRun(layout, blocks, options, traits, listener, text);
     }
 
     public boolean finished() {
@@ -189,7 +179,7 @@ public final class DenoisingRun {
         checkStops();
         while (!finished() && masked.length == 0) {
             notifyBlock();
-            if (block + 1 == blocks) {
+            if (block + 1 == blocks.size()) {
                 finishReason = containsEnd() ? FinishReason.EOS : FinishReason.LENGTH;
             } else {
                 enterBlock(block + 1);
@@ -249,6 +239,11 @@ public final class DenoisingRun {
         return options;
     }
 
+    /** The rendering of this run's region: its final text, settled prefix and drafts. */
+    public AnswerText text() {
+        return text;
+    }
+
     private void enterBlock(int b) {
         block = b;
         stepInBlock = 0;
@@ -256,7 +251,7 @@ public final class DenoisingRun {
         maskedAtBlockStart = masked.length;
         while (masked.length == 0) { // a block of fixed tokens only
             notifyBlock();
-            if (block + 1 == blocks) {
+            if (block + 1 == blocks.size()) {
                 finishReason = containsEnd() ? FinishReason.EOS : FinishReason.LENGTH;
                 return;
             }
@@ -268,6 +263,7 @@ public final class DenoisingRun {
 
     /** LLaDA's {@code get_num_transfer_tokens}: every step gets masked/steps, the first masked%steps one more. */
     private int scheduledThisStep() {
+        int stepsPerBlock = blocks.get(block).steps();
         int base = maskedAtBlockStart / stepsPerBlock;
         int remainder = maskedAtBlockStart % stepsPerBlock;
         return base + (stepInBlock < remainder ? 1 : 0);
@@ -299,18 +295,8 @@ public final class DenoisingRun {
                 return;
             }
         }
-        if (!options.stopSequences().isEmpty()) {
-            int i = start;
-            while (i < end && canvas[i] != traits.maskId() && !traits.isEnd(canvas[i])) {
-                i++;
-            }
-            String text = detokenizer.apply(Arrays.copyOfRange(canvas, start, i));
-            for (String stop : options.stopSequences()) {
-                if (text.contains(stop)) {
-                    finishReason = FinishReason.STOP_SEQUENCE;
-                    return;
-                }
-            }
+        if (text.reachesStop(canvas)) {
+            finishReason = FinishReason.STOP_SEQUENCE;
         }
     }
 
@@ -324,11 +310,11 @@ public final class DenoisingRun {
     }
 
     private int blockStart(int b) {
-        return layout.genStart() + b * options.blockLength();
+        return blocks.get(b).start();
     }
 
     private int blockEnd(int b) {
-        return blockStart(b) + options.blockLength();
+        return blocks.get(b).end();
     }
 
     private int[] maskedIn(int from, int to) {

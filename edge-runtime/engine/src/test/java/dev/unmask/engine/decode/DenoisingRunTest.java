@@ -1,11 +1,18 @@
 package dev.unmask.engine.decode;
 
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.DecodingPlanner;
+import dev.unmask.engine.request.GenerationDefaults;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.Limits;
+import dev.unmask.engine.request.PromptTokens;
 import dev.unmask.engine.testing.ScriptedModel;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import static dev.unmask.engine.testing.ScriptedModel.EOS;
@@ -27,19 +34,29 @@ class DenoisingRunTest {
     /** Token 20 + position everywhere, more confident further right: the order of commits is predictable. */
     static final ScriptedModel.Logits RISING = (canvas, p) -> prefer(VOCAB, 20 + p, 1 + 0.5f * p);
 
-    static DecodingOptions.Builder options(int genLength, int blockLength, int steps) {
-        return DecodingOptions.defaults().toBuilder().genLength(genLength).blockLength(blockLength).steps(steps)
-                .earlyExit(false);
+    /** A request for {@code length} tokens in blocks of {@code blockLength} and {@code steps} steps, no early exit. */
+    static GenerationRequest.Builder options(int length, int blockLength, int steps) {
+        return GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("")).length(length)
+                .blockLength(blockLength).steps(steps).earlyExit(false);
     }
 
-    static DenoisingRun start(ScriptedModel model, CanvasLayout layout, DecodingOptions options, DenoisingListener listener) {
-        return DenoisingRun.start(layout, options, ModelTraits.of(model.manifest()), listener,
-                ids -> Arrays.stream(ids).mapToObj(id -> String.valueOf((char) ('a' + id % 26))).collect(Collectors.joining()));
+    static final Function<long[], String> LETTERS =
+            ids -> Arrays.stream(ids).mapToObj(id -> String.valueOf((char) ('a' + id % 26))).collect(Collectors.joining());
+
+    static DecodingPlan plan(ScriptedModel model, PromptTokens prompt, GenerationRequest request) {
+        return new DecodingPlanner(GenerationDefaults.LLADA, ModelTraits.of(model.manifest()), Limits.NONE)
+                .plan(request, prompt);
     }
 
-    static Recorder run(ScriptedModel model, long[] prompt, DecodingOptions options) {
+    static DenoisingRun start(ScriptedModel model, DecodingPlan plan, DenoisingListener listener) {
+        ModelTraits traits = ModelTraits.of(model.manifest());
+        return DenoisingRun.start(plan.layout(), plan.blocks(), plan.options(), traits, listener,
+                new AnswerText(plan.layout(), plan.options(), traits, LETTERS, text -> new long[0]));
+    }
+
+    static Recorder run(ScriptedModel model, long[] prompt, GenerationRequest request) {
         Recorder recorder = new Recorder();
-        DenoisingRun run = start(model, CanvasLayout.continuation(prompt, options.genLength(), MASK), options, recorder);
+        DenoisingRun run = start(model, plan(model, new PromptTokens.Continuation(prompt), request), recorder);
         recorder.result = run.runToEnd(model);
         return recorder;
     }
@@ -76,6 +93,20 @@ class DenoisingRunTest {
         assertEquals(2, r.blocks.size());
         assertEquals(3, r.blocks.get(0).start());
         assertEquals(7, r.blocks.get(0).end());
+    }
+
+    @Test
+    void a_length_the_block_length_does_not_divide_ends_in_a_shorter_block() {
+        Recorder paced = run(ScriptedModel.of(RISING), PROMPT, options(10, 4, 4).steps(null).build());
+        assertEquals(3, paced.blocks.size(), "blocks of 4, 4 and 2");
+        assertEquals(List.of(3, 7, 11), paced.blocks.stream().map(DenoisingListener.BlockEvent::start).toList());
+        assertEquals(List.of(7, 11, 13), paced.blocks.stream().map(DenoisingListener.BlockEvent::end).toList());
+        assertEquals(10, paced.result.steps(), "the package's pace, one token per step, in every block");
+        assertArrayEquals(new long[] {23, 24, 25, 26, 27, 28, 29, 30, 31, 32}, paced.result.region());
+
+        Recorder given = run(ScriptedModel.of(RISING), PROMPT, options(10, 4, 6).build());
+        assertEquals(6, given.result.steps(), "6 steps / 3 blocks: 2 per block, the short one included");
+        assertEquals(List.of(2, 2, 2, 2, 1, 1), given.steps.stream().map(e -> e.committed().size()).toList());
     }
 
     @Test
@@ -144,10 +175,10 @@ class DenoisingRunTest {
 
     @Test
     void random_remasking_is_deterministic_by_seed_and_differs_across_seeds() {
-        DecodingOptions o = options(16, 16, 16).remasking(Remasking.RANDOM).seed(7).build();
+        GenerationRequest o = options(16, 16, 16).remasking(Remasking.RANDOM).seed(7L).build();
         List<List<Integer>> a = run(ScriptedModel.of(RISING), PROMPT, o).positionsPerStep();
         List<List<Integer>> b = run(ScriptedModel.of(RISING), PROMPT, o).positionsPerStep();
-        List<List<Integer>> c = run(ScriptedModel.of(RISING), PROMPT, o.toBuilder().seed(8).build()).positionsPerStep();
+        List<List<Integer>> c = run(ScriptedModel.of(RISING), PROMPT, o.toBuilder().seed(8L).build()).positionsPerStep();
         assertEquals(a, b);
         assertNotEquals(a, c);
         assertNotEquals(run(ScriptedModel.of(RISING), PROMPT, options(16, 16, 16).build()).positionsPerStep(), a,
@@ -166,10 +197,10 @@ class DenoisingRunTest {
 
     @Test
     void temperature_sampling_is_deterministic_by_seed_and_greedy_at_zero() {
-        DecodingOptions hot = options(16, 16, 16).temperature(1.0).seed(42).build();
+        GenerationRequest hot = options(16, 16, 16).temperature(1.0).seed(42L).build();
         long[] a = run(ScriptedModel.of(FLAT), PROMPT, hot).result.region();
         long[] b = run(ScriptedModel.of(FLAT), PROMPT, hot).result.region();
-        long[] c = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().seed(43).build()).result.region();
+        long[] c = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().seed(43L).build()).result.region();
         assertArrayEquals(a, b);
         assertFalse(Arrays.equals(a, c));
         assertTrue(Arrays.stream(a).distinct().count() > 2, "a flat distribution gives varied tokens: " + Arrays.toString(a));
@@ -180,7 +211,7 @@ class DenoisingRunTest {
 
     @Test
     void top_k_1_and_a_tiny_top_p_make_sampling_greedy() {
-        DecodingOptions hot = options(16, 16, 16).temperature(1.0).seed(42).build();
+        GenerationRequest hot = options(16, 16, 16).temperature(1.0).seed(42L).build();
         assertTrue(Arrays.stream(run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topK(1).build()).result.region())
                 .allMatch(t -> t == 20));
         assertTrue(Arrays.stream(run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topP(0.01).build()).result.region())
@@ -192,7 +223,7 @@ class DenoisingRunTest {
     @Test
     void with_full_logits_sampling_reaches_beyond_the_heads_top_k() {
         ScriptedModel model = new ScriptedModel(VOCAB, 2, true, false, 512, FLAT);
-        long[] region = run(model, PROMPT, options(16, 16, 16).temperature(1.0).seed(3).build()).result.region();
+        long[] region = run(model, PROMPT, options(16, 16, 16).temperature(1.0).seed(3L).build()).result.region();
         assertTrue(Arrays.stream(region).anyMatch(t -> t > 21), Arrays.toString(region));
     }
 
@@ -207,7 +238,7 @@ class DenoisingRunTest {
             l[9] = -3f;
             return l;
         };
-        DecodingOptions hot = options(16, 16, 16).temperature(5.0).seed(9).build();
+        GenerationRequest hot = options(16, 16, 16).temperature(5.0).seed(9L).build();
         long[] top2 = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT, hot.toBuilder().topK(2).build()).result.region();
         assertTrue(Arrays.stream(top2).allMatch(t -> t == 40 || t == 41), Arrays.toString(top2));
         assertTrue(Arrays.stream(top2).anyMatch(t -> t == 41), Arrays.toString(top2));
@@ -235,7 +266,7 @@ class DenoisingRunTest {
             }
             return l;
         };
-        DecodingOptions o = options(2, 2, 2).build();
+        GenerationRequest o = options(2, 2, 2).build();
         assertEquals(List.of(4), run(ScriptedModel.of(logits), PROMPT, o).positionsPerStep().get(0), "probability");
         assertEquals(List.of(3), run(ScriptedModel.of(logits), PROMPT, o.toBuilder().confidence(ConfidenceMeasure.MARGIN).build())
                 .positionsPerStep().get(0), "margin");
@@ -299,7 +330,7 @@ class DenoisingRunTest {
     void a_stop_sequence_in_the_resolved_text_ends_the_run() {
         // tokens 20+p decode to letters: position 3 -> 'x' (23 % 26 = 23), 4 -> 'y', 5 -> 'z'
         Recorder r = run(ScriptedModel.of((c, p) -> prefer(VOCAB, 20 + p, 10 - 0.1f * p)), PROMPT,
-                options(16, 16, 16).stopSequences(List.of("yz")).build());
+                options(16, 16, 16).stop(List.of("yz")).build());
         assertEquals(FinishReason.STOP_SEQUENCE, r.result.reason());
         assertEquals(3, r.result.steps());
     }
@@ -311,8 +342,8 @@ class DenoisingRunTest {
         assertEquals(2, layout.genStart());
         assertEquals(6, layout.genLength());
         ScriptedModel model = ScriptedModel.of(RISING);
-        DecodingOptions o = options(6, 6, 4).build();
-        Denoised d = start(model, layout, o, DenoisingListener.NONE).runToEnd(model);
+        GenerationRequest o = options(6, 6, 4).build();
+        Denoised d = start(model, plan(model, new PromptTokens.Placeholders(tokens), o), DenoisingListener.NONE).runToEnd(model);
         assertArrayEquals(new long[] {0, 10, 22, 42, 24, 25, 43, 27}, d.canvas());
         assertEquals(4, model.inputs.size(), "4 masks over 4 steps: the schedule counts masks, not the region's length");
     }
@@ -323,8 +354,8 @@ class DenoisingRunTest {
             long sum = Arrays.stream(canvas).filter(t -> t != MASK).sum();
             return prefer(VOCAB, (int) (8 + (p * 7 + sum) % 48), 1 + 0.3f * p);
         };
-        DecodingOptions o1 = options(8, 4, 8).build();
-        DecodingOptions o2 = options(4, 4, 2).build();
+        GenerationRequest o1 = options(8, 4, 8).build();
+        GenerationRequest o2 = options(4, 4, 2).build();
         long[] p1 = {0, 10, 11};
         long[] p2 = {0, 12, 13, 14, 15, 16, 17};
         ScriptedModel alone = ScriptedModel.of(contextual);
@@ -333,8 +364,8 @@ class DenoisingRunTest {
 
         ScriptedModel shared = ScriptedModel.of(contextual);
         Recorder rec1 = new Recorder();
-        DenoisingRun r1 = start(shared, CanvasLayout.continuation(p1, 8, MASK), o1, rec1);
-        DenoisingRun r2 = start(shared, CanvasLayout.continuation(p2, 4, MASK), o2, DenoisingListener.NONE);
+        DenoisingRun r1 = start(shared, plan(shared, new PromptTokens.Continuation(p1), o1), rec1);
+        DenoisingRun r2 = start(shared, plan(shared, new PromptTokens.Continuation(p2), o2), DenoisingListener.NONE);
         List<DenoisingRun> runs = List.of(r1, r2);
         while (!r1.finished() || !r2.finished()) {
             BatchDenoiser.step(shared, runs);
@@ -350,7 +381,8 @@ class DenoisingRunTest {
     @Test
     void a_finished_run_refuses_more_steps_and_an_unfinished_one_has_no_result() {
         ScriptedModel model = ScriptedModel.of(RISING);
-        DenoisingRun run = start(model, CanvasLayout.continuation(PROMPT, 4, MASK), options(4, 4, 4).build(), DenoisingListener.NONE);
+        DenoisingRun run = start(model, plan(model, new PromptTokens.Continuation(PROMPT), options(4, 4, 4).build()),
+                DenoisingListener.NONE);
         assertThrows(IllegalStateException.class, run::result);
         run.runToEnd(model);
         assertEquals(0, BatchDenoiser.step(model, List.of(run)), "finished runs are skipped");

@@ -1,0 +1,223 @@
+package dev.unmask.engine.request;
+
+import dev.unmask.engine.decode.Block;
+import dev.unmask.engine.decode.CanvasLayout;
+import dev.unmask.engine.decode.CommitRule;
+import dev.unmask.engine.decode.ConfidenceMeasure;
+import dev.unmask.engine.decode.DecodingOptions;
+import dev.unmask.engine.decode.ModelTraits;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one policy that turns a {@link GenerationRequest} into a {@link DecodingPlan}, for every surface, and the one
+ * place its values are checked. Every problem is collected as a {@link Violation} and reported together in an
+ * {@link InvalidRequestException} before the first forward pass.
+ *
+ * <p>The policy, for a request of {@code length} tokens:
+ * <ul>
+ *   <li>the region is exactly {@code length} tokens (a continuation's, an infill's middle; a text's placeholders
+ *       decide it themselves);</li>
+ *   <li>blocks of {@code block_length} left to right, the last one shorter when {@code block_length} does not divide
+ *       the length (a block longer than the region is the region);</li>
+ *   <li>steps: the request's total, a multiple of the number of blocks, each block getting {@code steps / blocks}
+ *       capped by its length; by default the package's pace ({@code steps / gen_length} of its generation defaults)
+ *       for each block's length, at least one step per block, slowed where needed to the surface's step limit.</li>
+ * </ul>
+ * With the package's 64 tokens in blocks of 32 in 64 steps, a request for 40 tokens is one block of 32 and one of 8,
+ * in 32 + 8 steps, whether it comes as {@code --gen-length 40} or {@code "max_tokens": 40}.
+ */
+public final class DecodingPlanner {
+
+    private final GenerationDefaults defaults;
+    private final ModelTraits traits;
+    private final Limits limits;
+
+    public DecodingPlanner(GenerationDefaults defaults, ModelTraits traits, Limits limits) {
+        this.defaults = defaults;
+        this.traits = traits;
+        this.limits = limits;
+    }
+
+    /**
+     * @param prompt the request's prompt as tokens
+     * @throws InvalidRequestException with every violation found
+     */
+    public DecodingPlan plan(GenerationRequest r, PromptTokens prompt) {
+        List<Violation> problems = new ArrayList<>();
+        DecodingOptions options = options(r, problems);
+
+        // the region
+        int length;
+        CanvasLayout placeholders = null;
+        if (prompt instanceof PromptTokens.Placeholders p) {
+            placeholders = CanvasLayout.ofPlaceholders(p.tokens(), traits.maskId());
+            length = placeholders.genLength();
+        } else {
+            length = r.length() != null ? r.length() : Math.min(defaults.genLength(), limits.maxLength());
+            if (length < 1 || length > limits.maxLength()) {
+                problems.add(range(RequestField.LENGTH, length, "between 1 and " + limits.maxLength(),
+                        Math.min(64, limits.maxLength())));
+            }
+        }
+        int blockLength = r.blockLength() != null ? r.blockLength() : defaults.blockLength();
+        if (blockLength < 1 || blockLength > limits.maxLength()) {
+            problems.add(range(RequestField.BLOCK_LENGTH, blockLength, "between 1 and " + limits.maxLength(),
+                    Math.min(32, limits.maxLength())));
+        }
+        checkContext(prompt, placeholders, length, problems);
+        if (options.maxTokens() < 0 || (length >= 1 && options.maxTokens() > length)) {
+            problems.add(range(RequestField.MAX_TOKENS, options.maxTokens(), "between 0 (off) and the length to generate, "
+                    + length, Math.max(1, length)));
+        }
+        if (length < 1 || length > limits.maxLength() || blockLength < 1 || blockLength > limits.maxLength()) {
+            throw new InvalidRequestException(problems); // no blocks to plan steps for
+        }
+
+        // blocks and steps
+        int block = Math.min(blockLength, length);
+        int count = (length + block - 1) / block;
+        int[] perBlock = new int[count];
+        if (count > limits.maxSteps()) {
+            int fewest = (length + limits.maxSteps() - 1) / limits.maxSteps();
+            problems.add(range(RequestField.BLOCK_LENGTH, blockLength, "at least " + fewest + ": this server takes at most "
+                    + limits.maxSteps() + " steps and each block needs one", fewest));
+        } else if (r.steps() != null) {
+            int steps = r.steps();
+            int most = Math.min(count * block, limits.maxSteps());
+            String why = count == 1 ? "1 block of " + length : count + " blocks of " + block
+                    + (length % block == 0 ? "" : " (the last one " + length % block + ")");
+            if (steps < count || steps > most) {
+                problems.add(range(RequestField.STEPS, steps, "between " + count + " (one per block: " + why + ") and "
+                        + most + (most == count * block ? " (one token per step)" : " (this server's limit)"),
+                        Math.max(count, most / count * count)));
+            } else if (steps % count != 0) {
+                problems.add(range(RequestField.STEPS, steps, "a multiple of the number of blocks, " + count + " (" + why
+                        + ")", Math.max(count, steps / count * count)));
+            } else {
+                for (int b = 0; b < count; b++) {
+                    perBlock[b] = Math.min(steps / count, blockLength(b, block, length));
+                }
+            }
+        } else {
+            int cap = limits.maxSteps() / count; // the same cap for every block keeps the pace even
+            for (int b = 0; b < count; b++) {
+                int len = blockLength(b, block, length);
+                int paced = (int) Math.max(1, Math.min(len, Math.round(defaults.stepsPerToken() * len)));
+                perBlock[b] = Math.min(paced, cap);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidRequestException(problems);
+        }
+
+        CanvasLayout layout;
+        if (prompt instanceof PromptTokens.Continuation c) {
+            layout = CanvasLayout.continuation(c.prompt(), length, traits.maskId());
+        } else if (prompt instanceof PromptTokens.Infill i) {
+            layout = CanvasLayout.infill(i.prefix(), i.suffix(), length, traits.maskId());
+        } else {
+            layout = placeholders;
+        }
+        List<Block> blocks = new ArrayList<>(count);
+        for (int b = 0; b < count; b++) {
+            int start = layout.genStart() + b * block;
+            blocks.add(new Block(start, start + blockLength(b, block, length), perBlock[b]));
+        }
+        int given = prompt instanceof PromptTokens.Placeholders ? layout.length() - layout.maskedCount(traits.maskId())
+                : prompt.fixedTokens();
+        return new DecodingPlan(layout, blocks, options, given);
+    }
+
+    private static int blockLength(int b, int block, int length) {
+        return Math.min(block, length - b * block);
+    }
+
+    /** The prompt and the region must fit the model's context (or the surface's shorter one). */
+    private void checkContext(PromptTokens prompt, CanvasLayout placeholders, int length, List<Violation> problems) {
+        int context = limits.maxCanvasTokens() == 0 ? traits.maxSequenceLength()
+                : Math.min(limits.maxCanvasTokens(), traits.maxSequenceLength());
+        String model = "this model's maximum context length is " + context + " tokens";
+        if (placeholders != null) {
+            if (placeholders.length() > context) {
+                problems.add(new Violation(RequestField.PROMPT, placeholders.length() + " tokens", "at most " + context
+                        + " tokens (" + model + ")", null, Violation.Kind.CONTEXT_LENGTH));
+            }
+            return;
+        }
+        int fixed = prompt.fixedTokens();
+        if (fixed >= context) {
+            problems.add(new Violation(RequestField.PROMPT, fixed + " tokens", "at most " + (context - 1) + " tokens, "
+                    + "leaving room for the tokens to generate (" + model + ")", null, Violation.Kind.CONTEXT_LENGTH));
+        } else if (length >= 1 && fixed + length > context) {
+            int room = context - fixed;
+            problems.add(new Violation(RequestField.LENGTH, String.valueOf(length), "at most " + room + " here ("
+                    + model + " and the prompt is " + fixed + " tokens), or the prompt shorter", String.valueOf(room),
+                    Violation.Kind.CONTEXT_LENGTH));
+        }
+    }
+
+    /** The sampler's options, each field checked on its own and against what the package can do. */
+    private DecodingOptions options(GenerationRequest r, List<Violation> problems) {
+        double temperature = r.temperature() != null ? r.temperature() : defaults.temperature();
+        if (!(temperature >= 0 && temperature <= 100)) {
+            problems.add(range(RequestField.TEMPERATURE, temperature, "between 0 (greedy) and 100", "0.7"));
+        }
+        int topK = r.topK() != null ? r.topK() : 0;
+        if (topK < 0) {
+            problems.add(range(RequestField.TOP_K, topK, "0 (off) or positive", "8"));
+        } else if (topK > traits.headTopK() && !traits.fullLogits()) {
+            problems.add(new Violation(RequestField.TOP_K, String.valueOf(topK), "at most " + traits.headTopK()
+                    + ": the package's head has " + traits.headTopK() + " candidates per position (re-package with "
+                    + "full logits, unmask-pack convert --full-logits, for more)", String.valueOf(traits.headTopK()),
+                    Violation.Kind.UNSUPPORTED_BY_PACKAGE));
+        }
+        double topP = r.topP() != null ? r.topP() : 1.0;
+        if (!(topP > 0 && topP <= 1)) {
+            problems.add(range(RequestField.TOP_P, topP, "in (0, 1], 1 = off", "0.95"));
+        }
+        double cfgScale = r.cfgScale() != null ? r.cfgScale() : defaults.cfgScale();
+        if (!(cfgScale >= 0 && cfgScale <= 100)) {
+            problems.add(range(RequestField.CFG_SCALE, cfgScale, "between 0 (off) and 100", "1.5"));
+        } else if (cfgScale > 0 && !traits.fullLogits()) {
+            problems.add(new Violation(RequestField.CFG_SCALE, String.valueOf(cfgScale), "0 with this package: "
+                    + "guidance needs the full logits and it has only the top-" + traits.headTopK() + " head "
+                    + "(re-package with unmask-pack convert --full-logits)", "0", Violation.Kind.UNSUPPORTED_BY_PACKAGE));
+        }
+        CommitRule rule = new CommitRule.Schedule();
+        if (r.threshold() != null && r.factor() != null) {
+            problems.add(new Violation(RequestField.FACTOR, String.valueOf(r.factor()), "left out when a threshold is "
+                    + "given: use one commit rule", null, Violation.Kind.OUT_OF_RANGE));
+        } else if (r.threshold() != null) {
+            if (r.threshold() > 0 && r.threshold() <= 1) {
+                rule = new CommitRule.Threshold(r.threshold());
+            } else {
+                problems.add(range(RequestField.THRESHOLD, r.threshold(), "in (0, 1]", "0.9"));
+            }
+        } else if (r.factor() != null) {
+            if (r.factor() > 0 && r.factor() < 100) {
+                rule = new CommitRule.Factor(r.factor());
+            } else {
+                problems.add(range(RequestField.FACTOR, r.factor(), "positive and below 100", "1.0"));
+            }
+        }
+        for (String s : r.stop()) {
+            if (s == null || s.isEmpty()) {
+                problems.add(new Violation(RequestField.STOP, "\"\"", "a non-empty text", "\"\\n\\n\"",
+                        Violation.Kind.OUT_OF_RANGE));
+                break;
+            }
+        }
+        int maxTokens = r.maxTokens() != null ? r.maxTokens() : 0;
+        return new DecodingOptions(Double.isNaN(temperature) ? 0 : temperature,
+                r.remasking() != null ? r.remasking() : defaults.remasking(),
+                r.confidence() != null ? r.confidence() : ConfidenceMeasure.PROBABILITY,
+                rule, cfgScale, topK, topP, maxTokens, r.stop().stream().filter(s -> s != null && !s.isEmpty()).toList(),
+                r.earlyExit() == null || r.earlyExit(), r.seed() != null ? r.seed() : 0L);
+    }
+
+    private static Violation range(RequestField field, Object value, String allowed, Object example) {
+        return new Violation(field, String.valueOf(value), allowed, String.valueOf(example), Violation.Kind.OUT_OF_RANGE);
+    }
+}
