@@ -265,7 +265,7 @@ public final class PackageWriter {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.sorted().toList()) {
                 String n = p.getFileName().toString();
-                if (!n.equals(PackageManifest.FILE_NAME) && Files.isRegularFile(p)) {
+                if (PackageFolders.isContentFile(n) && Files.isRegularFile(p)) {
                     String sha = known.containsKey(n) ? known.get(n) : Sha256.ofFile(p);
                     files.put(n, new PackageManifest.FileEntry(Files.size(p), sha));
                 }

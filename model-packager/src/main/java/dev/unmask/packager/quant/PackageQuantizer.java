@@ -107,7 +107,7 @@ public final class PackageQuantizer {
         try (Stream<Path> files = Files.list(pkg.dir())) {
             for (Path p : files.sorted().toList()) {
                 String name = p.getFileName().toString();
-                if (Files.isRegularFile(p) && !name.equals(PackageManifest.FILE_NAME) && !name.equals(ModelPackage.MODEL_FILE)
+                if (Files.isRegularFile(p) && PackageFolders.isContentFile(name) && !name.equals(ModelPackage.MODEL_FILE)
                         && !name.equals(ModelPackage.MODEL_DATA_FILE)) {
                     Files.copy(p, dir.resolve(name));
                 }
@@ -155,7 +155,7 @@ public final class PackageQuantizer {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.sorted().toList()) {
                 String n = p.getFileName().toString();
-                if (!n.equals(PackageManifest.FILE_NAME) && Files.isRegularFile(p)) {
+                if (PackageFolders.isContentFile(n) && Files.isRegularFile(p)) {
                     files.put(n, new PackageManifest.FileEntry(Files.size(p), Sha256.ofFile(p)));
                 }
             }
