@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
@@ -97,6 +98,12 @@ final class VerificationRecord {
         Path temp = null;
         try {
             temp = Files.createTempFile(folder, FILE_NAME + ".", ".tmp");
+            try {
+                // createTempFile makes it owner-only; every user who can read the package should trust the record
+                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: keep the default permissions
+            }
             JSON.writeValue(temp.toFile(), new Contents(FORMAT, CURRENT_FORMAT_VERSION, new TreeMap<>(entries)));
             try {
                 Files.move(temp, folder.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE,

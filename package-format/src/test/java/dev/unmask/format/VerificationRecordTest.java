@@ -30,10 +30,12 @@ class VerificationRecordTest {
     Path tmp;
 
     @Test
-    void the_first_open_hashes_every_file_and_records_it_the_next_hashes_none() {
+    void the_first_open_hashes_every_file_and_records_it_the_next_hashes_none() throws IOException {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         assertEquals(ALL, ModelPackage.open(pkg).hashedAtOpen());
         assertTrue(Files.isRegularFile(pkg.resolve(VerificationRecord.FILE_NAME)));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(
+                pkg.resolve(VerificationRecord.FILE_NAME))), "readable by every user of the package");
         assertEquals(ALL, VerificationRecord.read(pkg).keySet());
 
         assertEquals(Set.of(), ModelPackage.open(pkg).hashedAtOpen());
