@@ -1,5 +1,6 @@
 package dev.unmask.functions;
 
+import dev.unmask.testing.Repo;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.AbstractConstruct;
@@ -30,15 +31,7 @@ final class InfraTemplates {
     private InfraTemplates() {}
 
     static Path repoRoot() {
-        String root = System.getProperty("unmask.repo.root");
-        Path dir = root != null ? Path.of(root) : Path.of("").toAbsolutePath();
-        for (Path p = dir; p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("infra")) && Files.isDirectory(p.resolve("functions"))) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("No repository root (holding infra/ and functions/) above " + dir
-                + "; run the tests through Maven, which sets -Dunmask.repo.root");
+        return Repo.root();
     }
 
     static Path infra(String relative) {

@@ -9,7 +9,7 @@ import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;

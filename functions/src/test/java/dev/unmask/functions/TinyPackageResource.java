@@ -1,6 +1,6 @@
 package dev.unmask.functions;
 
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 import java.util.Map;

@@ -1,14 +1,20 @@
 package dev.unmask.format;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Collections;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
- * A package folder whose manifest was read and whose every listed file was checked against its size and SHA-256.
- * Opening is the only validation step: once you hold a {@code ModelPackage}, its files are the ones the packager
- * wrote.
+ * A package folder whose manifest was read and whose every listed file was checked: present, of the listed size, and
+ * of the listed SHA-256, either hashed now or vouched for by the folder's verification record (see
+ * {@link Verification}). Opening is the only validation step: once you hold a {@code ModelPackage}, its files are the
+ * ones the packager wrote.
  */
 public final class ModelPackage {
 
@@ -18,19 +24,34 @@ public final class ModelPackage {
 
     private final Path dir;
     private final PackageManifest manifest;
+    private final Set<String> hashedAtOpen;
 
-    private ModelPackage(Path dir, PackageManifest manifest) {
+    private ModelPackage(Path dir, PackageManifest manifest, Set<String> hashedAtOpen) {
         this.dir = dir;
         this.manifest = manifest;
+        this.hashedAtOpen = hashedAtOpen;
+    }
+
+    /**
+     * Opens {@code dir} with the verification {@value Verification#ENVIRONMENT_VARIABLE} asks for: by default
+     * {@link Verification#RECORDED}, which hashes only files that changed since they were last verified.
+     *
+     * @see #open(Path, Verification)
+     */
+    public static ModelPackage open(Path dir) {
+        return open(dir, Verification.fromEnvironment());
     }
 
     /**
      * Reads {@code dir/manifest.json} (format and version checked by {@link Manifests#read}) and checks every file
-     * the manifest lists: present, of the listed size, and of the listed SHA-256.
+     * the manifest lists: present and of the listed size, always; of the listed SHA-256, hashed now unless
+     * {@code verification} is {@link Verification#RECORDED} and the folder's verification record vouches for the
+     * file (same size and modification time as when it was hashed, same digest as the manifest lists). Files hashed
+     * now are recorded for the next open, where the folder is writable.
      *
      * @throws PackageException naming the file, the expected and the actual value when anything does not match
      */
-    public static ModelPackage open(Path dir) {
+    public static ModelPackage open(Path dir, Verification verification) {
         Path folder = dir.toAbsolutePath().normalize();
         if (!Files.isDirectory(folder)) {
             throw new PackageException(dir + " is not a folder: point at a package folder written by "
@@ -43,39 +64,65 @@ public final class ModelPackage {
                         + "' under \"files\"; every package has model.onnx and tokenizer.json. Re-package the checkpoint.");
             }
         }
-        Map<String, PackageManifest.FileEntry> sorted = new TreeMap<>(manifest.files());
-        for (Map.Entry<String, PackageManifest.FileEntry> e : sorted.entrySet()) {
-            verifyFile(folder, e.getKey(), e.getValue());
+        Map<String, VerificationRecord.Entry> recorded = verification == Verification.FULL
+                ? Map.of() : VerificationRecord.read(folder);
+        Map<String, VerificationRecord.Entry> verified = new TreeMap<>();
+        Set<String> hashed = new TreeSet<>();
+        for (Map.Entry<String, PackageManifest.FileEntry> e : new TreeMap<>(manifest.files()).entrySet()) {
+            String name = e.getKey();
+            PackageManifest.FileEntry expected = e.getValue();
+            BasicFileAttributes attributes = checkPresentAndSized(folder, name, expected);
+            VerificationRecord.Entry entry = recorded.get(name);
+            if (entry == null || !entry.vouchesFor(attributes, expected.sha256())) {
+                entry = VerificationRecord.Entry.of(attributes, checkDigest(folder.resolve(name), expected));
+                hashed.add(name);
+            }
+            verified.put(name, entry);
         }
-        return new ModelPackage(folder, manifest);
+        if (!verified.equals(recorded)) {
+            VerificationRecord.write(folder, verified); // best effort: a read-only folder is verified in full each time
+        }
+        return new ModelPackage(folder, manifest, Collections.unmodifiableSet(hashed));
     }
 
-    private static void verifyFile(Path folder, String name, PackageManifest.FileEntry expected) {
+    /** The file's attributes, once it is known to be a file inside the folder, of the size the manifest lists. */
+    private static BasicFileAttributes checkPresentAndSized(Path folder, String name, PackageManifest.FileEntry expected) {
         Path file = folder.resolve(name).normalize();
-        if (!file.startsWith(folder)) {
+        if (!file.startsWith(folder) || file.equals(folder)) {
             throw new PackageException("manifest.json lists '" + name + "', which is outside the package folder "
                     + folder + "; file names must be plain relative names like 'model.onnx'");
+        }
+        if (!PackageFolders.isContentFile(name)) {
+            throw new PackageException("manifest.json lists '" + name + "', which is the package's own bookkeeping, "
+                    + "not content; list only the files the packager wrote, like 'model.onnx'. Re-package the checkpoint.");
         }
         if (!Files.isRegularFile(file)) {
             throw new PackageException("Package file " + file + " is missing (the manifest lists it with sha256 "
                     + expected.sha256() + "); copy the whole package folder, or re-package the checkpoint");
         }
-        long bytes;
+        BasicFileAttributes attributes;
         try {
-            bytes = Files.size(file);
-        } catch (java.io.IOException ex) {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (IOException ex) {
             throw new PackageException("Could not read the size of package file " + file, ex);
         }
-        if (bytes != expected.bytes()) {
-            throw new PackageException("Package file " + file + " has " + bytes + " bytes, the manifest expects "
-                    + expected.bytes() + " (sha256 " + expected.sha256() + "): the file is truncated or was replaced");
+        if (attributes.size() != expected.bytes()) {
+            throw new PackageException("Package file " + file + " has " + attributes.size() + " bytes, the manifest "
+                    + "expects " + expected.bytes() + " (sha256 " + expected.sha256() + "): the file is truncated or "
+                    + "was replaced");
         }
+        return attributes;
+    }
+
+    /** Hashes {@code file}; its digest when it is the one the manifest lists. */
+    private static String checkDigest(Path file, PackageManifest.FileEntry expected) {
         String actual = Sha256.ofFile(file);
         if (!actual.equalsIgnoreCase(expected.sha256())) {
             throw new PackageException("Package file " + file + " does not match its checksum: expected sha256 "
                     + expected.sha256() + ", actual " + actual + ". The file is corrupt or was modified; "
                     + "re-copy the package or re-package the checkpoint.");
         }
+        return actual;
     }
 
     public PackageManifest manifest() {
@@ -93,6 +140,14 @@ public final class ModelPackage {
 
     public Path tokenizerFile() {
         return dir.resolve(TOKENIZER_FILE);
+    }
+
+    /**
+     * The files this open hashed, by name: all of them after a full verification or where no record vouched for
+     * them, none when the verification record covered every file.
+     */
+    public Set<String> hashedAtOpen() {
+        return hashedAtOpen;
     }
 
     @Override

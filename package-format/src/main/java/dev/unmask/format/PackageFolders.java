@@ -24,6 +24,17 @@ public final class PackageFolders {
 
     private PackageFolders() {}
 
+    /**
+     * Whether the file {@code name} of a package folder is content, which the manifest's {@code files} lists: every
+     * file but {@code manifest.json} itself and the verification record that {@link ModelPackage#open} keeps beside
+     * it (listing the record would change the checksums each time it is rewritten). Writers that list a folder's
+     * files into a manifest, or copy a package's files, ask here.
+     */
+    public static boolean isContentFile(String name) {
+        return !name.equals(PackageManifest.FILE_NAME) && !name.equals(VerificationRecord.FILE_NAME)
+                && !(name.startsWith(VerificationRecord.FILE_NAME + ".") && name.endsWith(".tmp"));
+    }
+
     /** A new hidden folder next to {@code out}, on the same file system so the final rename is atomic. */
     public static Path createPartial(Path out) {
         Path parent = out.toAbsolutePath().getParent();

@@ -7,6 +7,7 @@ import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Verification;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,8 +38,8 @@ import java.util.zip.ZipFile;
  * The installed models: one verified package folder per model name, under one root folder.
  *
  * <p>A pull copies or extracts the package into a hidden staging folder inside the root ({@value #STAGING_PREFIX}*),
- * verifies every file against the manifest's size and SHA-256 ({@link ModelPackage#open}), and only then renames the
- * folder to the model's name. An interrupted or corrupt pull therefore never leaves a folder under a model name; a
+ * verifies every file against the manifest's size and SHA-256 ({@link Verification#FULL}, which also writes the
+ * verification record that later runs trust), and only then renames the folder to the model's name. An interrupted or corrupt pull therefore never leaves a folder under a model name; a
  * staging folder left by a killed process is hidden from {@link #list()} and swept by the next pull.
  */
 public final class ModelStore {
@@ -207,7 +208,7 @@ public final class ModelStore {
             fetch(source, staging, content, progress);
             Path packageDir = packageFolderIn(content, source);
             progress.accept("verifying every file against its SHA-256");
-            ModelPackage verified = ModelPackage.open(packageDir);
+            ModelPackage verified = ModelPackage.open(packageDir, Verification.FULL); // and recorded: runs trust it
             String target = name != null ? name : nameFrom(verified.manifest());
             Path dest = dirOf(target);
             install(packageDir, dest, replace);

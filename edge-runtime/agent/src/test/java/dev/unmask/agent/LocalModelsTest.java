@@ -3,7 +3,7 @@ package dev.unmask.agent;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.ServingLimits;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

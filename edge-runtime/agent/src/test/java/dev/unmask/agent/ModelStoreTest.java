@@ -1,7 +1,8 @@
 package dev.unmask.agent;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.format.ModelPackage;
+import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -16,7 +17,10 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -157,6 +161,35 @@ class ModelStoreTest {
         assertTrue(err.toString().contains("Nothing was installed") && err.toString().contains("model.onnx.data")
                 && err.toString().contains("checksum"), err.toString());
         assertEquals(List.of(), storeEntries(), "no model folder and no staging folder");
+    }
+
+    @Test
+    void a_pull_hashes_every_file_whatever_the_source_recorded_and_records_it_for_the_runs() throws IOException {
+        // A copy that keeps modification times, record included, then one bit flipped with size and time kept: the
+        // source's own record would vouch for the file, and only a full verification sees the damage.
+        ModelPackage.open(tinyPackage());
+        Path copy = tmp.resolve("copy-with-times");
+        Files.createDirectories(copy);
+        try (Stream<Path> files = Files.list(tinyPackage())) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+        assertEquals(Set.of(), ModelPackage.open(copy).hashedAtOpen(), "the copied record holds");
+        Path data = copy.resolve("model.onnx.data");
+        FileTime modified = Files.getLastModifiedTime(data);
+        byte[] bytes = Files.readAllBytes(data);
+        bytes[bytes.length / 3] ^= 0x01;
+        Files.write(data, bytes);
+        Files.setLastModifiedTime(data, modified);
+
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", copy.toString(), "--name", "damaged"));
+        assertTrue(err.toString().contains("model.onnx.data") && err.toString().contains("checksum"), err.toString());
+
+        assertEquals(0, unmask("pull", tinyPackage().toString(), "--name", "tiny"));
+        assertEquals(Set.of(), ModelPackage.open(store().resolve("tiny")).hashedAtOpen(),
+                "the pull recorded its verification: the first run hashes nothing");
+        assertEquals(List.of("tiny"), storeEntries());
     }
 
     @Test

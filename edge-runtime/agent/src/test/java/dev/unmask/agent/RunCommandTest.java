@@ -1,7 +1,7 @@
 package dev.unmask.agent;
 
 import dev.unmask.engine.decode.DraftText;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 

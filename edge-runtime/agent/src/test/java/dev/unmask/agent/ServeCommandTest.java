@@ -2,7 +2,7 @@ package dev.unmask.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -6,7 +6,7 @@ import dev.unmask.engine.Generation;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

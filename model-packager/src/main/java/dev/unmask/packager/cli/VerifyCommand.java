@@ -7,6 +7,7 @@ import dev.unmask.engine.model.SelfTest;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Verification;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.quant.QualityGate;
@@ -52,7 +53,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        ModelPackage pkg = ModelPackage.open(dir);
+        ModelPackage pkg = ModelPackage.open(dir, Verification.FULL); // never the record: this is where it is made
         out.printf("checksums ok: %d files of %s%n", pkg.manifest().files().size(), pkg.dir());
         RuntimeOptions runtime = new RuntimeOptions(ExecutionProvider.parse(provider), threads);
         if (pkg.manifest().selfTest() == null) {

@@ -11,6 +11,7 @@ import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Verification;
 import dev.unmask.format.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
@@ -61,7 +62,7 @@ public final class PackageWriter {
 
     /** @param publishCheck runs on the complete package before the rename (e.g. the quality gate of --against) */
     public PackageWriter(Consumer<String> log, Progress progress, PublishCheck publishCheck) {
-        this(log, progress, publishCheck, ModelPackage::open);
+        this(log, progress, publishCheck, dir -> ModelPackage.open(dir, Verification.FULL)); // a new package: hash it all
     }
 
     /**
@@ -272,7 +273,7 @@ public final class PackageWriter {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.sorted().toList()) {
                 String n = p.getFileName().toString();
-                if (!n.equals(PackageManifest.FILE_NAME) && Files.isRegularFile(p)) {
+                if (PackageFolders.isContentFile(n) && Files.isRegularFile(p)) {
                     String sha = known.containsKey(n) ? known.get(n) : Sha256.ofFile(p);
                     files.put(n, new PackageManifest.FileEntry(Files.size(p), sha));
                 }

@@ -7,6 +7,7 @@ import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
+import dev.unmask.format.Verification;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.format.PackageFolders;
@@ -106,7 +107,7 @@ public final class PackageQuantizer {
         try (Stream<Path> files = Files.list(pkg.dir())) {
             for (Path p : files.sorted().toList()) {
                 String name = p.getFileName().toString();
-                if (Files.isRegularFile(p) && !name.equals(PackageManifest.FILE_NAME) && !name.equals(ModelPackage.MODEL_FILE)
+                if (Files.isRegularFile(p) && PackageFolders.isContentFile(name) && !name.equals(ModelPackage.MODEL_FILE)
                         && !name.equals(ModelPackage.MODEL_DATA_FILE)) {
                     Files.copy(p, dir.resolve(name));
                 }
@@ -126,7 +127,7 @@ public final class PackageQuantizer {
             return manifest;
         }
         // one checksum pass over the written files, and one session that records the self-test and then checks it
-        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir), RuntimeOptions.defaults())) {
+        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir, Verification.FULL), RuntimeOptions.defaults())) {
             SelfTest.Result probe = SelfTest.run(model, old);
             log.accept(String.format("self-test canvas: quantized top-1 equals the float package's at %d of %d positions",
                     probe.checked() - probe.mismatches().size(), probe.checked()));

@@ -5,8 +5,12 @@ import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.PackageManifest.Quality;
 import dev.unmask.packager.ExitCode;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
+import dev.unmask.packager.arch.GraphOptions;
+import dev.unmask.packager.onnx.WeightFormat;
+import dev.unmask.packager.pack.ConvertRequest;
+import dev.unmask.packager.pack.PackageWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,8 +47,11 @@ class QualityGateTest {
 
     @BeforeAll
     static void packages() {
-        reference = ReferencePackages.tinyLlada();
-        heldOut = ReferencePackages.repoRoot().resolve("models/tiny-llada/heldout");
+        // converted here: ReferencePackages' cache sits in a module downstream of the packager
+        reference = tmp.resolve("tiny-llada");
+        new PackageWriter(line -> { }, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), reference,
+                GraphOptions.of(WeightFormat.FP32)).withName("tiny-llada"));
+        heldOut = TinyModel.checkpoint().resolve("heldout");
     }
 
     static String[] against(String... args) {

@@ -1,6 +1,6 @@
 package dev.unmask.engine.text;
 
-import dev.unmask.engine.testing.Repo;
+import dev.unmask.testing.Repo;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

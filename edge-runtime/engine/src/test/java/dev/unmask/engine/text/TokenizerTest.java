@@ -1,7 +1,7 @@
 package dev.unmask.engine.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.unmask.engine.testing.Repo;
+import dev.unmask.testing.Repo;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

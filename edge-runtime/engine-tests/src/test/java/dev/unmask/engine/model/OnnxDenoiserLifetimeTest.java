@@ -1,7 +1,7 @@
 package dev.unmask.engine.model;
 
 import dev.unmask.format.ModelPackage;
-import dev.unmask.packager.ReferencePackages;
+import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

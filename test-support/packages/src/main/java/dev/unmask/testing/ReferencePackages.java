@@ -1,9 +1,10 @@
-package dev.unmask.packager;
+package dev.unmask.testing;
 
 import dev.unmask.format.Manifests;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.Sha256;
+import dev.unmask.packager.Progress;
 import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
@@ -20,16 +21,15 @@ import java.util.Map;
 
 /**
  * Packages of the reference checkpoints bundled in {@code models/}, converted on first use and cached, so that the
- * tests of every module downstream of the packager (agent, functions) run on the real model from a clean clone.
+ * tests of every module downstream of the packager (the engine's end-to-end tests, openai, agent, functions) run on the
+ * real model from a clean clone. Test code: it lives in its own module, consumed with test scope, never in a jar
+ * that ships. (The packager's own tests convert for themselves: this module depends on the packager.)
  *
  * <p>A cached package is reused only while the checkpoint files it was made from are unchanged (their SHA-256 in the
  * manifest's {@code source.files}); otherwise it is converted again. Conversion holds a file lock, so two JVMs never
  * write the same package.
  */
 public final class ReferencePackages {
-
-    /** System property naming the repository root; surefire sets it for every module (parent pom). */
-    public static final String REPO_ROOT_PROPERTY = "unmask.repo.root";
 
     private ReferencePackages() {}
 
@@ -48,9 +48,8 @@ public final class ReferencePackages {
      * {@code target/reference-packages/tiny-llada-<variant>} at the repository root.
      */
     public static synchronized Path tinyLlada(String variant, GraphOptions options) {
-        Path root = repoRoot();
-        Path checkpoint = root.resolve("models/tiny-llada");
-        Path out = root.resolve("target/reference-packages/tiny-llada-" + variant);
+        Path checkpoint = Repo.checkpoint();
+        Path out = Repo.root().resolve("target/reference-packages/tiny-llada-" + variant);
         try {
             Files.createDirectories(out.getParent());
             try (FileChannel channel = FileChannel.open(out.getParent().resolve(".lock"),
@@ -65,21 +64,6 @@ public final class ReferencePackages {
             throw new UncheckedIOException("Could not prepare the reference package in " + out, e);
         }
         return out;
-    }
-
-    /** The repository root: {@value #REPO_ROOT_PROPERTY}, else the first folder up from here holding models/tiny-llada. */
-    public static Path repoRoot() {
-        String property = System.getProperty(REPO_ROOT_PROPERTY);
-        if (property != null && !property.isBlank()) {
-            return Path.of(property).toAbsolutePath().normalize();
-        }
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            if (Files.isRegularFile(dir.resolve("models/tiny-llada/config.json"))) {
-                return dir;
-            }
-        }
-        throw new IllegalStateException("Cannot find the repository root (no models/tiny-llada above "
-                + Path.of("").toAbsolutePath() + "); set -D" + REPO_ROOT_PROPERTY + "=/path/to/unmask");
     }
 
     private static boolean isCurrent(Path pkg, Path checkpoint) {
