@@ -29,8 +29,10 @@ public class ApiExceptionMapper {
             default -> status >= 500 ? ErrorKind.SERVER : ErrorKind.INVALID_REQUEST;
         };
         String message = switch (status) {
-            case 404 -> "Unknown path: the API serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models";
-            case 405 -> "Wrong method for this path: use POST for /v1/chat/completions and /v1/completions, GET for /v1/models";
+            case 404 ->
+                "Unknown path: the API serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models";
+            case 405 ->
+                "Wrong method for this path: use POST for /v1/chat/completions and /v1/completions, GET for /v1/models";
             default -> e.getMessage();
         };
         return write(new ApiException(kind, message, null, null, 0, e));
@@ -42,9 +44,8 @@ public class ApiExceptionMapper {
     }
 
     static Response write(ApiException e) {
-        Response.ResponseBuilder r = Response.status(e.httpStatus())
-                .type(MediaType.APPLICATION_JSON)
-                .entity(Json.write(e.body()));
+        Response.ResponseBuilder r =
+                Response.status(e.httpStatus()).type(MediaType.APPLICATION_JSON).entity(Json.write(e.body()));
         e.headers().forEach(r::header);
         return r.build();
     }

@@ -7,10 +7,9 @@ import jakarta.inject.Provider;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
-import org.jboss.resteasy.reactive.server.ServerRequestFilter;
-
 import java.util.List;
 import java.util.Optional;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /** With {@code unmask.api-keys} set, {@code /v1} takes only {@code Authorization: Bearer <one of them>} (else 401). */
 public class ApiKeyFilter {
@@ -21,7 +20,8 @@ public class ApiKeyFilter {
     @ServerRequestFilter
     public Optional<Response> checkKey(ContainerRequestContext request) {
         try {
-            ApiKeys.of(config.get().apiKeys().orElse(List.of())).check(request.getHeaderString(HttpHeaders.AUTHORIZATION));
+            ApiKeys.of(config.get().apiKeys().orElse(List.of()))
+                    .check(request.getHeaderString(HttpHeaders.AUTHORIZATION));
             return Optional.empty();
         } catch (ApiException unauthorized) {
             return Optional.of(ApiExceptionMapper.write(unauthorized));

@@ -15,12 +15,11 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.jboss.logging.Logger;
-
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jboss.logging.Logger;
 
 /**
  * Loads the configured packages, warms them, and holds the {@link OpenAiService} over them. Until that is done
@@ -42,7 +41,7 @@ public class ModelHost {
     MeterRegistry registry;
 
     private final List<ServedModel> opened = new ArrayList<>(); // guarded by this
-    private boolean stopping;                                   // guarded by this
+    private boolean stopping; // guarded by this
     private volatile OpenAiService service;
     private volatile Throwable failure;
     private volatile long readyMillis;
@@ -90,21 +89,29 @@ public class ModelHost {
                 throw new IllegalStateException("No package configured: set unmask.models.<id>.path, e.g. "
                         + "unmask.models.tiny-llada.path=models/tiny-llada/package");
             }
-            RuntimeOptions runtime = new RuntimeOptions(ExecutionProvider.parse(config.executionProvider()), config.threads());
+            RuntimeOptions runtime =
+                    new RuntimeOptions(ExecutionProvider.parse(config.executionProvider()), config.threads());
             long created = Clock.systemUTC().instant().getEpochSecond();
             List<ServedModel> served = new ArrayList<>();
-            for (Map.Entry<String, UnmaskConfig.ServedPackage> e : config.models().entrySet()) {
+            for (Map.Entry<String, UnmaskConfig.ServedPackage> e :
+                    config.models().entrySet()) {
                 String id = e.getKey();
                 Engine engine = Engine.open(e.getValue().path(), runtime);
                 unregistered.add(engine);
                 UnmaskMetrics metrics = new UnmaskMetrics(registry, id);
-                BatchScheduler scheduler = new BatchScheduler(engine, config.batch().maxSize(), config.batch().maxQueue(), metrics);
+                BatchScheduler scheduler = new BatchScheduler(
+                        engine, config.batch().maxSize(), config.batch().maxQueue(), metrics);
                 unregistered.add(0, scheduler); // closed before its engine
                 metrics.gauges(id, scheduler::queueDepth, scheduler::activeCount);
                 if (config.warmUp()) {
                     long t = System.nanoTime();
-                    engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("Hello"))
-                            .length(8).blockLength(8).steps(8).build(), null);
+                    engine.generate(
+                            GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("Hello"))
+                                    .length(8)
+                                    .blockLength(8)
+                                    .steps(8)
+                                    .build(),
+                            null);
                     LOG.infof("Warmed %s in %d ms", id, (System.nanoTime() - t) / 1_000_000);
                 }
                 ServedModel model = new ServedModel(id, engine, scheduler, created);
@@ -115,10 +122,17 @@ public class ModelHost {
                     return;
                 }
                 served.add(model);
-                LOG.infof("Serving package %s as model '%s' on %s (batch %d, queue %d)", e.getValue().path(), id,
-                        runtime.executionProvider(), config.batch().maxSize(), config.batch().maxQueue());
+                LOG.infof(
+                        "Serving package %s as model '%s' on %s (batch %d, queue %d)",
+                        e.getValue().path(),
+                        id,
+                        runtime.executionProvider(),
+                        config.batch().maxSize(),
+                        config.batch().maxQueue());
             }
-            ServingLimits limits = new ServingLimits(config.limits().maxTokens(), config.limits().maxSteps(),
+            ServingLimits limits = new ServingLimits(
+                    config.limits().maxTokens(),
+                    config.limits().maxSteps(),
                     config.limits().maxCanvasTokens());
             service = new OpenAiService(served, limits, Clock.systemUTC());
             readyMillis = (System.nanoTime() - started) / 1_000_000;

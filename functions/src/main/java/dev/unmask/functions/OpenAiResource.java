@@ -9,20 +9,19 @@ import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpServerResponse;
 import jakarta.inject.Inject;
-
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The OpenAI-compatible endpoints. Each one reads the raw body, hands it to {@code unmask-openai} and writes what
@@ -85,9 +84,11 @@ public class OpenAiResource {
      */
     private static Uni<Response> answer(PendingGeneration pending, HttpServerResponse http) {
         if (!pending.streaming()) {
-            return Uni.createFrom().completionStage(pending.answer())
+            return Uni.createFrom()
+                    .completionStage(pending.answer())
                     .map(OpenAiResource::json)
-                    .onCancellation().invoke(pending::cancel);
+                    .onCancellation()
+                    .invoke(pending::cancel);
         }
         if (BUFFERED_STREAMS) {
             ByteArrayOutputStream whole = new ByteArrayOutputStream();
@@ -96,13 +97,16 @@ public class OpenAiResource {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            return Uni.createFrom().item(Response.ok(whole.toString(StandardCharsets.UTF_8), Sse.CONTENT_TYPE).build());
+            return Uni.createFrom()
+                    .item(Response.ok(whole.toString(StandardCharsets.UTF_8), Sse.CONTENT_TYPE)
+                            .build());
         }
         StreamingOutput stream = out -> pending.streamTo(out, http::closed);
-        return Uni.createFrom().item(Response.ok(stream, Sse.CONTENT_TYPE)
-                .header("Cache-Control", "no-cache")
-                .header("X-Accel-Buffering", "no")
-                .build());
+        return Uni.createFrom()
+                .item(Response.ok(stream, Sse.CONTENT_TYPE)
+                        .header("Cache-Control", "no-cache")
+                        .header("X-Accel-Buffering", "no")
+                        .build());
     }
 
     private static Response json(Object body) {

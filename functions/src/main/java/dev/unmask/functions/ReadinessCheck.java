@@ -21,6 +21,8 @@ public class ReadinessCheck implements HealthCheck {
             return r.up().withData("loaded_and_warmed_ms", host.readyMillis()).build();
         }
         Throwable failure = host.failure();
-        return r.down().withData("state", failure == null ? "loading" : "failed: " + failure.getMessage()).build();
+        return r.down()
+                .withData("state", failure == null ? "loading" : "failed: " + failure.getMessage())
+                .build();
     }
 }

@@ -21,8 +21,11 @@ public class RequestMetricsFilter {
     @ServerResponseFilter
     public void count(ContainerRequestContext request, ContainerResponseContext response, SimpleResourceInfo resource) {
         String endpoint = resource == null || resource.getMethodName() == null ? "other" : resource.getMethodName();
-        Counter.builder("unmask.requests").description("API requests by endpoint and status")
-                .tag("endpoint", endpoint).tag("status", Integer.toString(response.getStatus()))
-                .register(registry.get()).increment();
+        Counter.builder("unmask.requests")
+                .description("API requests by endpoint and status")
+                .tag("endpoint", endpoint)
+                .tag("status", Integer.toString(response.getStatus()))
+                .register(registry.get())
+                .increment();
     }
 }

@@ -11,15 +11,14 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.crac.Context;
-import org.crac.Core;
-import org.crac.Resource;
-import org.jboss.logging.Logger;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import org.crac.Context;
+import org.crac.Core;
+import org.crac.Resource;
+import org.jboss.logging.Logger;
 
 /**
  * SnapStart priming for the AWS Lambda build ({@code -Plambda}). Lambda snapshots the function once its init phase
@@ -79,8 +78,9 @@ public class SnapStartPriming implements Resource {
     @Override
     public void beforeCheckpoint(Context<? extends Resource> context) {
         Primed primed = prime();
-        LOG.infof("Primed for the snapshot: %d requests, %d completion tokens in %d ms", primed.requests(),
-                primed.completionTokens(), primed.elapsedMillis());
+        LOG.infof(
+                "Primed for the snapshot: %d requests, %d completion tokens in %d ms",
+                primed.requests(), primed.completionTokens(), primed.elapsedMillis());
     }
 
     @Override
@@ -103,15 +103,19 @@ public class SnapStartPriming implements Resource {
             String id = Json.write(model.id());
             for (int round = 0; round < ROUNDS; round++) {
                 byte[] completion = ("{\"model\": " + id + ", \"prompt\": \"def add(a, b):\", \"max_tokens\": "
-                        + MAX_TOKENS + "}").getBytes(StandardCharsets.UTF_8);
-                Object answer = service.completion(CompletionRequest.parse(completion)).answer().join();
+                                + MAX_TOKENS + "}")
+                        .getBytes(StandardCharsets.UTF_8);
+                Object answer = service.completion(CompletionRequest.parse(completion))
+                        .answer()
+                        .join();
                 JsonNode written = Json.mapper().valueToTree(answer);
                 tokens += written.path("usage").path("completion_tokens").asLong();
                 Json.write(answer);
                 requests++;
 
                 byte[] chat = ("{\"model\": " + id + ", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}], "
-                        + "\"max_tokens\": " + MAX_TOKENS + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}")
+                                + "\"max_tokens\": " + MAX_TOKENS
+                                + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}")
                         .getBytes(StandardCharsets.UTF_8);
                 PendingGeneration stream = service.chat(ChatCompletionRequest.parse(chat));
                 ByteArrayOutputStream sse = new ByteArrayOutputStream();
@@ -133,7 +137,8 @@ public class SnapStartPriming implements Resource {
         for (String event : sse.split("\n\n")) {
             if (event.startsWith("data: {") && event.contains("\"usage\":{")) {
                 JsonNode chunk = Json.readObject(event.substring(6).getBytes(StandardCharsets.UTF_8), "{}");
-                tokens = Math.max(tokens, chunk.path("usage").path("completion_tokens").asLong());
+                tokens = Math.max(
+                        tokens, chunk.path("usage").path("completion_tokens").asLong());
             }
         }
         return tokens;

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -25,23 +24,45 @@ final class UnmaskMetrics implements SchedulerObserver {
 
     UnmaskMetrics(MeterRegistry registry, String model) {
         this.registry = registry;
-        tokens = Counter.builder("unmask.generated.tokens").description("Tokens generated").tag("model", model).register(registry);
-        steps = Counter.builder("unmask.request.steps").description("Denoising steps taken, summed over requests")
-                .tag("model", model).register(registry);
-        stepLatency = Timer.builder("unmask.step").description("Wall time of one batched denoising step")
-                .tag("model", model).publishPercentileHistogram().register(registry);
-        batchSize = DistributionSummary.builder("unmask.batch.size").description("Requests per forward pass")
-                .tag("model", model).publishPercentileHistogram().maximumExpectedValue(256.0).register(registry);
-        rejected = Counter.builder("unmask.queue.rejected").description("Requests refused with 429: queue full")
-                .tag("model", model).register(registry);
-        cancelled = Counter.builder("unmask.requests.cancelled").description("Requests dropped: the client went away")
-                .tag("model", model).register(registry);
+        tokens = Counter.builder("unmask.generated.tokens")
+                .description("Tokens generated")
+                .tag("model", model)
+                .register(registry);
+        steps = Counter.builder("unmask.request.steps")
+                .description("Denoising steps taken, summed over requests")
+                .tag("model", model)
+                .register(registry);
+        stepLatency = Timer.builder("unmask.step")
+                .description("Wall time of one batched denoising step")
+                .tag("model", model)
+                .publishPercentileHistogram()
+                .register(registry);
+        batchSize = DistributionSummary.builder("unmask.batch.size")
+                .description("Requests per forward pass")
+                .tag("model", model)
+                .publishPercentileHistogram()
+                .maximumExpectedValue(256.0)
+                .register(registry);
+        rejected = Counter.builder("unmask.queue.rejected")
+                .description("Requests refused with 429: queue full")
+                .tag("model", model)
+                .register(registry);
+        cancelled = Counter.builder("unmask.requests.cancelled")
+                .description("Requests dropped: the client went away")
+                .tag("model", model)
+                .register(registry);
     }
 
     void gauges(String model, Supplier<Number> queueDepth, Supplier<Number> active) {
-        registry.gauge("unmask.queue.depth", io.micrometer.core.instrument.Tags.of("model", model), queueDepth,
+        registry.gauge(
+                "unmask.queue.depth",
+                io.micrometer.core.instrument.Tags.of("model", model),
+                queueDepth,
                 s -> s.get().doubleValue());
-        registry.gauge("unmask.batch.active", io.micrometer.core.instrument.Tags.of("model", model), active,
+        registry.gauge(
+                "unmask.batch.active",
+                io.micrometer.core.instrument.Tags.of("model", model),
+                active,
                 s -> s.get().doubleValue());
     }
 

@@ -1,17 +1,16 @@
 package dev.unmask.functions;
 
-import io.quarkus.test.common.TestResourceScope;
-import io.quarkus.test.common.WithTestResource;
-import io.quarkus.test.junit.QuarkusTest;
-import org.junit.jupiter.api.Test;
-
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 import static dev.unmask.functions.InfraTemplates.at;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
+
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /**
  * The health paths the templates probe are the ones the functions serve: readiness answers 200 with the
@@ -24,11 +23,19 @@ class InfraHealthPathTest {
     @Test
     void everyReadinessPathATemplateProbesIsTheReadinessCheck() {
         Map<String, String> probes = new LinkedHashMap<>();
-        probes.put("ECS target group", at(InfraTemplates.readCloudFormation(InfraTemplates.gpuTemplate()),
-                "Resources", "TargetGroup", "Properties", "HealthCheckPath"));
-        probes.put("Knative readinessProbe", at(InfraTemplates.knativeContainer(), "readinessProbe", "httpGet", "path"));
+        probes.put(
+                "ECS target group",
+                at(
+                        InfraTemplates.readCloudFormation(InfraTemplates.gpuTemplate()),
+                        "Resources",
+                        "TargetGroup",
+                        "Properties",
+                        "HealthCheckPath"));
+        probes.put(
+                "Knative readinessProbe", at(InfraTemplates.knativeContainer(), "readinessProbe", "httpGet", "path"));
         probes.forEach((who, path) -> awaitReady(path)
-                .then().statusCode(200)
+                .then()
+                .statusCode(200)
                 .body("status", equalTo("UP"))
                 .body("checks.name", hasItem("models")));
     }

@@ -1,14 +1,16 @@
 package dev.unmask.functions;
 
+import static dev.unmask.functions.InfraTemplates.at;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.smallrye.config.EnvConfigSource;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import io.smallrye.config.WithName;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,12 +33,9 @@ import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-
-import static dev.unmask.functions.InfraTemplates.at;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The settings the deployment templates pass are the ones the functions read, so that the two cannot drift apart:
@@ -68,7 +67,9 @@ class InfraSettingsTest {
             "JAVA_HOME", "the image: where the JRE is",
             "PATH", "the image: finds java");
 
-    private static final String PREFIX = UnmaskConfig.class.getAnnotation(io.smallrye.config.ConfigMapping.class).prefix();
+    private static final String PREFIX = UnmaskConfig.class
+            .getAnnotation(io.smallrye.config.ConfigMapping.class)
+            .prefix();
 
     // ----------------------------------------------------------------------------------------------- the tests
 
@@ -79,15 +80,20 @@ class InfraSettingsTest {
         Map<String, String> indirect = applicationPropertiesVariables();
         List<String> unread = new ArrayList<>();
         for (String name : target.environment.get().keySet()) {
-            boolean read = indirect.containsKey(name) || OTHER_VARIABLES.containsKey(name)
+            boolean read = indirect.containsKey(name)
+                    || OTHER_VARIABLES.containsKey(name)
                     || readable.stream().anyMatch(p -> p.matcher(name).matches());
             if (!read) {
                 unread.add(name);
             }
         }
-        assertTrue(unread.isEmpty(), target + " sets " + unread + ", which nothing reads. The functions read "
-                + configProperties().stream().map(InfraSettingsTest::environmentName).toList() + " (from " + UnmaskConfig.class.getSimpleName()
-                + ") and " + indirect.keySet() + " (from application.properties)");
+        assertTrue(
+                unread.isEmpty(),
+                target + " sets " + unread + ", which nothing reads. The functions read "
+                        + configProperties().stream()
+                                .map(InfraSettingsTest::environmentName)
+                                .toList() + " (from " + UnmaskConfig.class.getSimpleName()
+                        + ") and " + indirect.keySet() + " (from application.properties)");
     }
 
     @ParameterizedTest
@@ -100,10 +106,14 @@ class InfraSettingsTest {
             if (!e.getKey().startsWith(PREFIX.toUpperCase() + "_") && !indirect.containsKey(e.getKey())) {
                 continue;
             }
-            String property = indirect.containsKey(e.getKey()) ? indirect.get(e.getKey())
-                    : read.keySet().stream().filter(p -> environmentName(p).equals(e.getKey())).findFirst()
-                            .orElseThrow(() -> new AssertionError(target + ": " + e.getKey() + " maps to no property of "
-                                    + UnmaskConfig.class.getSimpleName() + "; read: " + read.keySet()));
+            String property = indirect.containsKey(e.getKey())
+                    ? indirect.get(e.getKey())
+                    : read.keySet().stream()
+                            .filter(p -> environmentName(p).equals(e.getKey()))
+                            .findFirst()
+                            .orElseThrow(
+                                    () -> new AssertionError(target + ": " + e.getKey() + " maps to no property of "
+                                            + UnmaskConfig.class.getSimpleName() + "; read: " + read.keySet()));
             assertEquals(e.getValue(), read.get(property), target + ": " + e.getKey() + " should set " + property);
         }
     }
@@ -114,32 +124,48 @@ class InfraSettingsTest {
         assertEquals("false", read.get(PREFIX + ".load-in-background"), "load during init, before the snapshot");
         assertEquals("true", read.get(PREFIX + ".warm-up"));
         assertEquals("1", read.get(PREFIX + ".batch.max-size"), "one event at a time per execution environment");
-        Map<String, Object> function = at(InfraTemplates.readCloudFormation(InfraTemplates.lambdaTemplate()),
-                "Resources", "UnmaskFunction", "Properties");
+        Map<String, Object> function = at(
+                InfraTemplates.readCloudFormation(InfraTemplates.lambdaTemplate()),
+                "Resources",
+                "UnmaskFunction",
+                "Properties");
         assertEquals(Map.of("ApplyOn", "PublishedVersions"), function.get("SnapStart"));
         assertEquals("live", function.get("AutoPublishAlias"));
-        assertEquals(512, InfraTemplates.<Integer>at(function, "EphemeralStorage", "Size"), "SnapStart refuses /tmp above 512 MB");
+        assertEquals(
+                512,
+                InfraTemplates.<Integer>at(function, "EphemeralStorage", "Size"),
+                "SnapStart refuses /tmp above 512 MB");
     }
 
     @Test
     void theLambdaHandlerIsQuarkussEntryPointThePrimingHookLooksFor() throws Exception {
-        String handler = at(InfraTemplates.readCloudFormation(InfraTemplates.lambdaTemplate()),
-                "Resources", "UnmaskFunction", "Properties", "Handler");
+        String handler = at(
+                InfraTemplates.readCloudFormation(InfraTemplates.lambdaTemplate()),
+                "Resources",
+                "UnmaskFunction",
+                "Properties",
+                "Handler");
         assertEquals(SnapStartPriming.LAMBDA_RUNTIME_CLASS + "::handleRequest", handler);
         if (SnapStartPriming.lambdaBuild()) { // -Plambda: the class is there, with the method Lambda calls
             Class<?> c = Class.forName(SnapStartPriming.LAMBDA_RUNTIME_CLASS);
-            Method m = c.getMethod("handleRequest", InputStream.class, OutputStream.class,
+            Method m = c.getMethod(
+                    "handleRequest",
+                    InputStream.class,
+                    OutputStream.class,
                     Class.forName("com.amazonaws.services.lambda.runtime.Context"));
             assertTrue(Modifier.isPublic(m.getModifiers()));
         }
-        assertEquals(List.of("[\"" + handler + "\"]"),
-                InfraTemplates.dockerInstructions(InfraTemplates.lambdaImageDockerfile(), "CMD"), "the Lambda image's CMD");
+        assertEquals(
+                List.of("[\"" + handler + "\"]"),
+                InfraTemplates.dockerInstructions(InfraTemplates.lambdaImageDockerfile(), "CMD"),
+                "the Lambda image's CMD");
         Map<String, Object> image = InfraTemplates.readCloudFormation(InfraTemplates.lambdaImageTemplate());
         assertEquals("Image", at(image, "Resources", "UnmaskFunction", "Properties", "PackageType"));
         Path generated = InfraTemplates.repoRoot().resolve("functions/target/sam.jvm.yaml");
         if (Files.exists(generated)) { // what Quarkus generated in the last -Plambda package
             Map<String, Object> sam = InfraTemplates.readCloudFormation(generated);
-            for (Object resource : InfraTemplates.<Map<String, Object>>at(sam, "Resources").values()) {
+            for (Object resource :
+                    InfraTemplates.<Map<String, Object>>at(sam, "Resources").values()) {
                 assertEquals(handler, at(resource, "Properties", "Handler"), "the handler in " + generated);
             }
         }
@@ -147,8 +173,12 @@ class InfraSettingsTest {
 
     @Test
     void theLambdaCodeIsTheZipOfTheLambdaBuild() {
-        String codeUri = at(InfraTemplates.readCloudFormation(InfraTemplates.lambdaTemplate()),
-                "Resources", "UnmaskFunction", "Properties", "CodeUri");
+        String codeUri = at(
+                InfraTemplates.readCloudFormation(InfraTemplates.lambdaTemplate()),
+                "Resources",
+                "UnmaskFunction",
+                "Properties",
+                "CodeUri");
         Path zip = InfraTemplates.lambdaTemplate().getParent().resolve(codeUri).normalize();
         assertEquals(InfraTemplates.repoRoot().resolve("functions/target/function.zip"), zip);
     }
@@ -156,31 +186,57 @@ class InfraSettingsTest {
     @Test
     void everyContainerListensOnThePortTheFunctionsServe() throws IOException {
         int port = Integer.parseInt(applicationProperties().getProperty("quarkus.http.port"));
-        assertEquals(List.of(String.valueOf(port)), InfraTemplates.dockerInstructions(InfraTemplates.gpuDockerfile(), "EXPOSE"), "EXPOSE in the Dockerfile");
+        assertEquals(
+                List.of(String.valueOf(port)),
+                InfraTemplates.dockerInstructions(InfraTemplates.gpuDockerfile(), "EXPOSE"),
+                "EXPOSE in the Dockerfile");
 
         Map<String, Object> gpu = InfraTemplates.readCloudFormation(InfraTemplates.gpuTemplate());
-        assertEquals(port, InfraTemplates.<Integer>at(gpu, "Resources", "TaskDefinition", "Properties", "ContainerDefinitions", 0,
-                "PortMappings", 0, "ContainerPort"), "the ECS task's container port");
-        assertEquals(port, InfraTemplates.<Integer>at(gpu, "Resources", "Service", "Properties", "LoadBalancers", 0, "ContainerPort"),
+        assertEquals(
+                port,
+                InfraTemplates.<Integer>at(
+                        gpu,
+                        "Resources",
+                        "TaskDefinition",
+                        "Properties",
+                        "ContainerDefinitions",
+                        0,
+                        "PortMappings",
+                        0,
+                        "ContainerPort"),
+                "the ECS task's container port");
+        assertEquals(
+                port,
+                InfraTemplates.<Integer>at(
+                        gpu, "Resources", "Service", "Properties", "LoadBalancers", 0, "ContainerPort"),
                 "the port the ECS service registers with the load balancer");
 
-        assertEquals(port, InfraTemplates.<Integer>at(InfraTemplates.knativeContainer(), "ports", 0, "containerPort"), "Knative's containerPort");
+        assertEquals(
+                port,
+                InfraTemplates.<Integer>at(InfraTemplates.knativeContainer(), "ports", 0, "containerPort"),
+                "Knative's containerPort");
     }
 
     @Test
     void eachImageCopiesThePackageWhereItsTemplateLooksForIt() {
         // the GPU image: ENV UNMASK_PACKAGE names the folder the package is copied to
         String gpuPackage = InfraTemplates.dockerfileEnvironment().get("UNMASK_PACKAGE");
-        assertTrue(copiesTo(InfraTemplates.gpuDockerfile(), gpuPackage + "/"),
+        assertTrue(
+                copiesTo(InfraTemplates.gpuDockerfile(), gpuPackage + "/"),
                 "the GPU Dockerfile copies no package to " + gpuPackage);
         // the Lambda image: /var/task is LAMBDA_TASK_ROOT in AWS's Java base image
-        String lambdaPackage = InfraTemplates.lambdaEnvironment(InfraTemplates.lambdaImageTemplate()).get("UNMASK_PACKAGE");
-        assertTrue(copiesTo(InfraTemplates.lambdaImageDockerfile(), lambdaPackage.replace("/var/task", "${LAMBDA_TASK_ROOT}") + "/"),
+        String lambdaPackage = InfraTemplates.lambdaEnvironment(InfraTemplates.lambdaImageTemplate())
+                .get("UNMASK_PACKAGE");
+        assertTrue(
+                copiesTo(
+                        InfraTemplates.lambdaImageDockerfile(),
+                        lambdaPackage.replace("/var/task", "${LAMBDA_TASK_ROOT}") + "/"),
                 "the Lambda Dockerfile copies no package to " + lambdaPackage);
     }
 
     private static boolean copiesTo(Path dockerfile, String destination) {
-        return InfraTemplates.dockerInstructions(dockerfile, "COPY").stream().anyMatch(c -> c.endsWith(" " + destination));
+        return InfraTemplates.dockerInstructions(dockerfile, "COPY").stream()
+                .anyMatch(c -> c.endsWith(" " + destination));
     }
 
     @Test
@@ -191,7 +247,8 @@ class InfraSettingsTest {
         assertTrue(names.contains(PREFIX + ".models.*.path"), names::toString);
         assertTrue(names.contains(PREFIX + ".api-keys"), names::toString);
         assertEquals("UNMASK_LIMITS_MAX_CANVAS_TOKENS", environmentName(PREFIX + ".limits.max-canvas-tokens"));
-        assertFalse(configEnvironmentNames().stream().anyMatch(p -> p.matcher("UNMASK_BATCH_MAX_SZE").matches()));
+        assertFalse(configEnvironmentNames().stream()
+                .anyMatch(p -> p.matcher("UNMASK_BATCH_MAX_SZE").matches()));
     }
 
     // ------------------------------------------------------------------------ what the functions read, derived
@@ -229,7 +286,8 @@ class InfraSettingsTest {
     static List<Pattern> configEnvironmentNames() {
         return configProperties().stream()
                 .map(p -> Pattern.compile(Arrays.stream(environmentName(p).split("_\\*_", -1))
-                        .map(Pattern::quote).collect(Collectors.joining("_[A-Z0-9_]+_"))))
+                        .map(Pattern::quote)
+                        .collect(Collectors.joining("_[A-Z0-9_]+_"))))
                 .toList();
     }
 

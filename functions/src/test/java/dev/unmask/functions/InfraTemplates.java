@@ -1,15 +1,6 @@
 package dev.unmask.functions;
 
 import dev.unmask.testing.Repo;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.AbstractConstruct;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.nodes.MappingNode;
-import org.yaml.snakeyaml.nodes.Node;
-import org.yaml.snakeyaml.nodes.ScalarNode;
-import org.yaml.snakeyaml.nodes.SequenceNode;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -18,6 +9,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.AbstractConstruct;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Reads the deployment templates under {@code infra/} the way their platforms do, for the tests that hold them to
@@ -213,7 +212,8 @@ final class InfraTemplates {
             for (String pair : splitWords(instruction)) {
                 int eq = pair.indexOf('=');
                 if (eq < 0) {
-                    throw new AssertionError("Write ENV as NAME=value (e.g. ENV UNMASK_PACKAGE=/opt/unmask/package); got: " + pair);
+                    throw new AssertionError(
+                            "Write ENV as NAME=value (e.g. ENV UNMASK_PACKAGE=/opt/unmask/package); got: " + pair);
                 }
                 env.put(pair.substring(0, eq), pair.substring(eq + 1));
             }

@@ -1,11 +1,7 @@
 package dev.unmask.functions;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,9 +11,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@code infra/validate.sh} in the build: every CloudFormation/SAM template passes cfn-lint and every Kubernetes
@@ -48,7 +47,8 @@ class InfraTemplatesTest {
 
     @BeforeEach
     void needsCfnLint() {
-        Assumptions.assumeTrue(CFN_LINT_INSTALLED,
+        Assumptions.assumeTrue(
+                CFN_LINT_INSTALLED,
                 "cfn-lint is not installed, so infra/validate.sh cannot run: pip install cfn-lint (skipping)");
     }
 
@@ -64,10 +64,19 @@ class InfraTemplatesTest {
     static Stream<Breakage> breakages() {
         return Stream.of(
                 new Breakage("aws/lambda/template.yaml", "Runtime: java21", "Runtime: java7", "E3030"),
-                new Breakage("aws/lambda/template.yaml", "ApplyOn: PublishedVersions", "ApplyOn: Always", "'Always' is not one of"),
+                new Breakage(
+                        "aws/lambda/template.yaml",
+                        "ApplyOn: PublishedVersions",
+                        "ApplyOn: Always",
+                        "'Always' is not one of"),
                 new Breakage("aws/gpu/template.yaml", "      HealthCheckPort: traffic-port\n", "", "E3049"),
-                new Breakage("aws/gpu/template.yaml", "TargetGroupArn: !Ref TargetGroup", "TargetGroupArn: !Ref TargetGrop", "TargetGrop"),
-                new Breakage("k8s/knative-service.yaml", "containerPort: 8080", "containerPort: \"8080\"", "containerPort"),
+                new Breakage(
+                        "aws/gpu/template.yaml",
+                        "TargetGroupArn: !Ref TargetGroup",
+                        "TargetGroupArn: !Ref TargetGrop",
+                        "TargetGrop"),
+                new Breakage(
+                        "k8s/knative-service.yaml", "containerPort: 8080", "containerPort: \"8080\"", "containerPort"),
                 new Breakage("k8s/knative-service.yaml", "min-scale: \"0\"", "min-scale: 0", "min-scale"),
                 new Breakage("k8s/knative-service.yaml", "readinessProbe:", "readinesProbe:", "readinesProbe"));
     }
@@ -82,12 +91,14 @@ class InfraTemplatesTest {
 
         Run r = validate(List.of(broken.toString()));
         assertEquals(1, r.exitCode(), "validate.sh accepted " + b + ":\n" + r.output());
-        assertTrue(r.output().contains(b.expectedMessage()), "expected '" + b.expectedMessage() + "' in:\n" + r.output());
+        assertTrue(
+                r.output().contains(b.expectedMessage()), "expected '" + b.expectedMessage() + "' in:\n" + r.output());
         assertTrue(r.output().contains(broken.toString()), "the message names the file:\n" + r.output());
     }
 
     private static Run validate(List<String> files) throws IOException {
-        List<String> command = new ArrayList<>(List.of("bash", InfraTemplates.infra("validate.sh").toString()));
+        List<String> command = new ArrayList<>(
+                List.of("bash", InfraTemplates.infra("validate.sh").toString()));
         command.addAll(files);
         return run(command);
     }

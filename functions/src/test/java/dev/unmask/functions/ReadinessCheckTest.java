@@ -1,11 +1,11 @@
 package dev.unmask.functions;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.unmask.openai.ApiException;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Before the packages are loaded: readiness is down and the API answers 503 with Retry-After. */
 class ReadinessCheckTest {

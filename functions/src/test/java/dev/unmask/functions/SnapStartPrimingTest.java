@@ -1,14 +1,14 @@
 package dev.unmask.functions;
 
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
-
-import static io.restassured.RestAssured.given;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The SnapStart priming hook runs real requests on the real tiny package, and registers only in the Lambda build. */
 @QuarkusTest
@@ -28,12 +28,15 @@ class SnapStartPrimingTest {
         int models = host.service().servedModels().size();
         assertEquals(2 * SnapStartPriming.ROUNDS * models, primed.requests());
         assertTrue(primed.completionTokens() > 0, "tokens were generated: " + primed);
-        assertTrue(primed.completionTokens() <= (long) primed.requests() * SnapStartPriming.MAX_TOKENS, primed::toString);
+        assertTrue(
+                primed.completionTokens() <= (long) primed.requests() * SnapStartPriming.MAX_TOKENS, primed::toString);
     }
 
     @Test
     void theHookIsRegisteredExactlyInTheLambdaBuild() {
-        assertEquals(Boolean.getBoolean("unmask.test.lambda"), priming.registered(),
+        assertEquals(
+                Boolean.getBoolean("unmask.test.lambda"),
+                priming.registered(),
                 "registered with CRaC only with -Plambda (surefire sets unmask.test.lambda there)");
     }
 

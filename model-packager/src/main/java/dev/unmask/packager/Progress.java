@@ -5,5 +5,5 @@ package dev.unmask.packager;
 public interface Progress {
     void tensorDone(String tensor, long sourceBytes);
 
-    Progress NONE = (t, b) -> { };
+    Progress NONE = (t, b) -> {};
 }

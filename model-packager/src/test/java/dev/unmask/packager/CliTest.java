@@ -1,19 +1,18 @@
 package dev.unmask.packager;
 
-import dev.unmask.packager.cli.UnmaskPack;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unmask.packager.cli.UnmaskPack;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** {@code unmask-pack} through picocli: exit codes and messages, as a user sees them. */
 class CliTest {
@@ -35,7 +34,8 @@ class CliTest {
 
     @Test
     void helpOfEveryCommandListsTheExitCodes() {
-        for (String[] args : new String[][] {{"--help"}, {"convert", "--help"}, {"inspect", "--help"}, {"verify", "--help"}}) {
+        for (String[] args :
+                new String[][] {{"--help"}, {"convert", "--help"}, {"inspect", "--help"}, {"verify", "--help"}}) {
             Run r = run(args);
             assertEquals(0, r.exitCode(), String.join(" ", args));
             assertTrue(r.out().contains("Exit codes:") && r.out().contains("checksum mismatch"), r.out());
@@ -46,7 +46,8 @@ class CliTest {
     @Test
     void convertInspectVerifyRoundTrip() {
         Path out = tmp.resolve("pkg");
-        Run convert = run("convert", "--from", TinyModel.checkpoint().toString(), "--out", out.toString(), "--dtype", "fp16");
+        Run convert =
+                run("convert", "--from", TinyModel.checkpoint().toString(), "--out", out.toString(), "--dtype", "fp16");
         assertEquals(0, convert.exitCode(), convert.err());
         assertTrue(convert.err().contains("chosen: dtype fp16"), convert.err());
         assertTrue(convert.err().contains("57/57 tensors"), "progress bar reaches the end: " + convert.err());
@@ -54,8 +55,11 @@ class CliTest {
 
         Run inspect = run("inspect", out.toString());
         assertEquals(0, inspect.exitCode(), inspect.err());
-        assertTrue(inspect.out().contains("head_positions") && inspect.out().contains("model.onnx.data")
-                && inspect.out().contains("sha256"), inspect.out());
+        assertTrue(
+                inspect.out().contains("head_positions")
+                        && inspect.out().contains("model.onnx.data")
+                        && inspect.out().contains("sha256"),
+                inspect.out());
 
         Run verify = run("verify", out.toString());
         assertEquals(0, verify.exitCode(), verify.err());
@@ -65,7 +69,14 @@ class CliTest {
     @Test
     void usageErrorsExitWith2() {
         assertEquals(2, run("convert", "--out", tmp.resolve("x").toString()).exitCode(), "missing --from");
-        Run badDtype = run("convert", "--from", TinyModel.checkpoint().toString(), "--out", tmp.resolve("y").toString(), "--dtype", "fp8");
+        Run badDtype = run(
+                "convert",
+                "--from",
+                TinyModel.checkpoint().toString(),
+                "--out",
+                tmp.resolve("y").toString(),
+                "--dtype",
+                "fp8");
         assertEquals(2, badDtype.exitCode());
         assertTrue(badDtype.err().contains("fp32 or fp16"), badDtype.err());
         assertEquals(2, run("frobnicate").exitCode());
@@ -77,7 +88,13 @@ class CliTest {
         Path ckpt = SafetensorsSurgery.copyTiny(tmp.resolve("ckpt"));
         Path config = ckpt.resolve("config.json");
         Files.writeString(config, Files.readString(config).replace("\"llada\"", "\"dream\""));
-        Run r = run("convert", "--from", ckpt.toString(), "--out", tmp.resolve("pkg").toString(), "--no-progress");
+        Run r = run(
+                "convert",
+                "--from",
+                ckpt.toString(),
+                "--out",
+                tmp.resolve("pkg").toString(),
+                "--no-progress");
         assertEquals(3, r.exitCode());
         assertTrue(r.err().contains("model_type 'dream'"), r.err());
         assertFalse(Files.exists(tmp.resolve("pkg")));
@@ -86,8 +103,12 @@ class CliTest {
     @Test
     void existingOutputExitsWith5AndCorruptPackageWith4() throws IOException {
         Path out = tmp.resolve("pkg");
-        assertEquals(0, run("convert", "--from", TinyModel.checkpoint().toString(), "--out", out.toString(), "--no-progress").exitCode());
-        Run again = run("convert", "--from", TinyModel.checkpoint().toString(), "--out", out.toString(), "--no-progress");
+        assertEquals(
+                0,
+                run("convert", "--from", TinyModel.checkpoint().toString(), "--out", out.toString(), "--no-progress")
+                        .exitCode());
+        Run again =
+                run("convert", "--from", TinyModel.checkpoint().toString(), "--out", out.toString(), "--no-progress");
         assertEquals(5, again.exitCode());
         assertTrue(again.err().contains("already exists"), again.err());
 

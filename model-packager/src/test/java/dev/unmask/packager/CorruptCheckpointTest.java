@@ -1,23 +1,22 @@
 package dev.unmask.packager;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Each kind of broken checkpoint gets its own clear error, exit code 3, and leaves no package (nor partial folder). */
 class CorruptCheckpointTest {
@@ -29,10 +28,14 @@ class CorruptCheckpointTest {
 
     private PackagerException convertFails(Path checkpoint) {
         Path outParent = tmp.resolve("out");
-        PackagerException e = assertThrows(PackagerException.class, () -> new PackageWriter(s -> { }, Progress.NONE)
-                .convert(ConvertRequest.of(checkpoint, outParent.resolve("pkg"), GraphOptions.of(WeightFormat.FP32))));
+        PackagerException e = assertThrows(
+                PackagerException.class,
+                () -> new PackageWriter(s -> {}, Progress.NONE)
+                        .convert(ConvertRequest.of(
+                                checkpoint, outParent.resolve("pkg"), GraphOptions.of(WeightFormat.FP32))));
         assertEquals(ExitCode.BAD_CHECKPOINT, e.exitCode(), e.getMessage());
-        assertTrue(SafetensorsSurgery.nothingNamedLike(outParent, "pkg"), "no package or partial folder is left behind");
+        assertTrue(
+                SafetensorsSurgery.nothingNamedLike(outParent, "pkg"), "no package or partial folder is left behind");
         return e;
     }
 
@@ -62,8 +65,8 @@ class CorruptCheckpointTest {
     @Test
     void misShapedTensorNamesTheTensorAndBothShapes() {
         Path ckpt = SafetensorsSurgery.copyTinyWithoutWeights(tmp.resolve("shape"));
-        SafetensorsSurgery.rewriteHeader(TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"),
-                h -> {
+        SafetensorsSurgery.rewriteHeader(
+                TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"), h -> {
                     ArrayNode shape = ((ObjectNode) h.get(Q0)).putArray("shape");
                     shape.add(128).add(512); // same byte count, wrong shape
                 });
@@ -74,7 +77,9 @@ class CorruptCheckpointTest {
     @Test
     void missingTensorIsNamedWithItsExpectedShape() {
         Path ckpt = SafetensorsSurgery.copyTinyWithoutWeights(tmp.resolve("missing"));
-        SafetensorsSurgery.rewriteHeader(TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"),
+        SafetensorsSurgery.rewriteHeader(
+                TinyModel.checkpoint().resolve("model.safetensors"),
+                ckpt.resolve("model.safetensors"),
                 h -> h.set("renamed.q_proj.weight", h.remove(Q0)));
         String msg = convertFails(ckpt).getMessage();
         assertTrue(msg.contains("no tensor '" + Q0 + "'") && msg.contains("[256, 256]"), msg);
@@ -83,8 +88,8 @@ class CorruptCheckpointTest {
     @Test
     void headerLyingAboutASpanIsCaught() {
         Path ckpt = SafetensorsSurgery.copyTinyWithoutWeights(tmp.resolve("lying-span"));
-        SafetensorsSurgery.rewriteHeader(TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"),
-                h -> {
+        SafetensorsSurgery.rewriteHeader(
+                TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"), h -> {
                     ArrayNode off = (ArrayNode) h.get(Q0).get("data_offsets");
                     long begin = off.get(0).asLong();
                     off.removeAll();
@@ -97,11 +102,14 @@ class CorruptCheckpointTest {
     @Test
     void headerLyingAboutOffsetsOverlapIsCaught() {
         Path ckpt = SafetensorsSurgery.copyTinyWithoutWeights(tmp.resolve("lying-overlap"));
-        SafetensorsSurgery.rewriteHeader(TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"),
-                h -> {
+        SafetensorsSurgery.rewriteHeader(
+                TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"), h -> {
                     // point q_proj at the bytes of another tensor of the same size: spans still right, tiling broken
                     String other = "model.transformer.blocks.0.attn_out.weight";
-                    ((ObjectNode) h.get(Q0)).set("data_offsets", h.get(other).get("data_offsets").deepCopy());
+                    ((ObjectNode) h.get(Q0))
+                            .set(
+                                    "data_offsets",
+                                    h.get(other).get("data_offsets").deepCopy());
                 });
         String msg = convertFails(ckpt).getMessage();
         assertTrue(msg.contains("lies about offsets"), msg);
@@ -111,15 +119,22 @@ class CorruptCheckpointTest {
     void unknownArchitectureListsTheSupportedOnes() throws IOException {
         Path ckpt = SafetensorsSurgery.copyTiny(tmp.resolve("mamba"));
         Path config = ckpt.resolve("config.json");
-        Files.writeString(config, Files.readString(config).replace("\"model_type\": \"llada\"", "\"model_type\": \"mamba\""));
+        Files.writeString(
+                config, Files.readString(config).replace("\"model_type\": \"llada\"", "\"model_type\": \"mamba\""));
         String msg = convertFails(ckpt).getMessage();
-        assertTrue(msg.contains("'mamba'") && msg.contains("unmask-pack converts: llada (LLaDAModelLM)") && msg.contains(config.toString()), msg);
+        assertTrue(
+                msg.contains("'mamba'")
+                        && msg.contains("unmask-pack converts: llada (LLaDAModelLM)")
+                        && msg.contains(config.toString()),
+                msg);
     }
 
     @Test
     void unsupportedDtypeIsNamed() {
         Path ckpt = SafetensorsSurgery.copyTinyWithoutWeights(tmp.resolve("dtype"));
-        SafetensorsSurgery.rewriteHeader(TinyModel.checkpoint().resolve("model.safetensors"), ckpt.resolve("model.safetensors"),
+        SafetensorsSurgery.rewriteHeader(
+                TinyModel.checkpoint().resolve("model.safetensors"),
+                ckpt.resolve("model.safetensors"),
                 h -> ((ObjectNode) h.get(Q0)).put("dtype", "I16"));
         String msg = convertFails(ckpt).getMessage();
         assertTrue(msg.contains("I16") && msg.contains(Q0), msg);

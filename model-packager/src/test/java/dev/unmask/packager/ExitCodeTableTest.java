@@ -1,15 +1,14 @@
 package dev.unmask.packager;
 
-import dev.unmask.failure.ExitCode;
-import dev.unmask.packager.cli.UnmaskPack;
-import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
-
-import java.io.PrintWriter;
-import java.io.StringWriter;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unmask.failure.ExitCode;
+import dev.unmask.packager.cli.UnmaskPack;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /** {@code unmask-pack} lists the table it shares with {@code unmask}, and its own names are codes of that table. */
 class ExitCodeTableTest {
@@ -32,6 +31,8 @@ class ExitCodeTableTest {
     void thePackagersNamesAreTheSharedCodes() {
         assertEquals(3, dev.unmask.packager.ExitCode.BAD_CHECKPOINT.code());
         assertEquals(ExitCode.USAGE, new PackagerException(dev.unmask.packager.ExitCode.USAGE, "x").exitCode());
-        assertEquals(ExitCode.QUALITY_GATE, new PackagerException(dev.unmask.packager.ExitCode.QUALITY_GATE, "x").exitCode());
+        assertEquals(
+                ExitCode.QUALITY_GATE,
+                new PackagerException(dev.unmask.packager.ExitCode.QUALITY_GATE, "x").exitCode());
     }
 }

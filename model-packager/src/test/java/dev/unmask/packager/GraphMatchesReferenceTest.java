@@ -1,5 +1,9 @@
 package dev.unmask.packager;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.engine.model.OnnxDenoiser;
@@ -9,16 +13,11 @@ import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-import java.util.Arrays;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The ONNX graph against a plain Java forward of train.py's model, on random weights large enough that rotary
@@ -29,6 +28,7 @@ class GraphMatchesReferenceTest {
 
     @TempDir
     static Path tmp;
+
     static Path checkpoint;
     static Path pkg;
 
@@ -39,8 +39,11 @@ class GraphMatchesReferenceTest {
     static void convert() {
         checkpoint = RandomLlada.write(tmp.resolve("random-llada"), 42);
         pkg = tmp.resolve("pkg");
-        new PackageWriter(s -> { }, Progress.NONE).convert(ConvertRequest.of(checkpoint, pkg,
-                GraphOptions.of(WeightFormat.FP32).withFullLogits(true).withTopK(5)));
+        new PackageWriter(s -> {}, Progress.NONE)
+                .convert(ConvertRequest.of(
+                        checkpoint,
+                        pkg,
+                        GraphOptions.of(WeightFormat.FP32).withFullLogits(true).withTopK(5)));
     }
 
     @Test
@@ -79,23 +82,27 @@ class GraphMatchesReferenceTest {
         double[][] expected = RandomLlada.forward(checkpoint, Arrays.copyOf(IDS, real), ones(real), heads);
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(pkg), RuntimeOptions.defaults())) {
             // row 0: the first 8 tokens then padding; row 1: all 12 tokens, so the batch shares one length
-            HeadOutput out = model.forward(new long[][] {IDS, IDS}, new long[][] {mask, ones(IDS.length)},
-                    new long[][] {heads, heads});
-            HeadOutput unmasked = model.forward(new long[][] {IDS}, new long[][] {ones(IDS.length)}, new long[][] {heads});
+            HeadOutput out = model.forward(
+                    new long[][] {IDS, IDS}, new long[][] {mask, ones(IDS.length)}, new long[][] {heads, heads});
+            HeadOutput unmasked =
+                    model.forward(new long[][] {IDS}, new long[][] {ones(IDS.length)}, new long[][] {heads});
             double maskEffect = 0;
             for (int j = 0; j < heads.length; j++) {
                 assertEquals(logsumexp(expected[j]), out.logsumexp(0, j), 1e-3, "padded row lse at " + heads[j]);
                 assertEquals(argmax(expected[j]), out.topkId(0, j, 0), "padded row top-1 at " + heads[j]);
                 maskEffect = Math.max(maskEffect, Math.abs(out.logsumexp(0, j) - unmasked.logsumexp(0, j)));
-                assertEquals(unmasked.logsumexp(0, j), out.logsumexp(1, j), 1e-4, "row 1 is unaffected by row 0's padding");
+                assertEquals(
+                        unmasked.logsumexp(0, j), out.logsumexp(1, j), 1e-4, "row 1 is unaffected by row 0's padding");
             }
-            assertTrue(maskEffect > 1e-2, "the mask matters for this model (else the test could not fail): " + maskEffect);
+            assertTrue(
+                    maskEffect > 1e-2, "the mask matters for this model (else the test could not fail): " + maskEffect);
         }
     }
 
     @Test
     void unavailableProviderFallsBackToCpu() {
-        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(pkg), new RuntimeOptions(ExecutionProvider.CUDA, 1))) {
+        try (OnnxDenoiser model =
+                OnnxDenoiser.load(ModelPackage.open(pkg), new RuntimeOptions(ExecutionProvider.CUDA, 1))) {
             assertEquals(ExecutionProvider.CPU, model.executionProvider());
         }
     }
@@ -103,15 +110,21 @@ class GraphMatchesReferenceTest {
     @Test
     void inputsThatDoNotFitAreRefusedClearly() {
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(pkg), RuntimeOptions.defaults())) {
-            IllegalArgumentException ragged = assertThrows(IllegalArgumentException.class, () -> model.forward(
-                    new long[][] {{0, 3, 3}, {0, 3}}, new long[][] {{1, 1, 1}, {1, 1}}, new long[][] {{1}, {1}}));
+            IllegalArgumentException ragged = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> model.forward(
+                            new long[][] {{0, 3, 3}, {0, 3}}, new long[][] {{1, 1, 1}, {1, 1}}, new long[][] {{1}, {1}
+                            }));
             assertTrue(ragged.getMessage().contains("same length"), ragged.getMessage());
-            IllegalArgumentException outside = assertThrows(IllegalArgumentException.class, () -> model.forward(
-                    new long[][] {{0, 3, 3}}, new long[][] {{1, 1, 1}}, new long[][] {{3}}));
+            IllegalArgumentException outside = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> model.forward(new long[][] {{0, 3, 3}}, new long[][] {{1, 1, 1}}, new long[][] {{3}}));
             assertTrue(outside.getMessage().contains("outside the sequence"), outside.getMessage());
             long[] tooLong = new long[RandomLlada.MAX_SEQ + 1];
-            IllegalArgumentException length = assertThrows(IllegalArgumentException.class, () -> model.forward(
-                    new long[][] {tooLong}, new long[][] {ones(tooLong.length)}, new long[][] {{0}}));
+            IllegalArgumentException length = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> model.forward(
+                            new long[][] {tooLong}, new long[][] {ones(tooLong.length)}, new long[][] {{0}}));
             assertTrue(length.getMessage().contains("max_sequence_length"), length.getMessage());
         }
     }

@@ -1,13 +1,14 @@
 package dev.unmask.packager;
 
+import static dev.unmask.packager.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.Verification;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,11 +17,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.Set;
-
-import static dev.unmask.packager.CliTest.run;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Convert and {@code verify} hash every file and leave the verification record behind, so that opening the package
@@ -32,13 +31,14 @@ class PackageVerificationTest {
 
     @TempDir
     static Path tmp;
+
     static Path converted;
 
     @BeforeAll
     static void convert() {
         converted = tmp.resolve("converted");
-        CliTest.Run r = run("convert", "--from", TinyModel.checkpoint().toString(), "--out", converted.toString(),
-                "--no-progress");
+        CliTest.Run r = run(
+                "convert", "--from", TinyModel.checkpoint().toString(), "--out", converted.toString(), "--no-progress");
         assertEquals(0, r.exitCode(), r.err());
     }
 
@@ -51,8 +51,17 @@ class PackageVerificationTest {
     @Test
     void verify_catches_a_same_size_same_time_corruption_that_open_trusts() throws IOException {
         Path pkg = tmp.resolve("corrupted");
-        assertEquals(0, run("convert", "--from", TinyModel.checkpoint().toString(), "--out", pkg.toString(),
-                "--no-progress", "--self-test=skip").exitCode());
+        assertEquals(
+                0,
+                run(
+                                "convert",
+                                "--from",
+                                TinyModel.checkpoint().toString(),
+                                "--out",
+                                pkg.toString(),
+                                "--no-progress",
+                                "--self-test=skip")
+                        .exitCode());
         Path data = pkg.resolve("model.onnx.data");
         FileTime modified = Files.getLastModifiedTime(data);
         try (FileChannel ch = FileChannel.open(data, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -76,7 +85,9 @@ class PackageVerificationTest {
     @Test
     void verify_records_what_it_hashed_for_the_next_open() throws IOException {
         Path tokenizer = converted.resolve("tokenizer.json");
-        Files.setLastModifiedTime(tokenizer, FileTime.fromMillis(Files.getLastModifiedTime(tokenizer).toMillis() + 60_000));
+        Files.setLastModifiedTime(
+                tokenizer,
+                FileTime.fromMillis(Files.getLastModifiedTime(tokenizer).toMillis() + 60_000));
         CliTest.Run verify = run("verify", converted.toString());
         assertEquals(0, verify.exitCode(), verify.err());
         assertEquals(Set.of(), ModelPackage.open(converted).hashedAtOpen());

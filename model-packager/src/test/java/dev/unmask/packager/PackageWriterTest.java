@@ -1,5 +1,11 @@
 package dev.unmask.packager;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.model.SelfTest;
@@ -11,21 +17,14 @@ import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The package the writer produces: its manifest and its self-test. (What the loader checks on any package is tested
@@ -35,6 +34,7 @@ class PackageWriterTest {
 
     @TempDir
     static Path shared;
+
     static Path pkg;
 
     @TempDir
@@ -43,7 +43,7 @@ class PackageWriterTest {
     @BeforeAll
     static void convertOnce() {
         pkg = shared.resolve("tiny-llada");
-        new PackageWriter(s -> { }, Progress.NONE)
+        new PackageWriter(s -> {}, Progress.NONE)
                 .convert(ConvertRequest.of(TinyModel.checkpoint(), pkg, GraphOptions.of(WeightFormat.FP32)));
     }
 
@@ -58,22 +58,30 @@ class PackageWriterTest {
         assertEquals(new PackageManifest.Precision("fp32", "none"), m.precision());
         assertEquals(32, m.generationDefaults().blockLength());
         assertTrue(m.chatTemplate().contains("<|start_header_id|>"), "chat template from tokenizer_config.json");
-        assertEquals(java.util.Set.of("model.onnx", "model.onnx.data", "tokenizer.json"), m.files().keySet());
+        assertEquals(
+                java.util.Set.of("model.onnx", "model.onnx.data", "tokenizer.json"),
+                m.files().keySet());
         for (Map.Entry<String, PackageManifest.FileEntry> f : m.files().entrySet()) {
             assertEquals(Sha256.ofFile(pkg.resolve(f.getKey())), f.getValue().sha256(), f.getKey());
         }
-        assertEquals(Sha256.ofFile(TinyModel.checkpoint().resolve("model.safetensors")),
+        assertEquals(
+                Sha256.ofFile(TinyModel.checkpoint().resolve("model.safetensors")),
                 m.source().files().get("model.safetensors"));
         assertEquals(8, m.graph().topK());
-        assertEquals(java.util.List.of("topk_ids", "topk_logits", "logsumexp", "entropy"),
-                m.graph().outputs().stream().map(PackageManifest.TensorSpec::name).toList());
+        assertEquals(
+                java.util.List.of("topk_ids", "topk_logits", "logsumexp", "entropy"),
+                m.graph().outputs().stream()
+                        .map(PackageManifest.TensorSpec::name)
+                        .toList());
     }
 
     @Test
     void selfTestIsStoredAndPasses() {
         PackageManifest m = Manifests.read(pkg);
         assertNotNull(m.selfTest());
-        assertEquals(m.specialTokens().mask(), m.selfTest().inputIds()[0][(int) m.selfTest().headPositions()[0][0]]);
+        assertEquals(
+                m.specialTokens().mask(),
+                m.selfTest().inputIds()[0][(int) m.selfTest().headPositions()[0][0]]);
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(pkg), RuntimeOptions.defaults())) {
             SelfTest.Result r = SelfTest.run(model);
             assertTrue(r.passed(), r.summary());
@@ -87,7 +95,8 @@ class PackageWriterTest {
         long[][] wrong = {t.expectedTop1()[0].clone()};
         wrong[0][0] = (wrong[0][0] + 1) % 4096;
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(pkg), RuntimeOptions.defaults())) {
-            SelfTest.Result r = SelfTest.run(model, new PackageManifest.SelfTest(t.inputIds(), t.headPositions(), wrong));
+            SelfTest.Result r =
+                    SelfTest.run(model, new PackageManifest.SelfTest(t.inputIds(), t.headPositions(), wrong));
             assertFalse(r.passed());
             assertTrue(r.summary().contains("expected " + wrong[0][0]), r.summary());
         }
@@ -98,26 +107,35 @@ class PackageWriterTest {
         Path out = tmp.resolve("existing");
         Files.createDirectories(out);
         Files.writeString(out.resolve("keep.txt"), "mine");
-        PackagerException e = assertThrows(PackagerException.class, () -> new PackageWriter(s -> { }, Progress.NONE)
-                .convert(ConvertRequest.of(TinyModel.checkpoint(), out, GraphOptions.of(WeightFormat.FP32))));
+        PackagerException e = assertThrows(
+                PackagerException.class,
+                () -> new PackageWriter(s -> {}, Progress.NONE)
+                        .convert(ConvertRequest.of(TinyModel.checkpoint(), out, GraphOptions.of(WeightFormat.FP32))));
         assertEquals(ExitCode.IO, e.exitCode());
         assertTrue(e.getMessage().contains("--force"), e.getMessage());
         assertEquals("mine", Files.readString(out.resolve("keep.txt")));
 
-        new PackageWriter(s -> { }, Progress.NONE).convert(
-                ConvertRequest.of(TinyModel.checkpoint(), out, GraphOptions.of(WeightFormat.FP32)).withReplace(true));
+        new PackageWriter(s -> {}, Progress.NONE)
+                .convert(ConvertRequest.of(TinyModel.checkpoint(), out, GraphOptions.of(WeightFormat.FP32))
+                        .withReplace(true));
         assertFalse(Files.exists(out.resolve("keep.txt")), "replaced as a whole");
         ModelPackage.open(out);
         try (Stream<Path> s = Files.list(tmp)) {
-            assertEquals(0, s.filter(p -> p.getFileName().toString().startsWith(".")).count(), "no leftovers");
+            assertEquals(
+                    0, s.filter(p -> p.getFileName().toString().startsWith(".")).count(), "no leftovers");
         }
     }
 
     @Test
     void topKAndSkippedSelfTestAreRecorded() {
         Path out = tmp.resolve("k3");
-        new PackageWriter(s -> { }, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), out,
-                GraphOptions.of(WeightFormat.FP16).withTopK(3)).withSelfTest(false).withName("tiny-k3"));
+        new PackageWriter(s -> {}, Progress.NONE)
+                .convert(ConvertRequest.of(
+                                TinyModel.checkpoint(),
+                                out,
+                                GraphOptions.of(WeightFormat.FP16).withTopK(3))
+                        .withSelfTest(false)
+                        .withName("tiny-k3"));
         PackageManifest m = ModelPackage.open(out).manifest();
         assertEquals("tiny-k3", m.name());
         assertEquals(3, m.graph().topK());

@@ -3,7 +3,6 @@ package dev.unmask.packager;
 import dev.unmask.packager.checkpoint.Checkpoint;
 import dev.unmask.packager.checkpoint.TensorData;
 import dev.unmask.packager.checkpoint.TensorEntry;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -29,7 +28,8 @@ final class RandomLlada {
         try {
             Files.createDirectories(dir);
             Files.copy(TinyModel.checkpoint().resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
-            Files.writeString(dir.resolve("config.json"), """
+            Files.writeString(
+                    dir.resolve("config.json"), """
                     {"model_type": "llada", "block_type": "llama", "activation_type": "silu", "layer_norm_type": "rms",
                      "rms_norm_eps": 1e-05, "rope": true, "rope_theta": 10000.0, "d_model": %d, "n_layers": %d,
                      "n_heads": %d, "n_kv_heads": %d, "mlp_hidden_size": %d, "vocab_size": %d, "embedding_size": %d,
@@ -86,8 +86,10 @@ final class RandomLlada {
             for (int layer = 0; layer < LAYERS; layer++) {
                 String p = "model.transformer.blocks." + layer + ".";
                 double[] an = matrix(c, p + "attn_norm.weight")[0];
-                double[][] wq = matrix(c, p + "q_proj.weight"), wk = matrix(c, p + "k_proj.weight"),
-                        wv = matrix(c, p + "v_proj.weight"), wo = matrix(c, p + "attn_out.weight");
+                double[][] wq = matrix(c, p + "q_proj.weight"),
+                        wk = matrix(c, p + "k_proj.weight"),
+                        wv = matrix(c, p + "v_proj.weight"),
+                        wo = matrix(c, p + "attn_out.weight");
                 double[][] q = new double[L][], k = new double[L][], v = new double[L][];
                 for (int i = 0; i < L; i++) {
                     double[] n1 = rms(x[i], an);
@@ -128,7 +130,8 @@ final class RandomLlada {
                     h[i] = add(x[i], linear(wo, att));
                 }
                 double[] fn = matrix(c, p + "ff_norm.weight")[0];
-                double[][] wg = matrix(c, p + "ff_proj.weight"), wu = matrix(c, p + "up_proj.weight"),
+                double[][] wg = matrix(c, p + "ff_proj.weight"),
+                        wu = matrix(c, p + "up_proj.weight"),
                         wd = matrix(c, p + "ff_out.weight");
                 for (int i = 0; i < L; i++) {
                     double[] n2 = rms(h[i], fn);

@@ -1,5 +1,8 @@
 package dev.unmask.packager;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unmask.packager.checkpoint.Checkpoint;
@@ -7,9 +10,6 @@ import dev.unmask.packager.checkpoint.Half;
 import dev.unmask.packager.checkpoint.SafetensorsFile;
 import dev.unmask.packager.checkpoint.TensorData;
 import dev.unmask.packager.checkpoint.TensorEntry;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,9 +18,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The safetensors reader decodes BF16, F16 and F32 exactly, and a sharded checkpoint reads like a single file. */
 class SafetensorsReaderTest {
@@ -41,10 +40,12 @@ class SafetensorsReaderTest {
             f32.putFloat(v);
         }
         Path file = tmp.resolve("t.safetensors");
-        SafetensorsSurgery.write(file, List.of(
-                new Object[] {"a.bf16", "BF16", new long[] {2, 3}, bf16.array()},
-                new Object[] {"b.f16", "F16", new long[] {6}, f16.array()},
-                new Object[] {"c.f32", "F32", new long[] {3, 2}, f32.array()}));
+        SafetensorsSurgery.write(
+                file,
+                List.of(
+                        new Object[] {"a.bf16", "BF16", new long[] {2, 3}, bf16.array()},
+                        new Object[] {"b.f16", "F16", new long[] {6}, f16.array()},
+                        new Object[] {"c.f32", "F32", new long[] {3, 2}, f32.array()}));
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             float[] truncatedToBf16 = new float[VALUES.length];
             for (int i = 0; i < VALUES.length; i++) {
@@ -82,7 +83,8 @@ class SafetensorsReaderTest {
     @Test
     void shardedCheckpointReadsTheSameTensorsAsTheSingleFile() throws IOException {
         Path sharded = splitTinyIntoShards(tmp.resolve("sharded"));
-        try (Checkpoint single = Checkpoint.open(TinyModel.checkpoint()); Checkpoint shards = Checkpoint.open(sharded)) {
+        try (Checkpoint single = Checkpoint.open(TinyModel.checkpoint());
+                Checkpoint shards = Checkpoint.open(sharded)) {
             assertEquals(single.tensors().keySet(), shards.tensors().keySet());
             assertEquals(3, shards.weightFiles().size(), "index + 2 shards");
             for (TensorEntry e : single.tensors().values()) {
@@ -91,7 +93,8 @@ class SafetensorsReaderTest {
                 float[] a = new float[(int) e.cols()];
                 float[] b = new float[(int) e.cols()];
                 long lastRow = e.rows() - 1;
-                try (TensorData da = single.map(e); TensorData db = shards.map(s)) {
+                try (TensorData da = single.map(e);
+                        TensorData db = shards.map(s)) {
                     da.readRow(lastRow, 0, a.length, a, 0);
                     db.readRow(lastRow, 0, b.length, b, 0);
                 }
@@ -111,7 +114,8 @@ class SafetensorsReaderTest {
             byte[] all = Files.readAllBytes(st.file());
             for (Map.Entry<String, TensorEntry> e : st.tensors().entrySet()) {
                 TensorEntry t = e.getValue();
-                byte[] bytes = java.util.Arrays.copyOfRange(all, (int) t.dataOffset(), (int) (t.dataOffset() + t.byteLength()));
+                byte[] bytes = java.util.Arrays.copyOfRange(
+                        all, (int) t.dataOffset(), (int) (t.dataOffset() + t.byteLength()));
                 int shard = i++ % 2;
                 shards.get(shard).add(new Object[] {t.name(), t.dtype().safetensorsName(), t.shape(), bytes});
                 map.put(t.name(), "model-0000" + (shard + 1) + "-of-00002.safetensors");
@@ -119,7 +123,8 @@ class SafetensorsReaderTest {
         }
         SafetensorsSurgery.write(dir.resolve("model-00001-of-00002.safetensors"), shards.get(0));
         SafetensorsSurgery.write(dir.resolve("model-00002-of-00002.safetensors"), shards.get(1));
-        new ObjectMapper().writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
+        new ObjectMapper()
+                .writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
         return dir;
     }
 }

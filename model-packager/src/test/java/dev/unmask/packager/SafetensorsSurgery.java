@@ -2,7 +2,6 @@ package dev.unmask.packager;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -25,7 +24,8 @@ public final class SafetensorsSurgery {
     public static Path copyTinyWithoutWeights(Path dir) {
         try {
             Files.createDirectories(dir);
-            for (String f : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
+            for (String f :
+                    List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
                 Files.copy(TinyModel.checkpoint().resolve(f), dir.resolve(f));
             }
             return dir;
@@ -65,7 +65,10 @@ public final class SafetensorsSurgery {
         java.util.Arrays.fill(hp, (byte) ' ');
         System.arraycopy(h, 0, hp, 0, h.length);
         try (OutputStream os = Files.newOutputStream(dst)) {
-            os.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+            os.write(ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(padded)
+                    .array());
             os.write(hp);
             os.write(data, dataOffset, dataLength);
         }

@@ -2,7 +2,6 @@ package dev.unmask.packager;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.testing.Repo;
-
 import java.nio.file.Path;
 
 /** The bundled tiny-llada checkpoint and its golden fixtures, for the packager's tests (found by {@link Repo}). */

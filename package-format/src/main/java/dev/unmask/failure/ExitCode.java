@@ -12,15 +12,23 @@ import java.util.Map;
 public enum ExitCode {
     OK(0, "success"),
     INTERNAL(1, "an unexpected internal error: a bug (please report it with the command and the trace)"),
-    USAGE(2, "the command as typed cannot run: unknown option, missing argument, a value out of range or that does "
-            + "not fit the model, an unknown model name"),
-    BAD_INPUT(3, "an input file cannot be used: a checkpoint that cannot be converted (unknown architecture, missing, "
-            + "mis-shaped or truncated tensor, bad header)"),
-    BAD_PACKAGE(4, "the model package is missing, incomplete or corrupt: missing file, checksum mismatch, unknown "
-            + "format version, failed self-test"),
+    USAGE(
+            2,
+            "the command as typed cannot run: unknown option, missing argument, a value out of range or that does "
+                    + "not fit the model, an unknown model name"),
+    BAD_INPUT(
+            3,
+            "an input file cannot be used: a checkpoint that cannot be converted (unknown architecture, missing, "
+                    + "mis-shaped or truncated tensor, bad header)"),
+    BAD_PACKAGE(
+            4,
+            "the model package is missing, incomplete or corrupt: missing file, checksum mismatch, unknown "
+                    + "format version, failed self-test"),
     IO(5, "a file could not be read or written (permissions, disk full, output already exists)"),
-    QUALITY_GATE(6, "the package's top-1 agreement with the --against reference is below --min-top1-agreement "
-            + "(nothing written)"),
+    QUALITY_GATE(
+            6,
+            "the package's top-1 agreement with the --against reference is below --min-top1-agreement "
+                    + "(nothing written)"),
     RUNTIME(7, "ONNX Runtime or the tokenizer failed while running, or the runtime was shutting down");
 
     private final int code;

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -28,8 +27,9 @@ public final class Manifests {
     public static PackageManifest read(Path packageDir) {
         Path file = packageDir.resolve(PackageManifest.FILE_NAME);
         if (!Files.isRegularFile(file)) {
-            throw new PackageException("No " + PackageManifest.FILE_NAME + " in " + packageDir
-                    + ": point at a package folder written by 'unmask-pack convert', e.g. --model models/tiny-llada/package");
+            throw new PackageException(
+                    "No " + PackageManifest.FILE_NAME + " in " + packageDir
+                            + ": point at a package folder written by 'unmask-pack convert', e.g. --model models/tiny-llada/package");
         }
         PackageManifest manifest;
         try {
@@ -38,8 +38,8 @@ public final class Manifests {
             throw new PackageException(file + " is not a valid package manifest: " + rootMessage(e), e);
         }
         if (!PackageManifest.FORMAT.equals(manifest.format())) {
-            throw new PackageException(file + " has format '" + manifest.format() + "', expected '"
-                    + PackageManifest.FORMAT + "'");
+            throw new PackageException(
+                    file + " has format '" + manifest.format() + "', expected '" + PackageManifest.FORMAT + "'");
         }
         if (manifest.formatVersion() != PackageManifest.CURRENT_FORMAT_VERSION) {
             throw new PackageException(file + " has format_version " + manifest.formatVersion()

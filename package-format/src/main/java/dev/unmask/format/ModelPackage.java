@@ -60,12 +60,13 @@ public final class ModelPackage {
         PackageManifest manifest = Manifests.read(folder);
         for (String required : new String[] {MODEL_FILE, TOKENIZER_FILE}) {
             if (!manifest.files().containsKey(required)) {
-                throw new PackageException(folder.resolve(PackageManifest.FILE_NAME) + " does not list '" + required
-                        + "' under \"files\"; every package has model.onnx and tokenizer.json. Re-package the checkpoint.");
+                throw new PackageException(
+                        folder.resolve(PackageManifest.FILE_NAME) + " does not list '" + required
+                                + "' under \"files\"; every package has model.onnx and tokenizer.json. Re-package the checkpoint.");
             }
         }
-        Map<String, VerificationRecord.Entry> recorded = verification == Verification.FULL
-                ? Map.of() : VerificationRecord.read(folder);
+        Map<String, VerificationRecord.Entry> recorded =
+                verification == Verification.FULL ? Map.of() : VerificationRecord.read(folder);
         Map<String, VerificationRecord.Entry> verified = new TreeMap<>();
         Set<String> hashed = new TreeSet<>();
         for (Map.Entry<String, PackageManifest.FileEntry> e : new TreeMap<>(manifest.files()).entrySet()) {
@@ -86,15 +87,17 @@ public final class ModelPackage {
     }
 
     /** The file's attributes, once it is known to be a file inside the folder, of the size the manifest lists. */
-    private static BasicFileAttributes checkPresentAndSized(Path folder, String name, PackageManifest.FileEntry expected) {
+    private static BasicFileAttributes checkPresentAndSized(
+            Path folder, String name, PackageManifest.FileEntry expected) {
         Path file = folder.resolve(name).normalize();
         if (!file.startsWith(folder) || file.equals(folder)) {
             throw new PackageException("manifest.json lists '" + name + "', which is outside the package folder "
                     + folder + "; file names must be plain relative names like 'model.onnx'");
         }
         if (!PackageFolders.isContentFile(name)) {
-            throw new PackageException("manifest.json lists '" + name + "', which is the package's own bookkeeping, "
-                    + "not content; list only the files the packager wrote, like 'model.onnx'. Re-package the checkpoint.");
+            throw new PackageException(
+                    "manifest.json lists '" + name + "', which is the package's own bookkeeping, "
+                            + "not content; list only the files the packager wrote, like 'model.onnx'. Re-package the checkpoint.");
         }
         if (!Files.isRegularFile(file)) {
             throw new PackageException("Package file " + file + " is missing (the manifest lists it with sha256 "

@@ -31,7 +31,8 @@ public final class PackageFolders {
      * files into a manifest, or copy a package's files, ask here.
      */
     public static boolean isContentFile(String name) {
-        return !name.equals(PackageManifest.FILE_NAME) && !name.equals(VerificationRecord.FILE_NAME)
+        return !name.equals(PackageManifest.FILE_NAME)
+                && !name.equals(VerificationRecord.FILE_NAME)
                 && !(name.startsWith(VerificationRecord.FILE_NAME + ".") && name.endsWith(".tmp"));
     }
 
@@ -67,9 +68,11 @@ public final class PackageFolders {
             }
             Files.move(partial, out, StandardCopyOption.ATOMIC_MOVE);
         } catch (FileAlreadyExistsException e) {
-            throw new UncheckedIOException(out + " appeared while the package was written; nothing was written there", e);
+            throw new UncheckedIOException(
+                    out + " appeared while the package was written; nothing was written there", e);
         } catch (AtomicMoveNotSupportedException e) {
-            throw new UncheckedIOException("Cannot atomically rename " + partial + " to " + out + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "Cannot atomically rename " + partial + " to " + out + ": " + e.getMessage(), e);
         } catch (IOException e) {
             if (old != null && !Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
                 try {

@@ -3,7 +3,6 @@ package dev.unmask.format;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -44,18 +43,54 @@ public record PackageManifest(
     }
 
     /** A manifest without a quality report (every package that was not verified against a reference). */
-    public PackageManifest(String format, int formatVersion, String name, Architecture architecture, Source source,
-                           Precision precision, Graph graph, SpecialTokens specialTokens,
-                           GenerationDefaults generationDefaults, String chatTemplate, Map<String, FileEntry> files,
-                           Packager packager, SelfTest selfTest) {
-        this(format, formatVersion, name, architecture, source, precision, graph, specialTokens, generationDefaults,
-                chatTemplate, files, packager, selfTest, null);
+    public PackageManifest(
+            String format,
+            int formatVersion,
+            String name,
+            Architecture architecture,
+            Source source,
+            Precision precision,
+            Graph graph,
+            SpecialTokens specialTokens,
+            GenerationDefaults generationDefaults,
+            String chatTemplate,
+            Map<String, FileEntry> files,
+            Packager packager,
+            SelfTest selfTest) {
+        this(
+                format,
+                formatVersion,
+                name,
+                architecture,
+                source,
+                precision,
+                graph,
+                specialTokens,
+                generationDefaults,
+                chatTemplate,
+                files,
+                packager,
+                selfTest,
+                null);
     }
 
     /** This manifest with {@code quality} (null removes it). */
     public PackageManifest withQuality(Quality q) {
-        return new PackageManifest(format, formatVersion, name, architecture, source, precision, graph, specialTokens,
-                generationDefaults, chatTemplate, files, packager, selfTest, q);
+        return new PackageManifest(
+                format,
+                formatVersion,
+                name,
+                architecture,
+                source,
+                precision,
+                graph,
+                specialTokens,
+                generationDefaults,
+                chatTemplate,
+                files,
+                packager,
+                selfTest,
+                q);
     }
 
     /** Hyper-parameters the graph was built from. */
@@ -140,7 +175,10 @@ public record PackageManifest(
             @JsonProperty("min_top1_agreement") double minTop1Agreement,
             String measured) {
 
-        public record Reference(String name, String precision, @JsonProperty("model_sha256") String modelSha256) {}
+        public record Reference(
+                String name,
+                String precision,
+                @JsonProperty("model_sha256") String modelSha256) {}
 
         /**
          * At mask fraction t, over {@code positions} masked tokens: share where both top-1 ids agree, mean

@@ -40,10 +40,12 @@ public enum Verification {
         return switch (value.strip().toLowerCase(Locale.ROOT)) {
             case "full" -> FULL;
             case "recorded" -> RECORDED;
-            default -> throw new IllegalArgumentException(ENVIRONMENT_VARIABLE + "='" + value + "' is not a "
-                    + "verification mode: use " + ENVIRONMENT_VARIABLE + "=full to hash every package file on every "
-                    + "start, or " + ENVIRONMENT_VARIABLE + "=recorded (the default) to trust the package's "
-                    + "verification record while the files' sizes and modification times are unchanged");
+            default ->
+                throw new IllegalArgumentException(ENVIRONMENT_VARIABLE + "='" + value + "' is not a "
+                        + "verification mode: use " + ENVIRONMENT_VARIABLE
+                        + "=full to hash every package file on every "
+                        + "start, or " + ENVIRONMENT_VARIABLE + "=recorded (the default) to trust the package's "
+                        + "verification record while the files' sizes and modification times are unchanged");
         };
     }
 }

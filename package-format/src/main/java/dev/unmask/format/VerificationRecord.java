@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -37,6 +36,7 @@ final class VerificationRecord {
 
     /** Hidden, so that listings of the package folder and of model stores pass it by. */
     static final String FILE_NAME = ".verification.json";
+
     static final String FORMAT = "unmask-verification";
     static final int CURRENT_FORMAT_VERSION = 1;
 
@@ -45,7 +45,8 @@ final class VerificationRecord {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /** The file's JSON shape. */
-    record Contents(String format, @JsonProperty("format_version") int formatVersion, Map<String, Entry> files) {}
+    record Contents(
+            String format, @JsonProperty("format_version") int formatVersion, Map<String, Entry> files) {}
 
     /**
      * One file as it was when it was hashed.
@@ -64,7 +65,8 @@ final class VerificationRecord {
         boolean vouchesFor(BasicFileAttributes attributes, String expectedSha256) {
             return bytes == attributes.size()
                     && modifiedToTheSecond(attributes.lastModifiedTime()).equals(modified)
-                    && expectedSha256 != null && expectedSha256.equalsIgnoreCase(sha256);
+                    && expectedSha256 != null
+                    && expectedSha256.equalsIgnoreCase(sha256);
         }
     }
 
@@ -78,8 +80,10 @@ final class VerificationRecord {
         }
         try {
             Contents contents = JSON.readValue(file.toFile(), Contents.class);
-            if (contents == null || !FORMAT.equals(contents.format())
-                    || contents.formatVersion() != CURRENT_FORMAT_VERSION || contents.files() == null) {
+            if (contents == null
+                    || !FORMAT.equals(contents.format())
+                    || contents.formatVersion() != CURRENT_FORMAT_VERSION
+                    || contents.files() == null) {
                 return Map.of();
             }
             return Map.copyOf(contents.files());
@@ -106,7 +110,10 @@ final class VerificationRecord {
             }
             JSON.writeValue(temp.toFile(), new Contents(FORMAT, CURRENT_FORMAT_VERSION, new TreeMap<>(entries)));
             try {
-                Files.move(temp, folder.resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE,
+                Files.move(
+                        temp,
+                        folder.resolve(FILE_NAME),
+                        StandardCopyOption.ATOMIC_MOVE,
                         StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(temp, folder.resolve(FILE_NAME), StandardCopyOption.REPLACE_EXISTING);

@@ -1,6 +1,8 @@
 package dev.unmask.failure;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,10 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The exit-code table is one enum; the docs show exactly it, and every failure kind has a code. */
 class ExitCodeDocTest {
@@ -64,8 +63,15 @@ class ExitCodeDocTest {
 
     @Test
     void anExitCodeIsReportedAsTheFirstKindThatMapsToIt() {
-        for (Failure f : new Failure[] {Failure.BAD_REQUEST, Failure.BAD_INPUT, Failure.BAD_PACKAGE, Failure.IO,
-                Failure.QUALITY_GATE, Failure.RUNTIME, Failure.INTERNAL}) {
+        for (Failure f : new Failure[] {
+            Failure.BAD_REQUEST,
+            Failure.BAD_INPUT,
+            Failure.BAD_PACKAGE,
+            Failure.IO,
+            Failure.QUALITY_GATE,
+            Failure.RUNTIME,
+            Failure.INTERNAL
+        }) {
             assertSame(f, Failure.reportedAs(f.exitCode()));
         }
     }

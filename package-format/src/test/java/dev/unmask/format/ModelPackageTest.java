@@ -1,17 +1,16 @@
 package dev.unmask.format;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What opening a package checks, whatever the verification record says: the loader's refusals and their messages. */
 class ModelPackageTest {
@@ -23,7 +22,8 @@ class ModelPackageTest {
     void a_checksum_mismatch_names_the_file_and_both_digests() {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         Path data = pkg.resolve(ModelPackage.MODEL_DATA_FILE);
-        String expected = Manifests.read(pkg).files().get(ModelPackage.MODEL_DATA_FILE).sha256();
+        String expected =
+                Manifests.read(pkg).files().get(ModelPackage.MODEL_DATA_FILE).sha256();
         SyntheticPackage.flipOneBitKeepingSizeAndTime(data, 5000);
 
         PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
@@ -54,7 +54,8 @@ class ModelPackageTest {
     void an_unknown_format_version_is_refused_saying_which_one_is_read() throws IOException {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         Path manifest = pkg.resolve(PackageManifest.FILE_NAME);
-        Files.writeString(manifest, Files.readString(manifest).replace("\"format_version\" : 1", "\"format_version\" : 2"));
+        Files.writeString(
+                manifest, Files.readString(manifest).replace("\"format_version\" : 1", "\"format_version\" : 2"));
         PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
         assertTrue(e.getMessage().contains("format_version 2"), e.getMessage());
         assertTrue(e.getMessage().contains("reads format_version 1"), e.getMessage());
@@ -63,7 +64,8 @@ class ModelPackageTest {
     @Test
     void not_a_folder_and_no_manifest_say_what_to_point_at() throws IOException {
         PackageException none = assertThrows(PackageException.class, () -> ModelPackage.open(tmp.resolve("nothing")));
-        assertTrue(none.getMessage().contains("nothing") && none.getMessage().contains("unmask-pack convert"),
+        assertTrue(
+                none.getMessage().contains("nothing") && none.getMessage().contains("unmask-pack convert"),
                 none.getMessage());
         Files.createDirectories(tmp.resolve("empty"));
         PackageException empty = assertThrows(PackageException.class, () -> ModelPackage.open(tmp.resolve("empty")));
@@ -73,7 +75,8 @@ class ModelPackageTest {
     @Test
     void the_manifest_must_list_the_graph_and_the_tokenizer() {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
-        Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>(Manifests.read(pkg).files());
+        Map<String, PackageManifest.FileEntry> files =
+                new LinkedHashMap<>(Manifests.read(pkg).files());
         files.remove(ModelPackage.TOKENIZER_FILE);
         Manifests.write(SyntheticPackage.manifest(files), pkg);
         PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
@@ -84,7 +87,8 @@ class ModelPackageTest {
     void a_listed_name_that_climbs_out_of_the_folder_is_refused() throws IOException {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         Files.writeString(tmp.resolve("outside.bin"), "x");
-        Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>(Manifests.read(pkg).files());
+        Map<String, PackageManifest.FileEntry> files =
+                new LinkedHashMap<>(Manifests.read(pkg).files());
         files.put("../outside.bin", new PackageManifest.FileEntry(1, Sha256.ofFile(tmp.resolve("outside.bin"))));
         Manifests.write(SyntheticPackage.manifest(files), pkg);
         PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));

@@ -1,18 +1,17 @@
 package dev.unmask.format;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Staging: no reader ever sees half a package, and a failed replace never loses the one that was there. */
 class PackageFoldersTest {
@@ -26,8 +25,9 @@ class PackageFoldersTest {
         Path partial = PackageFolders.createPartial(out);
         assertEquals(out.toAbsolutePath().getParent(), partial.getParent());
         assertTrue(partial.getFileName().toString().startsWith(".tiny.partial-"), partial.toString());
-        assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(
-                Files.getPosixFilePermissions(partial)));
+        assertEquals(
+                "rwxr-xr-x",
+                java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(partial)));
     }
 
     @Test
@@ -46,7 +46,8 @@ class PackageFoldersTest {
         PackageFolders.moveIntoPlace(second, out, true);
         assertEquals("2", Files.readString(out.resolve("a")));
         try (Stream<Path> left = Files.list(tmp)) {
-            assertEquals(java.util.List.of(out), left.toList(), "the replaced package is deleted, nothing is left aside");
+            assertEquals(
+                    java.util.List.of(out), left.toList(), "the replaced package is deleted, nothing is left aside");
         }
     }
 

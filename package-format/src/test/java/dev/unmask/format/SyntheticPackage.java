@@ -32,7 +32,8 @@ final class SyntheticPackage {
             Files.writeString(dir.resolve(ModelPackage.MODEL_FILE), "not a real graph, but bytes with a digest");
             Files.writeString(dir.resolve(ModelPackage.TOKENIZER_FILE), "{\"model\": {\"type\": \"BPE\"}}");
             Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>();
-            for (String name : List.of(ModelPackage.MODEL_FILE, ModelPackage.MODEL_DATA_FILE, ModelPackage.TOKENIZER_FILE)) {
+            for (String name :
+                    List.of(ModelPackage.MODEL_FILE, ModelPackage.MODEL_DATA_FILE, ModelPackage.TOKENIZER_FILE)) {
                 Path p = dir.resolve(name);
                 files.put(name, new PackageManifest.FileEntry(Files.size(p), Sha256.ofFile(p)));
             }
@@ -44,15 +45,22 @@ final class SyntheticPackage {
     }
 
     static PackageManifest manifest(Map<String, PackageManifest.FileEntry> files) {
-        return new PackageManifest(PackageManifest.FORMAT, PackageManifest.CURRENT_FORMAT_VERSION, "synthetic",
-                new PackageManifest.Architecture("llada", "llada", 2, 64, 4, 2, 16, 128, 256, 256, 128, 10000.0, 1e-5,
-                        true, false),
+        return new PackageManifest(
+                PackageManifest.FORMAT,
+                PackageManifest.CURRENT_FORMAT_VERSION,
+                "synthetic",
+                new PackageManifest.Architecture(
+                        "llada", "llada", 2, 64, 4, 2, 16, 128, 256, 256, 128, 10000.0, 1e-5, true, false),
                 new PackageManifest.Source("synthetic", "0".repeat(64), Map.of()),
                 new PackageManifest.Precision("fp32", "none"),
-                new PackageManifest.Graph(21, 10, 8, false, GraphSignature.inputs(), GraphSignature.outputs(8, 256, false)),
+                new PackageManifest.Graph(
+                        21, 10, 8, false, GraphSignature.inputs(), GraphSignature.outputs(8, 256, false)),
                 new PackageManifest.SpecialTokens(3, 1, 2, 0, 1),
                 new PackageManifest.GenerationDefaults(32, 32, 32, 0.0, "low_confidence", 0.0),
-                null, files, new PackageManifest.Packager("test", "0", "2026-12-01T00:00:00Z"), null);
+                null,
+                files,
+                new PackageManifest.Packager("test", "0", "2026-12-01T00:00:00Z"),
+                null);
     }
 
     /** Flips one bit at {@code offset}: same size; the modification time is put back as it was. */

@@ -1,7 +1,10 @@
 package dev.unmask.format;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,12 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Start-up cost does not grow with the model: a package is hashed in full once, and later opens trust the record of
@@ -24,7 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
  */
 class VerificationRecordTest {
 
-    static final Set<String> ALL = Set.of(ModelPackage.MODEL_FILE, ModelPackage.MODEL_DATA_FILE, ModelPackage.TOKENIZER_FILE);
+    static final Set<String> ALL =
+            Set.of(ModelPackage.MODEL_FILE, ModelPackage.MODEL_DATA_FILE, ModelPackage.TOKENIZER_FILE);
 
     @TempDir
     Path tmp;
@@ -34,8 +34,10 @@ class VerificationRecordTest {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         assertEquals(ALL, ModelPackage.open(pkg).hashedAtOpen());
         assertTrue(Files.isRegularFile(pkg.resolve(VerificationRecord.FILE_NAME)));
-        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(
-                pkg.resolve(VerificationRecord.FILE_NAME))), "readable by every user of the package");
+        assertEquals(
+                "rw-r--r--",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(pkg.resolve(VerificationRecord.FILE_NAME))),
+                "readable by every user of the package");
         assertEquals(ALL, VerificationRecord.read(pkg).keySet());
 
         assertEquals(Set.of(), ModelPackage.open(pkg).hashedAtOpen());
@@ -88,7 +90,8 @@ class VerificationRecordTest {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         ModelPackage.open(pkg);
         // Another manifest over the same files (e.g. one edited by hand): the record's digest no longer matches it.
-        Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>(Manifests.read(pkg).files());
+        Map<String, PackageManifest.FileEntry> files =
+                new LinkedHashMap<>(Manifests.read(pkg).files());
         PackageManifest.FileEntry model = files.get(ModelPackage.MODEL_FILE);
         files.put(ModelPackage.MODEL_FILE, new PackageManifest.FileEntry(model.bytes(), "ab".repeat(32)));
         Manifests.write(SyntheticPackage.manifest(files), pkg);
@@ -113,7 +116,11 @@ class VerificationRecordTest {
         assertEquals(ALL, ModelPackage.open(pkg).hashedAtOpen());
         assertEquals(ALL, ModelPackage.open(pkg).hashedAtOpen());
         try (Stream<Path> files = Files.list(pkg)) {
-            assertEquals(0, files.filter(p -> p.getFileName().toString().endsWith(".tmp")).count(), "no leftovers");
+            assertEquals(
+                    0,
+                    files.filter(p -> p.getFileName().toString().endsWith(".tmp"))
+                            .count(),
+                    "no leftovers");
         }
     }
 
@@ -122,8 +129,10 @@ class VerificationRecordTest {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         Files.setPosixFilePermissions(pkg, PosixFilePermissions.fromString("r-xr-xr-x"));
         try {
-            assumeFalse(Files.isWritable(pkg), "running as root: permissions do not make a folder read-only here "
-                    + "(the test above covers a record that cannot be written)");
+            assumeFalse(
+                    Files.isWritable(pkg),
+                    "running as root: permissions do not make a folder read-only here "
+                            + "(the test above covers a record that cannot be written)");
             assertEquals(ALL, ModelPackage.open(pkg).hashedAtOpen());
             assertFalse(Files.exists(pkg.resolve(VerificationRecord.FILE_NAME)));
             assertEquals(ALL, ModelPackage.open(pkg).hashedAtOpen());
@@ -139,7 +148,8 @@ class VerificationRecordTest {
         SyntheticPackage.touch(pkg.resolve(ModelPackage.MODEL_DATA_FILE)); // e.g. copied without keeping times
         Files.setPosixFilePermissions(pkg, PosixFilePermissions.fromString("r-xr-xr-x"));
         try {
-            assertEquals(Set.of(ModelPackage.MODEL_DATA_FILE), ModelPackage.open(pkg).hashedAtOpen());
+            assertEquals(
+                    Set.of(ModelPackage.MODEL_DATA_FILE), ModelPackage.open(pkg).hashedAtOpen());
         } finally {
             Files.setPosixFilePermissions(pkg, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
@@ -158,7 +168,9 @@ class VerificationRecordTest {
         // A manifest that lists the record (it would fail on every rewrite) is refused with what to do.
         Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>(before.files());
         Path record = pkg.resolve(VerificationRecord.FILE_NAME);
-        files.put(VerificationRecord.FILE_NAME, new PackageManifest.FileEntry(record.toFile().length(), Sha256.ofFile(record)));
+        files.put(
+                VerificationRecord.FILE_NAME,
+                new PackageManifest.FileEntry(record.toFile().length(), Sha256.ofFile(record)));
         Manifests.write(SyntheticPackage.manifest(files), pkg);
         PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
         assertTrue(e.getMessage().contains("not content"), e.getMessage());
@@ -180,7 +192,10 @@ class VerificationRecordTest {
         assertEquals(Verification.RECORDED, Verification.parse("recorded"));
         assertEquals(Verification.FULL, Verification.parse("FULL"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Verification.parse("yes"));
-        assertTrue(e.getMessage().contains("UNMASK_VERIFY='yes'") && e.getMessage().contains("UNMASK_VERIFY=full")
-                && e.getMessage().contains("UNMASK_VERIFY=recorded"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("UNMASK_VERIFY='yes'")
+                        && e.getMessage().contains("UNMASK_VERIFY=full")
+                        && e.getMessage().contains("UNMASK_VERIFY=recorded"),
+                e.getMessage());
     }
 }

@@ -16,7 +16,6 @@ import dev.unmask.openai.OpenAiService;
 import dev.unmask.openai.PendingGeneration;
 import dev.unmask.openai.ServingLimits;
 import dev.unmask.openai.Sse;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -74,8 +73,10 @@ final class AgentServer implements AutoCloseable {
         try {
             this.server = HttpServer.create(address, 64);
         } catch (BindException e) {
-            throw new UncheckedIOException("Cannot listen on " + address.getHostString() + ":" + address.getPort()
-                    + " (" + e.getMessage() + "): is another 'unmask serve' running? Choose another port with --port", e);
+            throw new UncheckedIOException(
+                    "Cannot listen on " + address.getHostString() + ":" + address.getPort() + " (" + e.getMessage()
+                            + "): is another 'unmask serve' running? Choose another port with --port",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot listen on " + address + " (" + e.getMessage() + ")", e);
         }
@@ -141,8 +142,11 @@ final class AgentServer implements AutoCloseable {
         } else if (path.startsWith("/v1/models/")) {
             requireMethod(method, "GET");
             String id = path.substring("/v1/models/".length());
-            ModelList.Model card = cards().stream().filter(c -> c.id().equals(id)).findFirst()
-                    .orElseThrow(() -> Errors.unknownModel(id, models.available().keySet()));
+            ModelList.Model card = cards().stream()
+                    .filter(c -> c.id().equals(id))
+                    .findFirst()
+                    .orElseThrow(
+                            () -> Errors.unknownModel(id, models.available().keySet()));
             writeJson(exchange, 200, card);
         } else if (path.equals("/v1/chat/completions")) {
             requireMethod(method, "POST");
@@ -162,8 +166,9 @@ final class AgentServer implements AutoCloseable {
     }
 
     /** Loads the model if needed, holds it for the whole answer, and writes the JSON or the SSE stream. */
-    private void answer(HttpExchange exchange, String model, Duration keepAlive,
-                        Function<OpenAiService, PendingGeneration> submit) throws IOException {
+    private void answer(
+            HttpExchange exchange, String model, Duration keepAlive, Function<OpenAiService, PendingGeneration> submit)
+            throws IOException {
         Object whole;
         try (LocalModels.Lease lease = models.acquire(model, keepAlive)) {
             OpenAiService service = new OpenAiService(List.of(lease.served()), limits, clock);
@@ -190,7 +195,9 @@ final class AgentServer implements AutoCloseable {
         for (Map.Entry<String, Path> e : models.available().entrySet()) {
             long created;
             try {
-                created = Files.getLastModifiedTime(e.getValue().resolve("manifest.json")).toMillis() / 1000;
+                created = Files.getLastModifiedTime(e.getValue().resolve("manifest.json"))
+                                .toMillis()
+                        / 1000;
             } catch (IOException ex) {
                 created = 0;
             }
@@ -205,8 +212,13 @@ final class AgentServer implements AutoCloseable {
             bytes = in.readNBytes(MAX_BODY_BYTES + 1);
         }
         if (bytes.length > MAX_BODY_BYTES) {
-            throw new ApiException(ErrorKind.PAYLOAD_TOO_LARGE, "The request body is over " + (MAX_BODY_BYTES >> 20)
-                    + " MiB: send a shorter prompt", null, null, 0, null);
+            throw new ApiException(
+                    ErrorKind.PAYLOAD_TOO_LARGE,
+                    "The request body is over " + (MAX_BODY_BYTES >> 20) + " MiB: send a shorter prompt",
+                    null,
+                    null,
+                    0,
+                    null);
         }
         return (ObjectNode) Json.readObject(bytes, example);
     }
@@ -229,14 +241,26 @@ final class AgentServer implements AutoCloseable {
 
     private static void requireMethod(String method, String expected) {
         if (!method.equals(expected)) {
-            throw new ApiException(ErrorKind.METHOD_NOT_ALLOWED, "Wrong method " + method + " for this path: use POST "
-                    + "for /v1/chat/completions and /v1/completions, GET for /v1/models and /health", null, null, 0, null);
+            throw new ApiException(
+                    ErrorKind.METHOD_NOT_ALLOWED,
+                    "Wrong method " + method + " for this path: use POST "
+                            + "for /v1/chat/completions and /v1/completions, GET for /v1/models and /health",
+                    null,
+                    null,
+                    0,
+                    null);
         }
     }
 
     private static ApiException unknownPath() {
-        return new ApiException(ErrorKind.NOT_FOUND, "Unknown path: the API serves POST /v1/chat/completions, "
-                + "POST /v1/completions and GET /v1/models (and GET /health)", null, null, 0, null);
+        return new ApiException(
+                ErrorKind.NOT_FOUND,
+                "Unknown path: the API serves POST /v1/chat/completions, "
+                        + "POST /v1/completions and GET /v1/models (and GET /health)",
+                null,
+                null,
+                0,
+                null);
     }
 
     private static void writeError(HttpExchange exchange, ApiException e) throws IOException {

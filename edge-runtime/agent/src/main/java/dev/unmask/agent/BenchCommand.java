@@ -10,31 +10,47 @@ import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.format.PackageManifest;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.PrintWriter;
-import java.util.Arrays;
-import java.util.concurrent.Callable;
-
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Measure generation speed: tokens/s, steps/s, and each step's time split into model and sampler.",
-                "The whole canvas is denoised (no early exit), so runs with equal options do equal work.",
-                "Example: unmask bench --gen-length 64 --block-length 32 --steps 64 --threads 2"})
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Measure generation speed: tokens/s, steps/s, and each step's time split into model and sampler.",
+            "The whole canvas is denoised (no early exit), so runs with equal options do equal work.",
+            "Example: unmask bench --gen-length 64 --block-length 32 --steps 64 --threads 2"
+        })
 final class BenchCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--prompt", defaultValue = "def fibonacci(n):\n", paramLabel = "<text>", description = "prompt (default: a Python def)")
+    @Option(
+            names = "--prompt",
+            defaultValue = "def fibonacci(n):\n",
+            paramLabel = "<text>",
+            description = "prompt (default: a Python def)")
     String prompt;
 
-    @Option(names = "--warmup", defaultValue = "2", paramLabel = "<n>", description = "untimed generations first (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--warmup",
+            defaultValue = "2",
+            paramLabel = "<n>",
+            description = "untimed generations first (default: ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--runs", defaultValue = "5", paramLabel = "<n>", description = "timed generations; the median is reported (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--runs",
+            defaultValue = "5",
+            paramLabel = "<n>",
+            description = "timed generations; the median is reported (default: ${DEFAULT-VALUE})")
     int runs;
 
     @Option(names = "--json", description = "print one JSON object")
@@ -49,13 +65,15 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (runs < 1 || warmup < 0) {
-            throw new IllegalArgumentException("--runs must be at least 1 and --warmup at least 0, e.g. --warmup 2 --runs 5");
+            throw new IllegalArgumentException(
+                    "--runs must be at least 1 and --warmup at least 0, e.g. --warmup 2 --runs 5");
         }
         long loadStart = System.nanoTime();
         try (Engine engine = model.open()) {
             double loadMs = (System.nanoTime() - loadStart) / 1e6;
             GenerationRequest request = decoding.request(new GenerationRequest.Prompt.Continuation(prompt)).toBuilder()
-                    .earlyExit(false).build();
+                    .earlyExit(false)
+                    .build();
             DecodingPlan plan = DecodingArgs.plan(engine, request, CliFields.GENERATE);
             DecodingOptions options = plan.options();
             for (int i = 0; i < warmup; i++) {
@@ -100,13 +118,19 @@ final class BenchCommand implements Callable<Integer> {
                 n.put("sampler_share", samplerTotal / (modelTotal + samplerTotal));
                 out.println(n.toString());
             } else {
-                out.printf("model           %s (%s), threads %s%n", engine.manifest().name(), precisionText,
+                out.printf(
+                        "model           %s (%s), threads %s%n",
+                        engine.manifest().name(),
+                        precisionText,
                         model.threads == 0 ? "auto" : String.valueOf(model.threads));
-                out.printf("canvas          prompt + %d tokens, blocks of %d, %d steps (%s), median of %d runs%n",
+                out.printf(
+                        "canvas          prompt + %d tokens, blocks of %d, %d steps (%s), median of %d runs%n",
                         tokens, plan.blockLength(), steps, rule, runs);
-                out.printf("throughput      %.1f tokens/s, %.1f steps/s (%.1f ms per generation)%n",
+                out.printf(
+                        "throughput      %.1f tokens/s, %.1f steps/s (%.1f ms per generation)%n",
                         tokens * 1000 / wall, steps * 1000 / wall, wall);
-                out.printf("per step        %.3f ms model + %.3f ms sampler (sampler %.1f%% of step time)%n",
+                out.printf(
+                        "per step        %.3f ms model + %.3f ms sampler (sampler %.1f%% of step time)%n",
                         modelTotal / steps, samplerTotal / steps, 100 * samplerTotal / (modelTotal + samplerTotal));
                 out.printf("load            %.0f ms%n", loadMs);
             }

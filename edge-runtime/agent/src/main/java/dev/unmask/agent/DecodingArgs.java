@@ -6,10 +6,9 @@ import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
-import picocli.CommandLine.Option;
-
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Option;
 
 /**
  * The sampler's options on the command line, as a {@link GenerationRequest}: anything not given keeps the package's
@@ -17,31 +16,53 @@ import java.util.List;
  */
 public final class DecodingArgs {
 
-    @Option(names = "--gen-length", paramLabel = "<tokens>", description = "tokens to generate; the last block is shorter when --block-length does not divide it")
+    @Option(
+            names = "--gen-length",
+            paramLabel = "<tokens>",
+            description = "tokens to generate; the last block is shorter when --block-length does not divide it")
     Integer genLength;
 
     @Option(names = "--block-length", paramLabel = "<tokens>", description = "semi-autoregressive block size")
     Integer blockLength;
 
-    @Option(names = "--steps", paramLabel = "<n>", description = "denoising steps over all blocks, a multiple of the number of blocks (default: the package's pace)")
+    @Option(
+            names = "--steps",
+            paramLabel = "<n>",
+            description =
+                    "denoising steps over all blocks, a multiple of the number of blocks (default: the package's pace)")
     Integer steps;
 
-    @Option(names = "--remasking", paramLabel = "low_confidence|random", description = "which positions each step commits")
+    @Option(
+            names = "--remasking",
+            paramLabel = "low_confidence|random",
+            description = "which positions each step commits")
     String remasking;
 
-    @Option(names = "--confidence", paramLabel = "probability|margin|entropy", description = "confidence measure (Dream's)")
+    @Option(
+            names = "--confidence",
+            paramLabel = "probability|margin|entropy",
+            description = "confidence measure (Dream's)")
     String confidence;
 
     @Option(names = "--temperature", paramLabel = "<t>", description = "0 = greedy; above 0 samples (Gumbel-max)")
     Double temperature;
 
-    @Option(names = "--threshold", paramLabel = "<p>", description = "Fast-dLLM parallel decoding: commit every token at least this sure, e.g. 0.9")
+    @Option(
+            names = "--threshold",
+            paramLabel = "<p>",
+            description = "Fast-dLLM parallel decoding: commit every token at least this sure, e.g. 0.9")
     Double threshold;
 
-    @Option(names = "--factor", paramLabel = "<f>", description = "Fast-dLLM factor rule, e.g. 1.0 (instead of --threshold)")
+    @Option(
+            names = "--factor",
+            paramLabel = "<f>",
+            description = "Fast-dLLM factor rule, e.g. 1.0 (instead of --threshold)")
     Double factor;
 
-    @Option(names = "--cfg-scale", paramLabel = "<s>", description = "classifier-free guidance (needs a --full-logits package)")
+    @Option(
+            names = "--cfg-scale",
+            paramLabel = "<s>",
+            description = "classifier-free guidance (needs a --full-logits package)")
     Double cfgScale;
 
     @Option(names = "--top-k", paramLabel = "<k>", description = "sample among the k most likely tokens")
@@ -56,7 +77,10 @@ public final class DecodingArgs {
     @Option(names = "--stop", paramLabel = "<text>", description = "stop sequence (repeatable)")
     List<String> stop = new ArrayList<>();
 
-    @Option(names = "--seed", paramLabel = "<n>", description = "random seed: the same seed gives the same text (default: 0)")
+    @Option(
+            names = "--seed",
+            paramLabel = "<n>",
+            description = "random seed: the same seed gives the same text (default: 0)")
     Long seed;
 
     @Option(names = "--no-early-exit", description = "denoise the whole canvas even after the answer has ended")
@@ -65,11 +89,20 @@ public final class DecodingArgs {
     /** The request for {@code prompt} with the options given; the others stay absent (the package's defaults). */
     public GenerationRequest request(GenerationRequest.Prompt prompt) {
         return GenerationRequest.builder(prompt)
-                .length(genLength).blockLength(blockLength).steps(steps)
+                .length(genLength)
+                .blockLength(blockLength)
+                .steps(steps)
                 .remasking(remasking == null ? null : Remasking.parse(remasking))
                 .confidence(confidence == null ? null : ConfidenceMeasure.parse(confidence))
-                .temperature(temperature).threshold(threshold).factor(factor).cfgScale(cfgScale)
-                .topK(topK).topP(topP).maxTokens(maxTokens).stop(stop).seed(seed)
+                .temperature(temperature)
+                .threshold(threshold)
+                .factor(factor)
+                .cfgScale(cfgScale)
+                .topK(topK)
+                .topP(topP)
+                .maxTokens(maxTokens)
+                .stop(stop)
+                .seed(seed)
                 .earlyExit(noEarlyExit ? Boolean.FALSE : null)
                 .build();
     }

@@ -2,9 +2,8 @@ package dev.unmask.agent;
 
 import dev.unmask.failure.ExitCode;
 import dev.unmask.failure.Failure;
-import picocli.CommandLine;
-
 import java.io.PrintWriter;
+import picocli.CommandLine;
 
 /**
  * How {@code unmask} ends on a failure: the exit code from the shared table ({@link ExitCode}, the same as
@@ -50,7 +49,10 @@ public final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
 
     /** The shared exit-code table on {@code cl}'s {@code --help} and on every subcommand's. */
     static CommandLine listInHelp(CommandLine cl) {
-        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(ExitCode.helpList());
+        cl.getCommandSpec()
+                .usageMessage()
+                .exitCodeListHeading("%nExit codes:%n")
+                .exitCodeList(ExitCode.helpList());
         for (CommandLine sub : cl.getSubcommands().values()) {
             listInHelp(sub);
         }

@@ -8,32 +8,42 @@ import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Callable;
-
-@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Continue a prompt, or answer it as a chat message with --chat.",
-                "The text goes to stdout; progress and timings to stderr.",
-                "Example: unmask generate \"def fibonacci(n):\" --gen-length 64 --steps 64"})
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Continue a prompt, or answer it as a chat message with --chat.",
+            "The text goes to stdout; progress and timings to stderr.",
+            "Example: unmask generate \"def fibonacci(n):\" --gen-length 64 --steps 64"
+        })
 final class GenerateCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "<prompt>", description = "the text to continue (or the user's message with --chat)")
+    @Parameters(
+            index = "0",
+            paramLabel = "<prompt>",
+            description = "the text to continue (or the user's message with --chat)")
     String prompt;
 
     @Option(names = "--chat", description = "render the prompt as a user message with the package's chat template")
     boolean chat;
 
-    @Option(names = "--system", paramLabel = "<text>", description = "a system message before the user's (implies --chat)")
+    @Option(
+            names = "--system",
+            paramLabel = "<text>",
+            description = "a system message before the user's (implies --chat)")
     String system;
 
     @Mixin
@@ -62,7 +72,8 @@ final class GenerateCommand implements Callable<Integer> {
             }
             DecodingPlan plan = decoding.plan(engine, input);
             CanvasLayout layout = plan.layout();
-            Progress progress = new Progress(spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
+            Progress progress = new Progress(
+                    spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
             boolean showProgress = !output.quiet && System.console() != null;
             DenoisingRun run = engine.start(plan, showProgress ? progress : DenoisingListener.NONE);
             run.runToEnd(engine.model());

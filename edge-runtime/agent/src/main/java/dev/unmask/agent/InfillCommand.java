@@ -5,17 +5,21 @@ import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.util.concurrent.Callable;
-
-@Command(name = "infill", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write the middle between a prefix and a suffix, or fill the <|mdm_mask|> placeholders of a text.",
-                "Prints the middle (with --whole: prefix, middle and suffix) to stdout.",
-                "Example: unmask infill --prefix $'def square(x):\\n' --suffix $'\\n\\ndef cube(x):\\n' --length 16"})
+@Command(
+        name = "infill",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Write the middle between a prefix and a suffix, or fill the <|mdm_mask|> placeholders of a text.",
+            "Prints the middle (with --whole: prefix, middle and suffix) to stdout.",
+            "Example: unmask infill --prefix $'def square(x):\\n' --suffix $'\\n\\ndef cube(x):\\n' --length 16"
+        })
 final class InfillCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -27,11 +31,17 @@ final class InfillCommand implements Callable<Integer> {
     @Option(names = "--suffix", paramLabel = "<text>", description = "the text after the middle")
     String suffix;
 
-    @Option(names = "--length", defaultValue = "0", paramLabel = "<tokens>",
-            description = "tokens in the middle; 0 = automatic (--gen-length, end-of-text tokens dropped) (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--length",
+            defaultValue = "0",
+            paramLabel = "<tokens>",
+            description =
+                    "tokens in the middle; 0 = automatic (--gen-length, end-of-text tokens dropped) (default: ${DEFAULT-VALUE})")
     int length;
 
-    @Option(names = "--text", paramLabel = "<text>",
+    @Option(
+            names = "--text",
+            paramLabel = "<text>",
             description = "instead of --prefix/--suffix: a text whose <|mdm_mask|> tokens are filled, all else kept")
     String text;
 
@@ -50,20 +60,23 @@ final class InfillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (length < 0) {
-            throw new IllegalArgumentException("--length must be 0 (automatic) or positive, e.g. --length 16; got " + length);
+            throw new IllegalArgumentException(
+                    "--length must be 0 (automatic) or positive, e.g. --length 16; got " + length);
         }
         if (text == null && (prefix == null || suffix == null)) {
-            throw new IllegalArgumentException("Give --prefix and --suffix (e.g. --prefix 'def f(x):' --suffix 'return y'), "
-                    + "or --text with <|mdm_mask|> placeholders");
+            throw new IllegalArgumentException(
+                    "Give --prefix and --suffix (e.g. --prefix 'def f(x):' --suffix 'return y'), "
+                            + "or --text with <|mdm_mask|> placeholders");
         }
         if (text != null && (prefix != null || suffix != null)) {
             throw new IllegalArgumentException("Use either --text or --prefix/--suffix, not both");
         }
         output.applyLogLevel();
         try (Engine engine = model.open()) {
-            GenerationRequest request = decoding.request(text != null
-                    ? new GenerationRequest.Prompt.Placeholders(text)
-                    : new GenerationRequest.Prompt.Infill(prefix, suffix));
+            GenerationRequest request = decoding.request(
+                    text != null
+                            ? new GenerationRequest.Prompt.Placeholders(text)
+                            : new GenerationRequest.Prompt.Infill(prefix, suffix));
             if (length > 0) {
                 request = request.toBuilder().length(length).build();
             }

@@ -10,7 +10,6 @@ import dev.unmask.openai.ErrorKind;
 import dev.unmask.openai.Errors;
 import dev.unmask.openai.SchedulerObserver;
 import dev.unmask.openai.ServedModel;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -61,17 +60,17 @@ final class LocalModels implements AutoCloseable {
     private final Loader loader;
     private final Duration defaultKeepAlive;
     private final Consumer<String> log;
-    private final Map<String, Entry> models = new LinkedHashMap<>();                   // guarded by this
-    private final Map<String, CompletableFuture<Void>> unloading = new HashMap<>();    // guarded by this
-    private boolean closed;                                                            // guarded by this
+    private final Map<String, Entry> models = new LinkedHashMap<>(); // guarded by this
+    private final Map<String, CompletableFuture<Void>> unloading = new HashMap<>(); // guarded by this
+    private boolean closed; // guarded by this
     private final ScheduledExecutorService reaper;
 
     /** One model, from the request that starts its load until it is unloaded. */
     private static final class Entry {
         final CompletableFuture<ServedModel> loaded = new CompletableFuture<>();
-        int inFlight;                             // leases, and requests waiting for the load; guarded by LocalModels.this
-        long lastUsedNanos = System.nanoTime();   // guarded by LocalModels.this
-        Duration keepAlive;                       // guarded by LocalModels.this
+        int inFlight; // leases, and requests waiting for the load; guarded by LocalModels.this
+        long lastUsedNanos = System.nanoTime(); // guarded by LocalModels.this
+        Duration keepAlive; // guarded by LocalModels.this
 
         Entry(Duration keepAlive) {
             this.keepAlive = keepAlive;
@@ -88,8 +87,13 @@ final class LocalModels implements AutoCloseable {
      *                         (so a model pulled while serving is served)
      * @param defaultKeepAlive idle time before unloading when a request does not say; negative = never
      */
-    LocalModels(Supplier<Map<String, Path>> catalog, RuntimeOptions runtime, Duration defaultKeepAlive,
-                int maxBatch, int maxQueue, Consumer<String> log) {
+    LocalModels(
+            Supplier<Map<String, Path>> catalog,
+            RuntimeOptions runtime,
+            Duration defaultKeepAlive,
+            int maxBatch,
+            int maxQueue,
+            Consumer<String> log) {
         this(catalog, engines(runtime, maxBatch, maxQueue), defaultKeepAlive, log);
     }
 
@@ -171,14 +175,20 @@ final class LocalModels implements AutoCloseable {
         long started = System.nanoTime();
         try {
             ServedModel served = loader.load(id, dir);
-            log.accept(String.format("loaded '%s' from %s in %d ms", id, dir, (System.nanoTime() - started) / 1_000_000));
+            log.accept(
+                    String.format("loaded '%s' from %s in %d ms", id, dir, (System.nanoTime() - started) / 1_000_000));
             entry.loaded.complete(served);
         } catch (RuntimeException | Error e) {
             synchronized (this) {
                 models.remove(id, entry); // the next request tries again
             }
-            entry.loaded.completeExceptionally(new ApiException(ErrorKind.SERVER, "Could not load model '" + id
-                    + "' from " + dir + ": " + e.getMessage(), "model", "model_load_failed", 0, e));
+            entry.loaded.completeExceptionally(new ApiException(
+                    ErrorKind.SERVER,
+                    "Could not load model '" + id + "' from " + dir + ": " + e.getMessage(),
+                    "model",
+                    "model_load_failed",
+                    0,
+                    e));
         }
     }
 
@@ -219,7 +229,9 @@ final class LocalModels implements AutoCloseable {
         synchronized (this) {
             for (Map.Entry<String, Entry> e : models.entrySet()) {
                 Entry m = e.getValue();
-                if (m.ready() && m.inFlight == 0 && !KeepAlive.forever(m.keepAlive)
+                if (m.ready()
+                        && m.inFlight == 0
+                        && !KeepAlive.forever(m.keepAlive)
                         && now - m.lastUsedNanos >= m.keepAlive.toNanos()) {
                     idle.put(e.getKey(), m);
                 }
@@ -258,8 +270,11 @@ final class LocalModels implements AutoCloseable {
         List<Status> out = new ArrayList<>();
         for (Entry m : models.values()) {
             if (m.ready()) {
-                out.add(new Status(m.loaded.join().id(), m.inFlight,
-                        m.inFlight > 0 ? 0 : (now - m.lastUsedNanos) / 1_000_000, KeepAlive.show(m.keepAlive)));
+                out.add(new Status(
+                        m.loaded.join().id(),
+                        m.inFlight,
+                        m.inFlight > 0 ? 0 : (now - m.lastUsedNanos) / 1_000_000,
+                        KeepAlive.show(m.keepAlive)));
             }
         }
         return out;

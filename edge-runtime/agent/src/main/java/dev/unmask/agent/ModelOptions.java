@@ -5,22 +5,25 @@ import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** Which package to load and how to run it; shared by every command. */
 public final class ModelOptions {
 
     /** Set by bin/unmask to the repository root, where the bundled package lives. */
     public static final String HOME_PROPERTY = "unmask.home";
-    public static final String BUNDLED_PACKAGE = "models/tiny-llada/package";
-    public static final String BUILD_BUNDLED = "bin/unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package --force";
 
-    @Option(names = {"-m", "--model"}, paramLabel = "<name | package dir>",
+    public static final String BUNDLED_PACKAGE = "models/tiny-llada/package";
+    public static final String BUILD_BUNDLED =
+            "bin/unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package --force";
+
+    @Option(
+            names = {"-m", "--model"},
+            paramLabel = "<name | package dir>",
             description = "a model installed with 'unmask pull', or a package folder (default: the bundled "
                     + BUNDLED_PACKAGE + ")")
     String model;
@@ -28,12 +31,20 @@ public final class ModelOptions {
     @Mixin
     StoreOption store = new StoreOption();
 
-    @Option(names = "--threads", defaultValue = "0", paramLabel = "<n>",
-            description = "ONNX Runtime intra-op threads; 0 = its choice, one per physical core (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            paramLabel = "<n>",
+            description =
+                    "ONNX Runtime intra-op threads; 0 = its choice, one per physical core (default: ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--provider", defaultValue = "cpu", paramLabel = "cpu|cuda|coreml|directml",
-            description = "execution provider; falls back to CPU with a message when absent (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--provider",
+            defaultValue = "cpu",
+            paramLabel = "cpu|cuda|coreml|directml",
+            description =
+                    "execution provider; falls back to CPU with a message when absent (default: ${DEFAULT-VALUE})")
     String provider;
 
     public Engine open() {
@@ -99,7 +110,11 @@ public final class ModelOptions {
             return Path.of(property);
         }
         try {
-            Path jar = Path.of(ModelOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path jar = Path.of(ModelOptions.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
             Path found = upwardsTo(jar);
             if (found != null) {
                 return found;

@@ -8,7 +8,6 @@ import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.Verification;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -46,9 +45,11 @@ public final class ModelStore {
 
     /** Model names: lower-case letters, digits, '.', '_', '-'; up to 64; no leading dot, so never "..". */
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
+
     public static final String NAME_EXAMPLE = "tiny-llada";
     /** Overrides the data folder; the store is its {@code models} folder. */
     public static final String HOME_ENV = "UNMASK_HOME";
+
     static final String STAGING_PREFIX = ".pull-";
     static final String TRASH_PREFIX = ".rm-";
     /** Staging folders older than this are from a pull that was killed, and are swept. */
@@ -132,14 +133,16 @@ public final class ModelStore {
     public Optional<Path> find(String name) {
         Path dir = dirOf(name);
         return Files.isRegularFile(dir.resolve(PackageManifest.FILE_NAME), LinkOption.NOFOLLOW_LINKS)
-                ? Optional.of(dir) : Optional.empty();
+                ? Optional.of(dir)
+                : Optional.empty();
     }
 
     /** The package folder of the installed model {@code name}; a {@link PackageException} saying how to get it. */
     public Path require(String name) {
-        return find(name).orElseThrow(() -> new PackageException("No model named '" + name + "' in the store "
-                + root + ": 'unmask list' shows the installed ones; install it with "
-                + "'unmask pull <package folder | .zip | https URL> --name " + name + "'"));
+        return find(name)
+                .orElseThrow(() -> new PackageException("No model named '" + name + "' in the store "
+                        + root + ": 'unmask list' shows the installed ones; install it with "
+                        + "'unmask pull <package folder | .zip | https URL> --name " + name + "'"));
     }
 
     /** The installed models, by name; manifests are read, checksums are not (a pull checked them). */
@@ -151,7 +154,8 @@ public final class ModelStore {
         try (Stream<Path> children = Files.list(root)) {
             for (Path dir : children.sorted().toList()) {
                 String name = dir.getFileName().toString();
-                if (!isName(name) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
+                if (!isName(name)
+                        || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
                         || !Files.isRegularFile(dir.resolve(PackageManifest.FILE_NAME))) {
                     continue; // staging and trash folders, stray files, links
                 }
@@ -217,7 +221,8 @@ public final class ModelStore {
         } catch (PackageException e) {
             throw new PackageException("Nothing was installed from " + source + ": " + e.getMessage(), e);
         } catch (UncheckedIOException e) {
-            throw new UncheckedIOException("Nothing was installed from " + source + ": " + e.getMessage(), e.getCause());
+            throw new UncheckedIOException(
+                    "Nothing was installed from " + source + ": " + e.getMessage(), e.getCause());
         } finally {
             PackageFolders.deleteTree(staging);
         }
@@ -242,12 +247,14 @@ public final class ModelStore {
         if (Files.isDirectory(path)) {
             progress.accept("copying " + path);
             copyTree(path, content);
-        } else if (Files.isRegularFile(path) && path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".zip")) {
+        } else if (Files.isRegularFile(path)
+                && path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".zip")) {
             progress.accept("extracting " + path);
             extract(path, content, source);
         } else if (Files.exists(path)) {
-            throw new IllegalArgumentException(source + " is neither a package folder nor a .zip: pull a folder "
-                    + "written by 'unmask-pack convert' (e.g. models/tiny-llada/package), a .zip of one, or an https URL");
+            throw new IllegalArgumentException(
+                    source + " is neither a package folder nor a .zip: pull a folder "
+                            + "written by 'unmask-pack convert' (e.g. models/tiny-llada/package), a .zip of one, or an https URL");
         } else {
             throw new IllegalArgumentException(source + " does not exist: pull a package folder (e.g. "
                     + "models/tiny-llada/package), a .zip of one, or an https:// URL of a zip");
@@ -262,19 +269,22 @@ public final class ModelStore {
                     + "(http only from this machine, e.g. http://127.0.0.1:8000/tiny-llada.zip)");
         }
         progress.accept("downloading " + uri);
-        HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
-                .connectTimeout(Duration.ofSeconds(30)).build();
+        HttpClient client = HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(Duration.ofSeconds(30))
+                .build();
         try {
-            HttpResponse<Path> response = client.send(HttpRequest.newBuilder(uri).GET().build(),
-                    HttpResponse.BodyHandlers.ofFile(zip));
+            HttpResponse<Path> response =
+                    client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofFile(zip));
             if (response.statusCode() != 200) {
                 throw new IllegalArgumentException("Downloading " + uri + " answered HTTP " + response.statusCode()
                         + ": check the URL (it must point at a .zip of a package)");
             }
-            long expected = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+            long expected =
+                    response.headers().firstValueAsLong("Content-Length").orElse(-1);
             if (expected >= 0 && Files.size(zip) != expected) {
-                throw new PackageException("The download of " + uri + " was cut short: " + Files.size(zip)
-                        + " of " + expected + " bytes; pull it again");
+                throw new PackageException("The download of " + uri + " was cut short: " + Files.size(zip) + " of "
+                        + expected + " bytes; pull it again");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Downloading " + uri + " failed (" + e.getMessage() + "); pull it again", e);
@@ -306,10 +316,13 @@ public final class ModelStore {
                 }
             }
         } catch (ZipException e) {
-            throw new PackageException(source + " is not a complete zip archive (" + e.getMessage() + "): the "
-                    + "download or copy was cut short or the file is damaged; fetch it again", e);
+            throw new PackageException(
+                    source + " is not a complete zip archive (" + e.getMessage() + "): the "
+                            + "download or copy was cut short or the file is damaged; fetch it again",
+                    e);
         } catch (java.io.EOFException e) {
-            throw new PackageException(source + " ends in the middle of a file: the zip was cut short; fetch it again", e);
+            throw new PackageException(
+                    source + " ends in the middle of a file: the zip was cut short; fetch it again", e);
         } catch (IOException e) {
             throw new UncheckedIOException("Could not extract " + source + " (" + e.getMessage() + ")", e);
         }
@@ -333,7 +346,9 @@ public final class ModelStore {
     }
 
     private static String nameFrom(PackageManifest manifest) {
-        String raw = manifest.name() == null ? "" : manifest.name().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-");
+        String raw = manifest.name() == null
+                ? ""
+                : manifest.name().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-");
         if (!isName(raw)) {
             throw new IllegalArgumentException("The package's name '" + manifest.name() + "' is not a model name: "
                     + "give one with --name, e.g. --name " + NAME_EXAMPLE);
@@ -380,9 +395,12 @@ public final class ModelStore {
             long cutoff = System.currentTimeMillis() - STALE_STAGING.toMillis();
             for (Path p : children.toList()) {
                 String n = p.getFileName().toString();
-                if ((n.startsWith(STAGING_PREFIX) || n.startsWith(TRASH_PREFIX)
-                        || n.startsWith(".") && n.contains(PackageFolders.ASIDE_MARKER))
-                        && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() < cutoff) {
+                if ((n.startsWith(STAGING_PREFIX)
+                                || n.startsWith(TRASH_PREFIX)
+                                || n.startsWith(".") && n.contains(PackageFolders.ASIDE_MARKER))
+                        && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS)
+                                        .toMillis()
+                                < cutoff) {
                     PackageFolders.deleteTree(p);
                 }
             }

@@ -3,7 +3,6 @@ package dev.unmask.agent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unmask.engine.Generation;
-
 import java.io.PrintWriter;
 
 /** How a generation is written: its text on stdout, or one JSON object with {@code --json}. */
@@ -32,9 +31,14 @@ final class Output {
     }
 
     static void summary(PrintWriter err, Generation g) {
-        err.printf("unmask: %d tokens in %d steps, %.1f ms (model %.1f ms, sampler %.1f ms), finish: %s%n",
-                g.tokens().length, g.steps(), (g.modelNanos() + g.samplerNanos()) / 1e6, g.modelNanos() / 1e6,
-                g.samplerNanos() / 1e6, g.reason().name().toLowerCase(java.util.Locale.ROOT));
+        err.printf(
+                "unmask: %d tokens in %d steps, %.1f ms (model %.1f ms, sampler %.1f ms), finish: %s%n",
+                g.tokens().length,
+                g.steps(),
+                (g.modelNanos() + g.samplerNanos()) / 1e6,
+                g.modelNanos() / 1e6,
+                g.samplerNanos() / 1e6,
+                g.reason().name().toLowerCase(java.util.Locale.ROOT));
         err.flush();
     }
 }

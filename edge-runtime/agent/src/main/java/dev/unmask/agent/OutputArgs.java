@@ -10,7 +10,9 @@ final class OutputArgs {
     @Option(names = "--json", description = "print one JSON object: text, finish_reason, tokens, steps, timings")
     boolean json;
 
-    @Option(names = {"-q", "--quiet"}, description = "no load line, progress or timings on stderr")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "no load line, progress or timings on stderr")
     boolean quiet;
 
     /** Call before the engine opens, so that a quiet run does not log the load line either. */

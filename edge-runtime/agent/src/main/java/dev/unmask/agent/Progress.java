@@ -1,7 +1,6 @@
 package dev.unmask.agent;
 
 import dev.unmask.engine.decode.DenoisingListener;
-
 import java.io.PrintWriter;
 
 /** One status line on stderr, rewritten after every step: block, step, tokens resolved. */
@@ -28,7 +27,9 @@ final class Progress implements DenoisingListener {
                 resolved++;
             }
         }
-        err.printf("\runmask: block %d, step %d: %d/%d tokens resolved ", event.block() + 1, event.step() + 1, resolved, genLength);
+        err.printf(
+                "\runmask: block %d, step %d: %d/%d tokens resolved ",
+                event.block() + 1, event.step() + 1, resolved, genLength);
         err.flush();
         printed = true;
     }

@@ -9,11 +9,6 @@ import dev.unmask.engine.decode.DraftText;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,14 +19,23 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Talk to a model interactively, watching the canvas denoise.",
-                "Type a prompt and see the masks (" + DraftText.MASK_GLYPH + ") turn into text block by block.",
-                "In the session: /chat toggles chat mode (the package's chat template, with the conversation kept),",
-                "/clear forgets the conversation, /help shows this, /bye (or end of input) leaves.",
-                "Examples: unmask run tiny-llada --gen-length 64 --steps 32   (a model from 'unmask pull')",
-                "          unmask run --model models/tiny-llada/package"})
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Talk to a model interactively, watching the canvas denoise.",
+            "Type a prompt and see the masks (" + DraftText.MASK_GLYPH + ") turn into text block by block.",
+            "In the session: /chat toggles chat mode (the package's chat template, with the conversation kept),",
+            "/clear forgets the conversation, /help shows this, /bye (or end of input) leaves.",
+            "Examples: unmask run tiny-llada --gen-length 64 --steps 32   (a model from 'unmask pull')",
+            "          unmask run --model models/tiny-llada/package"
+        })
 final class RunCommand implements Callable<Integer> {
 
     static final String PROMPT = ">>> ";
@@ -39,14 +43,20 @@ final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "<model>",
+    @CommandLine.Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "<model>",
             description = "a model installed with 'unmask pull', or a package folder (same as --model)")
     String modelName;
 
     @Option(names = "--chat", description = "start in chat mode")
     boolean chat;
 
-    @Option(names = "--live", negatable = true, paramLabel = "",
+    @Option(
+            names = "--live",
+            negatable = true,
+            paramLabel = "",
             description = "redraw the canvas after every step (default: on when the output is a terminal)")
     Boolean live;
 
@@ -66,14 +76,17 @@ final class RunCommand implements Callable<Integer> {
         boolean redraw = live != null ? live : System.console() != null;
         List<ChatMessage> conversation = new ArrayList<>();
         if (modelName != null && model.model != null && !modelName.equals(model.model)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "Name the model once: 'unmask run "
-                    + modelName + "' or 'unmask run --model " + model.model + "', not both");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "Name the model once: 'unmask run " + modelName + "' or 'unmask run --model " + model.model
+                            + "', not both");
         }
         try (Engine engine = model.open(model.packageDir(modelName != null ? modelName : model.model));
-             BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
             // planned once up front, so that a bad option is refused before the first prompt
             DecodingPlan shape = decoding.plan(engine, new GenerationRequest.Prompt.Continuation(""));
-            err.printf("unmask: %s loaded; %d tokens per answer in %d steps. /help for commands, /bye to leave.%n",
+            err.printf(
+                    "unmask: %s loaded; %d tokens per answer in %d steps. /help for commands, /bye to leave.%n",
                     engine.manifest().name(), shape.length(), shape.steps());
             err.flush();
             while (true) {
@@ -93,7 +106,10 @@ final class RunCommand implements Callable<Integer> {
                     case "/help" -> spec.commandLine().usage(out);
                     case "/chat" -> {
                         chat = !chat;
-                        out.println(chat ? "chat mode: on (the package's chat template)" : "chat mode: off (plain continuation)");
+                        out.println(
+                                chat
+                                        ? "chat mode: on (the package's chat template)"
+                                        : "chat mode: off (plain continuation)");
                     }
                     case "/clear" -> {
                         conversation.clear();
@@ -114,8 +130,13 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private void answer(Engine engine, String input, List<ChatMessage> conversation, boolean redraw, PrintWriter out,
-                        PrintWriter err) {
+    private void answer(
+            Engine engine,
+            String input,
+            List<ChatMessage> conversation,
+            boolean redraw,
+            PrintWriter out,
+            PrintWriter err) {
         GenerationRequest.Prompt prompt;
         if (chat) {
             conversation.add(ChatMessage.user(input));

@@ -3,11 +3,6 @@ package dev.unmask.agent;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.openai.ServingLimits;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -22,14 +17,23 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the OpenAI-compatible API for any app that speaks OpenAI (base_url http://127.0.0.1:11435/v1).",
-                "%nChat, completions with suffix, models, streaming and the diffusion extras, for every model in the "
-                        + "store and the bundled one. A model loads on its first request and unloads after --keep-alive "
-                        + "without requests; a request may send its own \"keep_alive\", as with Ollama. GET /health "
-                        + "shows what is loaded. Listens on loopback only, unless an API key is set.%n",
-                "Example: unmask serve --keep-alive 10m"})
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Serve the OpenAI-compatible API for any app that speaks OpenAI (base_url http://127.0.0.1:11435/v1).",
+            "%nChat, completions with suffix, models, streaming and the diffusion extras, for every model in the "
+                    + "store and the bundled one. A model loads on its first request and unloads after --keep-alive "
+                    + "without requests; a request may send its own \"keep_alive\", as with Ollama. GET /health "
+                    + "shows what is loaded. Listens on loopback only, unless an API key is set.%n",
+            "Example: unmask serve --keep-alive 10m"
+        })
 final class ServeCommand implements Callable<Integer> {
 
     static final int DEFAULT_PORT = 11435;
@@ -37,28 +41,47 @@ final class ServeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "<address>",
-            description = "address to listen on; one beyond loopback (e.g. 0.0.0.0) needs --api-key (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--host",
+            defaultValue = "127.0.0.1",
+            paramLabel = "<address>",
+            description =
+                    "address to listen on; one beyond loopback (e.g. 0.0.0.0) needs --api-key (default: ${DEFAULT-VALUE})")
     String host;
 
-    @Option(names = "--port", defaultValue = "" + DEFAULT_PORT, paramLabel = "<port>",
+    @Option(
+            names = "--port",
+            defaultValue = "" + DEFAULT_PORT,
+            paramLabel = "<port>",
             description = "TCP port; 0 = any free one (default: ${DEFAULT-VALUE})")
     int port;
 
-    @Option(names = "--keep-alive", defaultValue = "5m", paramLabel = "<duration>",
+    @Option(
+            names = "--keep-alive",
+            defaultValue = "5m",
+            paramLabel = "<duration>",
             description = "how long a model stays loaded after its last request: 30s, 5m, 1h; 0 = unload at once, "
                     + "-1 = never (default: ${DEFAULT-VALUE})")
     String keepAlive;
 
-    @Option(names = "--api-key", defaultValue = "${env:UNMASK_API_KEY}", paramLabel = "<key>",
+    @Option(
+            names = "--api-key",
+            defaultValue = "${env:UNMASK_API_KEY}",
+            paramLabel = "<key>",
             description = "require 'Authorization: Bearer <key>' on /v1 (default: $UNMASK_API_KEY, else none)")
     String apiKey;
 
-    @Option(names = "--max-batch", defaultValue = "4", paramLabel = "<n>",
+    @Option(
+            names = "--max-batch",
+            defaultValue = "4",
+            paramLabel = "<n>",
             description = "requests denoised together in one forward pass (default: ${DEFAULT-VALUE})")
     int maxBatch;
 
-    @Option(names = "--max-queue", defaultValue = "16", paramLabel = "<n>",
+    @Option(
+            names = "--max-queue",
+            defaultValue = "16",
+            paramLabel = "<n>",
             description = "requests that may wait for a place; more get 429 (default: ${DEFAULT-VALUE})")
     int maxQueue;
 
@@ -67,6 +90,7 @@ final class ServeCommand implements Callable<Integer> {
 
     /** Completes with the running server once it listens (tests read its port). */
     final CompletableFuture<AgentServer> started = new CompletableFuture<>();
+
     private final CountDownLatch stop = new CountDownLatch(1);
     private final CountDownLatch closed = new CountDownLatch(1);
 
@@ -77,25 +101,32 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ModelOptions.quietLogs(); // the load line is ours, below
         Supplier<Map<String, Path>> catalog = catalog();
-        try (LocalModels models = new LocalModels(catalog, model.runtime(), idle, maxBatch, maxQueue,
-                line -> {
+        try (LocalModels models = new LocalModels(catalog, model.runtime(), idle, maxBatch, maxQueue, line -> {
                     err.println("unmask: " + line);
                     err.flush();
                 });
-             AgentServer server = new AgentServer(address, models, ServingLimits.defaults(),
-                     apiKey == null || apiKey.isBlank() ? List.of() : List.of(apiKey))) {
+                AgentServer server = new AgentServer(
+                        address,
+                        models,
+                        ServingLimits.defaults(),
+                        apiKey == null || apiKey.isBlank() ? List.of() : List.of(apiKey))) {
             server.start();
-            Thread hook = new Thread(() -> { // Ctrl-C: stop, and let the models unload before the JVM halts
-                stop.countDown();
-                try {
-                    closed.await(5, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "unmask-serve-shutdown");
+            Thread hook = new Thread(
+                    () -> { // Ctrl-C: stop, and let the models unload before the JVM halts
+                        stop.countDown();
+                        try {
+                            closed.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    },
+                    "unmask-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            err.printf("unmask: serving %s on %s (OpenAI base_url; GET /health), keep-alive %s%s%n",
-                    catalog.get().keySet(), server.baseUri(), KeepAlive.show(idle),
+            err.printf(
+                    "unmask: serving %s on %s (OpenAI base_url; GET /health), keep-alive %s%s%n",
+                    catalog.get().keySet(),
+                    server.baseUri(),
+                    KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
             err.flush();
             started.complete(server);
@@ -126,14 +157,15 @@ final class ServeCommand implements Callable<Integer> {
      */
     static InetSocketAddress listenAddress(String host, int port, String apiKey) {
         if (port < 0 || port > 65_535) {
-            throw new IllegalArgumentException("--port " + port + " is not a TCP port: use 0 to 65535, e.g. --port " + DEFAULT_PORT);
+            throw new IllegalArgumentException(
+                    "--port " + port + " is not a TCP port: use 0 to 65535, e.g. --port " + DEFAULT_PORT);
         }
         InetAddress address;
         try {
             address = InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("--host " + host + " is not an address of this machine: use e.g. "
-                    + "--host 127.0.0.1", e);
+            throw new IllegalArgumentException(
+                    "--host " + host + " is not an address of this machine: use e.g. " + "--host 127.0.0.1", e);
         }
         if (!address.isLoopbackAddress() && (apiKey == null || apiKey.isBlank())) {
             throw new IllegalArgumentException("Refusing to listen on " + host + " without an API key: other machines "
@@ -148,7 +180,8 @@ final class ServeCommand implements Callable<Integer> {
         if (model.model != null) {
             Path dir = model.packageDir();
             String id = ModelStore.isName(model.model) && !Files.isDirectory(Path.of(model.model))
-                    ? model.model : idOf(dir);
+                    ? model.model
+                    : idOf(dir);
             Map<String, Path> one = Map.of(id, dir);
             return () -> one;
         }

@@ -1,16 +1,15 @@
 package dev.unmask.agent;
 
 import dev.unmask.format.PackageManifest;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-
-import java.io.PrintWriter;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** {@code unmask pull | list | show | rm}: the model store. */
 final class StoreCommands {
@@ -21,26 +20,38 @@ final class StoreCommands {
         return String.format("%.1f MB", bytes / 1e6);
     }
 
-    @Command(name = "pull", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Install a model package into the store, every file verified first.",
-                    "%nEvery file is checked against the manifest's SHA-256 in a staging folder, then the folder is "
-                            + "renamed into place, so a failed pull installs nothing.%n",
-                    "Examples: unmask pull models/tiny-llada/package",
-                    "          unmask pull tiny-llada.zip --name tiny",
-                    "          unmask pull https://example.com/tiny-llada.zip"})
+    @Command(
+            name = "pull",
+            mixinStandardHelpOptions = true,
+            sortOptions = false,
+            description = {
+                "Install a model package into the store, every file verified first.",
+                "%nEvery file is checked against the manifest's SHA-256 in a staging folder, then the folder is "
+                        + "renamed into place, so a failed pull installs nothing.%n",
+                "Examples: unmask pull models/tiny-llada/package",
+                "          unmask pull tiny-llada.zip --name tiny",
+                "          unmask pull https://example.com/tiny-llada.zip"
+            })
     static final class Pull implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "<package folder | .zip | https URL>",
-                description = "a package folder written by 'unmask-pack convert', a .zip of one, or an https URL of such a zip")
+        @Parameters(
+                index = "0",
+                paramLabel = "<package folder | .zip | https URL>",
+                description =
+                        "a package folder written by 'unmask-pack convert', a .zip of one, or an https URL of such a zip")
         String source;
 
-        @Option(names = "--name", paramLabel = "<model>",
+        @Option(
+                names = "--name",
+                paramLabel = "<model>",
                 description = "the model's name in the store (default: the package's name, lower-cased)")
         String name;
 
-        @Option(names = {"-f", "--force"}, description = "replace an installed model of the same name")
+        @Option(
+                names = {"-f", "--force"},
+                description = "replace an installed model of the same name")
         boolean force;
 
         @Mixin
@@ -60,7 +71,10 @@ final class StoreCommands {
         }
     }
 
-    @Command(name = "list", aliases = "ls", mixinStandardHelpOptions = true,
+    @Command(
+            name = "list",
+            aliases = "ls",
+            mixinStandardHelpOptions = true,
             description = "List the installed models: name, size, family, precision.")
     static final class ListModels implements Callable<Integer> {
         @CommandLine.Spec
@@ -75,14 +89,20 @@ final class StoreCommands {
             List<ModelStore.Installed> all = s.list();
             PrintWriter out = spec.commandLine().getOut();
             if (all.isEmpty()) {
-                spec.commandLine().getErr().println("unmask: no model in " + s.root()
-                        + "; install one with 'unmask pull <package folder | .zip | https URL>'");
+                spec.commandLine()
+                        .getErr()
+                        .println("unmask: no model in " + s.root()
+                                + "; install one with 'unmask pull <package folder | .zip | https URL>'");
                 spec.commandLine().getErr().flush();
                 return ExitCodes.OK;
             }
             out.printf("%-24s %10s  %-8s %s%n", "NAME", "SIZE", "FAMILY", "PRECISION");
             for (ModelStore.Installed m : all) {
-                out.printf("%-24s %10s  %-8s %s%n", m.name(), megabytes(m.bytes()), m.manifest().architecture().family(),
+                out.printf(
+                        "%-24s %10s  %-8s %s%n",
+                        m.name(),
+                        megabytes(m.bytes()),
+                        m.manifest().architecture().family(),
                         precision(m.manifest()));
             }
             out.flush();
@@ -90,8 +110,11 @@ final class StoreCommands {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true,
-            description = "Show an installed model: its folder, architecture, precision, generation defaults and files.")
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Show an installed model: its folder, architecture, precision, generation defaults and files.")
     static final class Show implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -112,18 +135,24 @@ final class StoreCommands {
             out.printf("package name:  %s%n", p.name());
             out.printf("folder:        %s%n", m.dir());
             out.printf("size:          %s%n", megabytes(m.bytes()));
-            out.printf("architecture:  %s, %d layers, d_model %d, %d heads (%d kv), vocab %d, max %d tokens%n",
+            out.printf(
+                    "architecture:  %s, %d layers, d_model %d, %d heads (%d kv), vocab %d, max %d tokens%n",
                     a.family(), a.layers(), a.modelDim(), a.heads(), a.kvHeads(), a.vocabSize(), a.maxSequenceLength());
             out.printf("precision:     %s%n", precision(p));
             if (p.generationDefaults() != null) {
                 PackageManifest.GenerationDefaults d = p.generationDefaults();
-                out.printf("defaults:      gen_length %d, block_length %d, steps %d, temperature %s, remasking %s%n",
+                out.printf(
+                        "defaults:      gen_length %d, block_length %d, steps %d, temperature %s, remasking %s%n",
                         d.genLength(), d.blockLength(), d.steps(), d.temperature(), d.remasking());
             }
             out.printf("chat template: %s%n", p.chatTemplate() == null ? "none" : "yes");
             out.println("files:");
             for (Map.Entry<String, PackageManifest.FileEntry> f : new java.util.TreeMap<>(p.files()).entrySet()) {
-                out.printf("  %-20s %10s  sha256 %s%n", f.getKey(), megabytes(f.getValue().bytes()), f.getValue().sha256());
+                out.printf(
+                        "  %-20s %10s  sha256 %s%n",
+                        f.getKey(),
+                        megabytes(f.getValue().bytes()),
+                        f.getValue().sha256());
             }
             out.flush();
             return ExitCodes.OK;
@@ -135,7 +164,11 @@ final class StoreCommands {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Parameters(index = "0", arity = "1..*", paramLabel = "<model>", description = "installed models, as 'unmask list' shows them")
+        @Parameters(
+                index = "0",
+                arity = "1..*",
+                paramLabel = "<model>",
+                description = "installed models, as 'unmask list' shows them")
         List<String> names;
 
         @Mixin
@@ -157,8 +190,10 @@ final class StoreCommands {
         if (p.precision() == null) {
             return "?";
         }
-        return p.precision().quantization() == null || p.precision().quantization().isBlank()
-                || p.precision().quantization().equals("none")
-                ? p.precision().dtype() : p.precision().dtype() + " " + p.precision().quantization();
+        return p.precision().quantization() == null
+                        || p.precision().quantization().isBlank()
+                        || p.precision().quantization().equals("none")
+                ? p.precision().dtype()
+                : p.precision().dtype() + " " + p.precision().quantization();
     }
 }

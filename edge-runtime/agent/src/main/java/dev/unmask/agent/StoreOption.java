@@ -1,13 +1,14 @@
 package dev.unmask.agent;
 
-import picocli.CommandLine.Option;
-
 import java.nio.file.Path;
+import picocli.CommandLine.Option;
 
 /** {@code --store}: where installed models live; shared by the store commands and every command taking a model. */
 public final class StoreOption {
 
-    @Option(names = "--store", paramLabel = "<folder>",
+    @Option(
+            names = "--store",
+            paramLabel = "<folder>",
             description = "the model store (default: $UNMASK_HOME/models, else the platform's data folder, "
                     + "e.g. ~/.local/share/unmask/models on Linux)")
     Path store;

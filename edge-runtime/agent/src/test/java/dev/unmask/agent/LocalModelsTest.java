@@ -1,11 +1,14 @@
 package dev.unmask.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.ServingLimits;
 import dev.unmask.testing.ReferencePackages;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -18,11 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Loading a model does not hold up the others: the real loader, wrapped so that a test can hold one load. */
 class LocalModelsTest {
@@ -31,7 +30,8 @@ class LocalModelsTest {
 
     /** The real loader, held on {@code release} for the model {@code held}; counts its loads. */
     static final class HeldLoader implements LocalModels.Loader {
-        final LocalModels.Loader real = LocalModels.engines(RuntimeOptions.defaults().withIntraOpThreads(1), 2, 4);
+        final LocalModels.Loader real =
+                LocalModels.engines(RuntimeOptions.defaults().withIntraOpThreads(1), 2, 4);
         final String held;
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
@@ -60,13 +60,19 @@ class LocalModelsTest {
     void whileOneModelLoadsHealthAndAnotherLoadedModelAnswerAtOnce() throws Exception {
         Path tiny = ReferencePackages.tinyLlada();
         HeldLoader loader = new HeldLoader("slow");
-        try (LocalModels models = new LocalModels(() -> Map.of("fast", tiny, "slow", tiny), loader,
-                Duration.ofMinutes(5), line -> {});
-             AgentServer server = new AgentServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), models,
-                     ServingLimits.defaults(), List.of())) {
+        try (LocalModels models = new LocalModels(
+                        () -> Map.of("fast", tiny, "slow", tiny), loader, Duration.ofMinutes(5), line -> {});
+                AgentServer server = new AgentServer(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        models,
+                        ServingLimits.defaults(),
+                        List.of())) {
             server.start();
             URI base = URI.create("http://127.0.0.1:" + server.port());
-            assertEquals(200, ServeCommandTest.post(base, "/v1/completions", COMPLETION.formatted("fast")).statusCode());
+            assertEquals(
+                    200,
+                    ServeCommandTest.post(base, "/v1/completions", COMPLETION.formatted("fast"))
+                            .statusCode());
 
             CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> post(base, "slow"));
             assertTrue(loader.entered.await(60, TimeUnit.SECONDS), "the load of 'slow' has begun and is held");
@@ -75,15 +81,22 @@ class LocalModelsTest {
             long t = System.nanoTime();
             HttpResponse<String> health = ServeCommandTest.get(base, "/health");
             assertEquals(200, health.statusCode());
-            assertTrue(health.body().contains("\"fast\"") && !health.body().contains("\"model\":\"slow\""), health.body());
+            assertTrue(
+                    health.body().contains("\"fast\"") && !health.body().contains("\"model\":\"slow\""), health.body());
             HttpResponse<String> fast = ServeCommandTest.post(base, "/v1/completions", COMPLETION.formatted("fast"));
             assertEquals(200, fast.statusCode(), fast.body());
             assertTrue(System.nanoTime() - t < TimeUnit.SECONDS.toNanos(20), "answered while 'slow' is still held");
             assertFalse(first.isDone() || second.isDone(), "both requests for 'slow' wait for its load");
 
             loader.release.countDown();
-            assertEquals(200, first.get(60, TimeUnit.SECONDS).statusCode(), first.get().body());
-            assertEquals(200, second.get(60, TimeUnit.SECONDS).statusCode(), second.get().body());
+            assertEquals(
+                    200,
+                    first.get(60, TimeUnit.SECONDS).statusCode(),
+                    first.get().body());
+            assertEquals(
+                    200,
+                    second.get(60, TimeUnit.SECONDS).statusCode(),
+                    second.get().body());
             assertEquals(1, loader.loads.get(), "the two requests shared one load");
         }
     }
@@ -107,10 +120,13 @@ class LocalModelsTest {
             }
             return real.load(id, dir);
         };
-        try (LocalModels models = new LocalModels(() -> Map.of("tiny", tiny), flaky, Duration.ofMinutes(5), line -> {})) {
-            CompletableFuture<LocalModels.Lease> first = CompletableFuture.supplyAsync(() -> models.acquire("tiny", null));
+        try (LocalModels models =
+                new LocalModels(() -> Map.of("tiny", tiny), flaky, Duration.ofMinutes(5), line -> {})) {
+            CompletableFuture<LocalModels.Lease> first =
+                    CompletableFuture.supplyAsync(() -> models.acquire("tiny", null));
             assertTrue(entered.await(30, TimeUnit.SECONDS));
-            CompletableFuture<LocalModels.Lease> waiter = CompletableFuture.supplyAsync(() -> models.acquire("tiny", null));
+            CompletableFuture<LocalModels.Lease> waiter =
+                    CompletableFuture.supplyAsync(() -> models.acquire("tiny", null));
             Thread.sleep(100); // let the waiter find the load in progress
             release.countDown();
             for (CompletableFuture<LocalModels.Lease> f : List.of(first, waiter)) {

@@ -1,12 +1,12 @@
 package dev.unmask.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.sun.net.httpserver.HttpServer;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.testing.ReferencePackages;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -24,10 +24,9 @@ import java.util.Set;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** `unmask pull | list | show | rm` on a temporary store, with the real tiny-llada package. */
 class ModelStoreTest {
@@ -48,7 +47,8 @@ class ModelStoreTest {
         CommandLine cli = Unmask.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
-        String[] all = Stream.concat(Stream.of(args), Stream.of("--store", store().toString())).toArray(String[]::new);
+        String[] all = Stream.concat(Stream.of(args), Stream.of("--store", store().toString()))
+                .toArray(String[]::new);
         return cli.execute(all);
     }
 
@@ -81,7 +81,7 @@ class ModelStoreTest {
     Path zipOf(Path packageDir, String folder) throws IOException {
         Path zip = tmp.resolve(folder + ".zip");
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(zip));
-             Stream<Path> files = Files.list(packageDir)) {
+                Stream<Path> files = Files.list(packageDir)) {
             for (Path f : files.sorted().toList()) {
                 z.putNextEntry(new ZipEntry(folder + "/" + f.getFileName()));
                 Files.copy(f, z);
@@ -101,12 +101,20 @@ class ModelStoreTest {
         assertTrue(out.toString().contains("tiny-llada") && out.toString().contains("llada"), out.toString());
 
         assertEquals(0, unmask("show", "tiny-llada"));
-        assertTrue(out.toString().contains("6 layers, d_model 256") && out.toString().contains("model.onnx.data"), out.toString());
+        assertTrue(
+                out.toString().contains("6 layers, d_model 256")
+                        && out.toString().contains("model.onnx.data"),
+                out.toString());
 
         RunCommandTestSupport session = new RunCommandTestSupport("import\n/bye\n");
-        assertEquals(0, session.execute("tiny-llada", "--store", store().toString(), "--gen-length", "8", "--steps", "8", "--no-live"),
+        assertEquals(
+                0,
+                session.execute(
+                        "tiny-llada", "--store", store().toString(), "--gen-length", "8", "--steps", "8", "--no-live"),
                 session.err.toString());
-        assertTrue(session.err.toString().contains("8 tokens in 8 steps"), "unmask run <name> resolves the store: " + session.err);
+        assertTrue(
+                session.err.toString().contains("8 tokens in 8 steps"),
+                "unmask run <name> resolves the store: " + session.err);
 
         assertEquals(ExitCodes.INVALID_INPUT, unmask("pull", tinyPackage().toString()), "already installed");
         assertTrue(err.toString().contains("--force"), err.toString());
@@ -123,7 +131,10 @@ class ModelStoreTest {
         Path zip = zipOf(tinyPackage(), "tiny-llada-package");
         assertEquals(0, unmask("pull", zip.toString(), "--name", "tiny"), err.toString());
         assertEquals(List.of("tiny"), storeEntries());
-        assertEquals(0, unmask("generate", "x =", "--model", "tiny", "--gen-length", "8", "--steps", "8", "-q"), err.toString());
+        assertEquals(
+                0,
+                unmask("generate", "x =", "--model", "tiny", "--gen-length", "8", "--steps", "8", "-q"),
+                err.toString());
     }
 
     @Test
@@ -141,7 +152,8 @@ class ModelStoreTest {
             String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/tiny.zip";
             assertEquals(0, unmask("pull", url, "--name", "web"), err.toString());
             assertEquals(List.of("web"), storeEntries());
-            assertEquals(ExitCodes.INVALID_INPUT, unmask("pull", url.replace("tiny.zip", "missing.zip"), "--name", "gone"));
+            assertEquals(
+                    ExitCodes.INVALID_INPUT, unmask("pull", url.replace("tiny.zip", "missing.zip"), "--name", "gone"));
             assertTrue(err.toString().contains("404"), err.toString());
             assertEquals(List.of("web"), storeEntries());
         } finally {
@@ -158,8 +170,11 @@ class ModelStoreTest {
         Files.write(data, bytes);
 
         assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", copy.toString()));
-        assertTrue(err.toString().contains("Nothing was installed") && err.toString().contains("model.onnx.data")
-                && err.toString().contains("checksum"), err.toString());
+        assertTrue(
+                err.toString().contains("Nothing was installed")
+                        && err.toString().contains("model.onnx.data")
+                        && err.toString().contains("checksum"),
+                err.toString());
         assertEquals(List.of(), storeEntries(), "no model folder and no staging folder");
     }
 
@@ -187,7 +202,9 @@ class ModelStoreTest {
         assertTrue(err.toString().contains("model.onnx.data") && err.toString().contains("checksum"), err.toString());
 
         assertEquals(0, unmask("pull", tinyPackage().toString(), "--name", "tiny"));
-        assertEquals(Set.of(), ModelPackage.open(store().resolve("tiny")).hashedAtOpen(),
+        assertEquals(
+                Set.of(),
+                ModelPackage.open(store().resolve("tiny")).hashedAtOpen(),
                 "the pull recorded its verification: the first run hashes nothing");
         assertEquals(List.of("tiny"), storeEntries());
     }
@@ -200,7 +217,10 @@ class ModelStoreTest {
         Files.write(cut, java.util.Arrays.copyOf(whole, whole.length * 2 / 3));
 
         assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", cut.toString(), "--name", "cut"));
-        assertTrue(err.toString().contains("Nothing was installed") && err.toString().contains("zip"), err.toString());
+        assertTrue(
+                err.toString().contains("Nothing was installed")
+                        && err.toString().contains("zip"),
+                err.toString());
         assertEquals(List.of(), storeEntries());
 
         Path missing = copyOfPackage();
@@ -212,14 +232,20 @@ class ModelStoreTest {
 
     @Test
     void hostile_model_names_cannot_escape_the_store() throws IOException {
-        for (String name : new String[] {"../escaped", "/tmp/abs", "..", ".hidden", "Upper", "a/b", "a\\b", "x".repeat(65), ""}) {
+        for (String name :
+                new String[] {"../escaped", "/tmp/abs", "..", ".hidden", "Upper", "a/b", "a\\b", "x".repeat(65), ""}) {
             assertEquals(ExitCodes.INVALID_INPUT, unmask("pull", tinyPackage().toString(), "--name", name), name);
-            assertTrue(err.toString().contains("is not a model name") && err.toString().contains("e.g. tiny-llada"), err.toString());
+            assertTrue(
+                    err.toString().contains("is not a model name")
+                            && err.toString().contains("e.g. tiny-llada"),
+                    err.toString());
             assertEquals(ExitCodes.INVALID_INPUT, unmask("rm", name), name);
             assertEquals(ExitCodes.INVALID_INPUT, unmask("show", name), name);
         }
         assertFalse(Files.exists(tmp.resolve("escaped")));
-        assertEquals(List.of(), storeEntries().stream().filter(n -> !n.startsWith(".")).toList());
+        assertEquals(
+                List.of(),
+                storeEntries().stream().filter(n -> !n.startsWith(".")).toList());
 
         // a link planted in the store cannot lead a name outside it
         Path outside = copyOfPackage();
@@ -247,7 +273,9 @@ class ModelStoreTest {
 
     @Test
     void a_source_that_is_not_a_package_says_what_to_pull() {
-        assertEquals(ExitCodes.INVALID_INPUT, unmask("pull", tmp.resolve("nothing-here").toString()));
+        assertEquals(
+                ExitCodes.INVALID_INPUT,
+                unmask("pull", tmp.resolve("nothing-here").toString()));
         assertTrue(err.toString().contains("does not exist"), err.toString());
         assertEquals(ExitCodes.INVALID_INPUT, unmask("pull", "http://example.com/x.zip"));
         assertTrue(err.toString().contains("https"), err.toString());

@@ -1,18 +1,17 @@
 package dev.unmask.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.decode.DraftText;
 import dev.unmask.testing.ReferencePackages;
-import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
-
 import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /** `unmask run`: an interactive session over standard input, on the real tiny-llada package. */
 class RunCommandTest {
@@ -35,9 +34,20 @@ class RunCommandTest {
 
     @Test
     void answers_each_prompt_and_leaves_at_bye() {
-        assertEquals(0, session("def add(a, b):\n\nimport os\n/bye\nnever read\n", "--gen-length", "16", "--steps", "8", "--no-live"));
+        assertEquals(
+                0,
+                session(
+                        "def add(a, b):\n\nimport os\n/bye\nnever read\n",
+                        "--gen-length",
+                        "16",
+                        "--steps",
+                        "8",
+                        "--no-live"));
         assertEquals(2, err.toString().split("16 tokens in 8 steps", -1).length - 1, err.toString());
-        assertEquals(4, out.toString().split(RunCommand.PROMPT, -1).length - 1, "a prompt per line read, the blank one included");
+        assertEquals(
+                4,
+                out.toString().split(RunCommand.PROMPT, -1).length - 1,
+                "a prompt per line read, the blank one included");
         assertFalse(out.toString().contains("\u001b["), "no terminal control codes without --live");
     }
 
@@ -49,7 +59,8 @@ class RunCommandTest {
 
     @Test
     void live_view_redraws_the_canvas_in_place_until_no_mask_is_left() {
-        assertEquals(0, session("class Stack:\n", "--gen-length", "16", "--steps", "16", "--block-length", "8", "--live"));
+        assertEquals(
+                0, session("class Stack:\n", "--gen-length", "16", "--steps", "16", "--block-length", "8", "--live"));
         String screen = out.toString();
         assertTrue(screen.contains(DraftText.MASK_GLYPH), "drafts show the masks still to resolve");
         assertTrue(screen.contains("\u001b[J"), "every redraw clears what the last draft showed");
@@ -59,7 +70,8 @@ class RunCommandTest {
 
     @Test
     void slash_commands_toggle_chat_mode_and_reject_unknown_ones() {
-        assertEquals(0, session("/chat\nhello\n/clear\n/nope\n/bye\n", "--gen-length", "8", "--steps", "8", "--no-live"));
+        assertEquals(
+                0, session("/chat\nhello\n/clear\n/nope\n/bye\n", "--gen-length", "8", "--steps", "8", "--no-live"));
         assertTrue(out.toString().contains("chat mode: on"));
         assertTrue(out.toString().contains("conversation cleared"));
         assertTrue(out.toString().contains("unknown command /nope"));

@@ -1,14 +1,11 @@
 package dev.unmask.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.testing.ReferencePackages;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
-
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -20,15 +17,18 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** `unmask serve` on a free loopback port, driven over real HTTP with the real tiny-llada package from a store. */
 class ServeCommandTest {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @TempDir
     static Path tmp;
@@ -80,7 +80,9 @@ class ServeCommandTest {
     }
 
     static HttpResponse<String> get(URI base, String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60)).GET();
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path))
+                .timeout(Duration.ofSeconds(60))
+                .GET();
         if (headers.length > 0) {
             b.headers(headers);
         }
@@ -88,9 +90,13 @@ class ServeCommandTest {
     }
 
     static HttpResponse<String> post(URI base, String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(base.resolve(path))
+                        .timeout(Duration.ofSeconds(60))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static JsonNode json(HttpResponse<String> r) throws Exception {
@@ -104,7 +110,8 @@ class ServeCommandTest {
         List<String> ids = new ArrayList<>();
         json(models).get("data").forEach(m -> ids.add(m.get("id").asText()));
         assertTrue(ids.contains("tiny"), ids.toString());
-        assertEquals("model", json(get(server.base, "/v1/models/tiny")).get("object").asText());
+        assertEquals(
+                "model", json(get(server.base, "/v1/models/tiny")).get("object").asText());
 
         HttpResponse<String> health = get(server.base, "/health");
         assertEquals(200, health.statusCode());
@@ -114,19 +121,25 @@ class ServeCommandTest {
 
     @Test
     void chat_completion_loads_the_model_on_the_first_request() throws Exception {
-        HttpResponse<String> r = post(server.base, "/v1/chat/completions",
+        HttpResponse<String> r = post(
+                server.base,
+                "/v1/chat/completions",
                 "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}], \"max_tokens\": 8, \"steps\": 8}");
         assertEquals(200, r.statusCode(), r.body());
         JsonNode body = json(r);
         assertEquals("chat.completion", body.get("object").asText());
         assertEquals("assistant", body.at("/choices/0/message/role").asText());
         assertTrue(body.at("/usage/completion_tokens").asInt() <= 8);
-        assertTrue(json(get(server.base, "/health")).get("loaded").toString().contains("\"tiny\""), "loaded now, kept (-1)");
+        assertTrue(
+                json(get(server.base, "/health")).get("loaded").toString().contains("\"tiny\""),
+                "loaded now, kept (-1)");
     }
 
     @Test
     void completion_with_suffix_fills_the_middle() throws Exception {
-        HttpResponse<String> r = post(server.base, "/v1/completions",
+        HttpResponse<String> r = post(
+                server.base,
+                "/v1/completions",
                 "{\"model\": \"tiny\", \"prompt\": \"def square(x):\\n\", \"suffix\": \"\\n\\ndef cube(x):\\n\", \"max_tokens\": 8, \"steps\": 8}");
         assertEquals(200, r.statusCode(), r.body());
         assertEquals("text_completion", json(r).get("object").asText());
@@ -135,10 +148,13 @@ class ServeCommandTest {
 
     @Test
     void streaming_is_server_sent_events_with_drafts_ending_in_done() throws Exception {
-        HttpResponse<java.util.stream.Stream<String>> r = HTTP.send(HttpRequest.newBuilder(server.base.resolve("/v1/chat/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
-                        + " \"max_tokens\": 16, \"steps\": 16, \"stream\": true, \"diffusing\": true,"
-                        + " \"stream_options\": {\"include_usage\": true}}")).build(),
+        HttpResponse<java.util.stream.Stream<String>> r = HTTP.send(
+                HttpRequest.newBuilder(server.base.resolve("/v1/chat/completions"))
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
+                                        + " \"max_tokens\": 16, \"steps\": 16, \"stream\": true, \"diffusing\": true,"
+                                        + " \"stream_options\": {\"include_usage\": true}}"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, r.statusCode());
         assertEquals("text/event-stream", r.headers().firstValue("Content-Type").orElse(""));
@@ -152,13 +168,16 @@ class ServeCommandTest {
         assertTrue(chunks.stream().allMatch(c -> c.get("object").asText().equals("chat.completion.chunk")));
         assertEquals("assistant", chunks.get(0).at("/choices/0/delta/role").asText());
         assertTrue(chunks.stream().anyMatch(c -> c.has("draft")), "the diffusion extra: drafts while denoising");
-        assertTrue(chunks.stream().anyMatch(c -> c.at("/choices/0/finish_reason").isTextual()));
+        assertTrue(
+                chunks.stream().anyMatch(c -> c.at("/choices/0/finish_reason").isTextual()));
         assertTrue(chunks.get(chunks.size() - 1).at("/usage/total_tokens").asInt() > 0, "usage last, as asked");
     }
 
     @Test
     void errors_are_openai_shaped_with_their_status() throws Exception {
-        HttpResponse<String> unknown = post(server.base, "/v1/chat/completions",
+        HttpResponse<String> unknown = post(
+                server.base,
+                "/v1/chat/completions",
                 "{\"model\": \"nope\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}");
         assertEquals(404, unknown.statusCode());
         assertEquals("model_not_found", json(unknown).at("/error/code").asText());
@@ -168,8 +187,8 @@ class ServeCommandTest {
         assertEquals(400, badJson.statusCode());
         assertEquals("invalid_json", json(badJson).at("/error/code").asText());
 
-        HttpResponse<String> badKeepAlive = post(server.base, "/v1/completions",
-                "{\"model\": \"tiny\", \"prompt\": \"x\", \"keep_alive\": \"soon\"}");
+        HttpResponse<String> badKeepAlive = post(
+                server.base, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"x\", \"keep_alive\": \"soon\"}");
         assertEquals(400, badKeepAlive.statusCode());
         assertEquals("keep_alive", json(badKeepAlive).at("/error/param").asText());
 
@@ -184,8 +203,14 @@ class ServeCommandTest {
             assertEquals(401, none.statusCode());
             assertEquals("invalid_api_key", json(none).at("/error/code").asText());
             assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(""));
-            assertEquals(401, get(keyed.base, "/v1/models", "Authorization", "Bearer wrong").statusCode());
-            assertEquals(200, get(keyed.base, "/v1/models", "Authorization", "Bearer s3cret").statusCode());
+            assertEquals(
+                    401,
+                    get(keyed.base, "/v1/models", "Authorization", "Bearer wrong")
+                            .statusCode());
+            assertEquals(
+                    200,
+                    get(keyed.base, "/v1/models", "Authorization", "Bearer s3cret")
+                            .statusCode());
             assertEquals(200, get(keyed.base, "/health").statusCode(), "health needs no key");
         }
     }
@@ -195,18 +220,27 @@ class ServeCommandTest {
         StringWriter err = new StringWriter();
         CommandLine cli = Unmask.commandLine();
         cli.setErr(new PrintWriter(err, true));
-        assertEquals(ExitCodes.INVALID_INPUT, cli.execute("serve", "--host", "0.0.0.0", "--port", "0",
-                "--store", store.toString(), "--api-key", ""));
-        assertTrue(err.toString().contains("Refusing to listen on 0.0.0.0") && err.toString().contains("--api-key"), err.toString());
+        assertEquals(
+                ExitCodes.INVALID_INPUT,
+                cli.execute("serve", "--host", "0.0.0.0", "--port", "0", "--store", store.toString(), "--api-key", ""));
+        assertTrue(
+                err.toString().contains("Refusing to listen on 0.0.0.0")
+                        && err.toString().contains("--api-key"),
+                err.toString());
         // with a key the address is accepted (not bound here)
         assertEquals(0, ServeCommand.listenAddress("0.0.0.0", 0, "k").getPort());
     }
 
     @Test
     void an_idle_model_is_unloaded_after_its_keep_alive() throws Exception {
-        try (Serving quick = new Serving("--port", "0", "--store", store.toString(), "--keep-alive", "400ms", "--threads", "2")) {
-            assertEquals("[]", json(get(quick.base, "/health")).get("loaded").toString(), "nothing loaded before a request");
-            HttpResponse<String> r = post(quick.base, "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"x =\", \"max_tokens\": 8, \"steps\": 8}");
+        try (Serving quick =
+                new Serving("--port", "0", "--store", store.toString(), "--keep-alive", "400ms", "--threads", "2")) {
+            assertEquals(
+                    "[]", json(get(quick.base, "/health")).get("loaded").toString(), "nothing loaded before a request");
+            HttpResponse<String> r = post(
+                    quick.base,
+                    "/v1/completions",
+                    "{\"model\": \"tiny\", \"prompt\": \"x =\", \"max_tokens\": 8, \"steps\": 8}");
             assertEquals(200, r.statusCode(), r.body());
             long answered = System.nanoTime();
             long unloadedAfterMillis = -1;
@@ -222,8 +256,13 @@ class ServeCommandTest {
             assertTrue(quick.err.toString().contains("unloaded 'tiny' after 400ms idle"), quick.err.toString());
 
             // a request's own keep_alive: 0 unloads as soon as it is answered
-            assertEquals(200, post(quick.base, "/v1/completions",
-                    "{\"model\": \"tiny\", \"prompt\": \"x =\", \"max_tokens\": 8, \"steps\": 8, \"keep_alive\": 0}").statusCode());
+            assertEquals(
+                    200,
+                    post(
+                                    quick.base,
+                                    "/v1/completions",
+                                    "{\"model\": \"tiny\", \"prompt\": \"x =\", \"max_tokens\": 8, \"steps\": 8, \"keep_alive\": 0}")
+                            .statusCode());
             assertEquals("[]", json(get(quick.base, "/health")).get("loaded").toString());
         }
     }
@@ -247,22 +286,48 @@ class ServeCommandTest {
         CommandLine cli = Unmask.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(new StringWriter(), true));
-        assertEquals(0, cli.execute("generate", "def add(a, b):", "--model", ReferencePackages.tinyLlada().toString(),
-                "--gen-length", "40", "--temperature", "0.8", "--seed", "7", "--stop", "return", "--json", "-q",
-                "--threads", "2"));
+        assertEquals(
+                0,
+                cli.execute(
+                        "generate",
+                        "def add(a, b):",
+                        "--model",
+                        ReferencePackages.tinyLlada().toString(),
+                        "--gen-length",
+                        "40",
+                        "--temperature",
+                        "0.8",
+                        "--seed",
+                        "7",
+                        "--stop",
+                        "return",
+                        "--json",
+                        "-q",
+                        "--threads",
+                        "2"));
         JsonNode generated = JSON.readTree(out.toString());
 
-        String request = "{\"model\": \"tiny\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 40, \"temperature\": 0.8,"
-                + " \"seed\": 7, \"stop\": \"return\"";
+        String request =
+                "{\"model\": \"tiny\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 40, \"temperature\": 0.8,"
+                        + " \"seed\": 7, \"stop\": \"return\"";
         HttpResponse<String> plain = post(server.base, "/v1/completions", request + "}");
         assertEquals(200, plain.statusCode(), plain.body());
         JsonNode answer = json(plain);
-        assertEquals(generated.get("text").asText(), answer.at("/choices/0/text").asText(), "the same tokens");
-        assertEquals(generated.get("completion_tokens").asInt(), answer.at("/usage/completion_tokens").asInt());
-        assertEquals(generated.get("finish_reason").asText(), answer.at("/choices/0/finish_reason").asText());
+        assertEquals(
+                generated.get("text").asText(), answer.at("/choices/0/text").asText(), "the same tokens");
+        assertEquals(
+                generated.get("completion_tokens").asInt(),
+                answer.at("/usage/completion_tokens").asInt());
+        assertEquals(
+                generated.get("finish_reason").asText(),
+                answer.at("/choices/0/finish_reason").asText());
 
-        HttpResponse<String> streamed = post(server.base, "/v1/completions", request + ", \"stream\": true, \"diffusing\": true}");
-        List<JsonNode> drafts = events(streamed.body()).stream().filter(c -> c.has("draft")).map(c -> c.get("draft")).toList();
+        HttpResponse<String> streamed =
+                post(server.base, "/v1/completions", request + ", \"stream\": true, \"diffusing\": true}");
+        List<JsonNode> drafts = events(streamed.body()).stream()
+                .filter(c -> c.has("draft"))
+                .map(c -> c.get("draft"))
+                .toList();
         assertEquals(generated.get("steps").asInt(), drafts.size(), "the same number of steps");
         assertEquals(40, drafts.get(0).get("masked").asInt() + 1, "a 40-token region, one token committed per step");
         if (drafts.size() > 32) {
@@ -280,7 +345,8 @@ class ServeCommandTest {
             HttpResponse<String> plain = post(server.base, "/v1/completions", request + "}");
             assertEquals(200, plain.statusCode(), plain.body());
             StringBuilder text = new StringBuilder();
-            for (JsonNode c : events(post(server.base, "/v1/completions", request + ", \"stream\": true}").body())) {
+            for (JsonNode c : events(post(server.base, "/v1/completions", request + ", \"stream\": true}")
+                    .body())) {
                 text.append(c.at("/choices/0/text").asText(""));
             }
             assertEquals(json(plain).at("/choices/0/text").asText(), text.toString(), request);

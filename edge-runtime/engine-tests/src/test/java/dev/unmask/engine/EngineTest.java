@@ -1,5 +1,11 @@
 package dev.unmask.engine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.decode.CanvasLayout;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
@@ -7,15 +13,9 @@ import dev.unmask.engine.decode.FinishReason;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
-import dev.unmask.format.PackageException;
-import dev.unmask.testing.Repo;
-import dev.unmask.testing.ReferencePackages;
 import dev.unmask.engine.text.ChatMessage;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
+import dev.unmask.format.PackageException;
+import dev.unmask.testing.ReferencePackages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,12 +23,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The engine end to end on the real fp32 package: ONNX Runtime session, DJL tokenizer, Jinjava template. */
 class EngineTest {
@@ -37,7 +35,8 @@ class EngineTest {
 
     @BeforeAll
     static void open() {
-        engine = Engine.open(ReferencePackages.tinyLlada(), RuntimeOptions.defaults().withIntraOpThreads(2));
+        engine = Engine.open(
+                ReferencePackages.tinyLlada(), RuntimeOptions.defaults().withIntraOpThreads(2));
     }
 
     @AfterAll
@@ -58,7 +57,8 @@ class EngineTest {
 
     @Test
     void generates_a_continuation_and_reports_steps_and_timings() {
-        Generation g = engine.generate(small("def add(a, b):\n").earlyExit(false).build(), DenoisingListener.NONE);
+        Generation g =
+                engine.generate(small("def add(a, b):\n").earlyExit(false).build(), DenoisingListener.NONE);
         assertEquals(8, g.steps());
         assertTrue(g.modelNanos() > 0 && g.samplerNanos() > 0);
         assertEquals(engine.tokenizer().decode(g.tokens()), g.text());
@@ -74,9 +74,13 @@ class EngineTest {
         assertArrayEquals(a.denoised().canvas(), b.denoised().canvas());
         List<long[]> others = new ArrayList<>();
         for (long seed = 12; seed < 16; seed++) {
-            others.add(engine.generate(hot.toBuilder().seed(seed).build(), DenoisingListener.NONE).denoised().canvas());
+            others.add(engine.generate(hot.toBuilder().seed(seed).build(), DenoisingListener.NONE)
+                    .denoised()
+                    .canvas());
         }
-        assertTrue(others.stream().anyMatch(o -> !Arrays.equals(o, a.denoised().canvas())), "other seeds differ somewhere");
+        assertTrue(
+                others.stream().anyMatch(o -> !Arrays.equals(o, a.denoised().canvas())),
+                "other seeds differ somewhere");
     }
 
     @Test
@@ -84,8 +88,10 @@ class EngineTest {
         GenerationRequest.Prompt hi = new GenerationRequest.Prompt.Chat(List.of(ChatMessage.user("Hi")));
         CanvasLayout layout = engine.plan(small(hi).build()).layout();
         String rendered = engine.tokenizer().decodeWithSpecialTokens(Arrays.copyOf(layout.tokens(), layout.genStart()));
-        assertEquals("<|startoftext|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
-                + "<|start_header_id|>assistant<|end_header_id|>\n\n", rendered);
+        assertEquals(
+                "<|startoftext|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\n",
+                rendered);
         assertEquals(0, layout.tokens()[0], "one BOS, from the template");
         assertTrue(layout.tokens()[1] != 0);
         Generation g = engine.generate(small(hi).build(), DenoisingListener.NONE);
@@ -96,22 +102,30 @@ class EngineTest {
     void infill_keeps_prefix_and_suffix_and_writes_only_the_middle() {
         long[] prefix = engine.tokenizer().encode("def square(x):\n", true);
         long[] suffix = engine.tokenizer().encode("\n\ndef cube(x):\n", false);
-        Generation g = engine.generate(small(new GenerationRequest.Prompt.Infill("def square(x):\n", "\n\ndef cube(x):\n"))
-                .length(12).build(), DenoisingListener.NONE);
+        Generation g = engine.generate(
+                small(new GenerationRequest.Prompt.Infill("def square(x):\n", "\n\ndef cube(x):\n"))
+                        .length(12)
+                        .build(),
+                DenoisingListener.NONE);
         long[] canvas = g.denoised().canvas();
         assertEquals(prefix.length + 12 + suffix.length, canvas.length);
         assertArrayEquals(prefix, Arrays.copyOf(canvas, prefix.length));
         assertArrayEquals(suffix, Arrays.copyOfRange(canvas, prefix.length + 12, canvas.length));
         assertTrue(Arrays.stream(canvas).noneMatch(t -> t == engine.traits().maskId()));
-        Generation auto = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Infill("x = ", "\n"))
-                .build(), DenoisingListener.NONE);
+        Generation auto = engine.generate(
+                GenerationRequest.builder(new GenerationRequest.Prompt.Infill("x = ", "\n"))
+                        .build(),
+                DenoisingListener.NONE);
         assertEquals(64, auto.denoised().genLength(), "no length: the package's gen_length");
     }
 
     @Test
     void placeholders_in_text_are_filled_and_everything_else_stays() {
-        Generation g = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Placeholders(
-                "def f(x):\n    return <|mdm_mask|><|mdm_mask|><|mdm_mask|>\n")).build(), DenoisingListener.NONE);
+        Generation g = engine.generate(
+                GenerationRequest.builder(new GenerationRequest.Prompt.Placeholders(
+                                "def f(x):\n    return <|mdm_mask|><|mdm_mask|><|mdm_mask|>\n"))
+                        .build(),
+                DenoisingListener.NONE);
         assertEquals(3, g.denoised().genLength());
         long[] before = engine.tokenizer().encode("def f(x):\n    return ", true);
         assertArrayEquals(before, Arrays.copyOf(g.denoised().canvas(), before.length));
@@ -119,8 +133,10 @@ class EngineTest {
 
     @Test
     void requests_of_different_lengths_batched_step_by_step_match_their_solo_runs() {
-        DecodingPlan planA = engine.plan(small("def add(a, b):\n").earlyExit(false).build());
-        DecodingPlan planB = engine.plan(small("class Stack:\n    def push(self, x):\n").earlyExit(false).build());
+        DecodingPlan planA =
+                engine.plan(small("def add(a, b):\n").earlyExit(false).build());
+        DecodingPlan planB = engine.plan(
+                small("class Stack:\n    def push(self, x):\n").earlyExit(false).build());
         Generation soloA = engine.run(planA, DenoisingListener.NONE);
         Generation soloB = engine.run(planB, DenoisingListener.NONE);
         DenoisingRun a = engine.start(planA, DenoisingListener.NONE);
@@ -135,7 +151,8 @@ class EngineTest {
     @Test
     void a_prompt_too_long_for_the_model_is_refused_before_any_forward_pass() {
         String longPrompt = "x = 1\n".repeat(400);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> engine.generate(small(longPrompt).build(), DenoisingListener.NONE));
         assertTrue(e.getMessage().contains("maximum context length is 512 tokens"), e.getMessage());
     }
@@ -150,13 +167,16 @@ class EngineTest {
             }
         }
         Files.delete(copy.resolve("tokenizer.json"));
-        PackageException missing = assertThrows(PackageException.class, () -> Engine.open(copy, RuntimeOptions.defaults()));
+        PackageException missing =
+                assertThrows(PackageException.class, () -> Engine.open(copy, RuntimeOptions.defaults()));
         assertTrue(missing.getMessage().contains("tokenizer.json"), missing.getMessage());
         Files.writeString(copy.resolve("tokenizer.json"), "{}");
-        PackageException altered = assertThrows(PackageException.class, () -> Engine.open(copy, RuntimeOptions.defaults()));
+        PackageException altered =
+                assertThrows(PackageException.class, () -> Engine.open(copy, RuntimeOptions.defaults()));
         assertTrue(altered.getMessage().contains("tokenizer.json"), altered.getMessage());
         assertFalse(Files.exists(tmp.resolve("nothing")));
-        PackageException none = assertThrows(PackageException.class, () -> Engine.open(tmp.resolve("nothing"), RuntimeOptions.defaults()));
+        PackageException none = assertThrows(
+                PackageException.class, () -> Engine.open(tmp.resolve("nothing"), RuntimeOptions.defaults()));
         assertTrue(none.getMessage().contains("nothing"), none.getMessage());
     }
 }

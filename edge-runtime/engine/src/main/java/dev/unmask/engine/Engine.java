@@ -16,11 +16,10 @@ import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
 import dev.unmask.engine.request.Limits;
 import dev.unmask.engine.request.PromptTokens;
-import dev.unmask.format.ModelPackage;
-import dev.unmask.format.PackageManifest;
 import dev.unmask.engine.text.ChatTemplate;
 import dev.unmask.engine.text.Tokenizer;
-
+import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageManifest;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -57,8 +56,12 @@ public final class Engine implements AutoCloseable {
         this.traits = ModelTraits.of(manifest);
         this.defaults = GenerationDefaults.of(manifest);
         String template = manifest.chatTemplate();
-        this.chatTemplate = template == null || template.isBlank() ? null
-                : new ChatTemplate(template, tokenText(manifest.specialTokens().bos()), tokenText(manifest.specialTokens().eos()));
+        this.chatTemplate = template == null || template.isBlank()
+                ? null
+                : new ChatTemplate(
+                        template,
+                        tokenText(manifest.specialTokens().bos()),
+                        tokenText(manifest.specialTokens().eos()));
     }
 
     /** Opens a package folder: manifest and checksums verified, ONNX Runtime session, tokenizer. */
@@ -101,8 +104,9 @@ public final class Engine implements AutoCloseable {
         }
         if (prompt instanceof GenerationRequest.Prompt.Chat c) {
             if (chatTemplate == null) {
-                throw new IllegalArgumentException("Package '" + manifest.name() + "' has no chat template: send a plain "
-                        + "prompt (unmask generate without --chat), or re-package a checkpoint whose tokenizer_config.json has one");
+                throw new IllegalArgumentException(
+                        "Package '" + manifest.name() + "' has no chat template: send a plain "
+                                + "prompt (unmask generate without --chat), or re-package a checkpoint whose tokenizer_config.json has one");
             }
             // the rendered template carries its own BOS
             return new PromptTokens.Continuation(tokenizer.encode(chatTemplate.render(c.messages(), true), false));
@@ -110,7 +114,8 @@ public final class Engine implements AutoCloseable {
         if (prompt instanceof GenerationRequest.Prompt.Infill i) {
             return new PromptTokens.Infill(tokenizer.encode(i.prefix(), true), tokenizer.encode(i.suffix(), false));
         }
-        return new PromptTokens.Placeholders(tokenizer.encode(((GenerationRequest.Prompt.Placeholders) prompt).text(), true));
+        return new PromptTokens.Placeholders(
+                tokenizer.encode(((GenerationRequest.Prompt.Placeholders) prompt).text(), true));
     }
 
     /** Plans a request with no limits but the model's (the command line). */
@@ -141,7 +146,8 @@ public final class Engine implements AutoCloseable {
 
     /** The rendering of a plan's text: final answer, settled stream prefix, drafts. */
     public AnswerText answerText(DecodingPlan plan) {
-        return new AnswerText(plan.layout(), plan.options(), traits, tokenizer::decode, t -> tokenizer.encode(t, false));
+        return new AnswerText(
+                plan.layout(), plan.options(), traits, tokenizer::decode, t -> tokenizer.encode(t, false));
     }
 
     /** Starts a planned request for step-by-step batching. */
@@ -158,8 +164,15 @@ public final class Engine implements AutoCloseable {
     public Generation finish(DenoisingRun run) {
         Denoised d = run.result();
         AnswerText.Answer answer = run.text().answer(d.canvas());
-        return new Generation(answer.text(), answer.tokens(), d.genStart(), d.reason(), d.steps(), d.modelNanos(),
-                d.samplerNanos(), d);
+        return new Generation(
+                answer.text(),
+                answer.tokens(),
+                d.genStart(),
+                d.reason(),
+                d.steps(),
+                d.modelNanos(),
+                d.samplerNanos(),
+                d);
     }
 
     private String tokenText(Integer id) {

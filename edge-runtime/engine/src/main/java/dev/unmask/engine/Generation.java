@@ -16,8 +16,15 @@ import dev.unmask.engine.decode.FinishReason;
  * @param samplerNanos time choosing and committing tokens
  * @param denoised     the final canvas and its region, for callers that want every token
  */
-public record Generation(String text, long[] tokens, int promptTokens, FinishReason reason, int steps,
-                         long modelNanos, long samplerNanos, Denoised denoised) {
+public record Generation(
+        String text,
+        long[] tokens,
+        int promptTokens,
+        FinishReason reason,
+        int steps,
+        long modelNanos,
+        long samplerNanos,
+        Denoised denoised) {
 
     /** Generated tokens per second of model plus sampler time. */
     public double tokensPerSecond() {

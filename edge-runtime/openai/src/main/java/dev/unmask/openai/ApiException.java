@@ -22,7 +22,8 @@ public final class ApiException extends RuntimeException {
     private final String code;
     private final int retryAfterSeconds;
 
-    public ApiException(ErrorKind kind, String message, String param, String code, int retryAfterSeconds, Throwable cause) {
+    public ApiException(
+            ErrorKind kind, String message, String param, String code, int retryAfterSeconds, Throwable cause) {
         super(Objects.requireNonNull(message, "message"), cause);
         this.kind = Objects.requireNonNull(kind, "kind");
         this.param = param;

@@ -7,7 +7,6 @@ import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -40,9 +39,9 @@ public final class BatchScheduler implements AutoCloseable {
 
     private final Object lock = new Object();
     private final ArrayDeque<Ticket> queue = new ArrayDeque<>(); // guarded by lock
-    private int active;                                           // guarded by lock
-    private int starting;                                         // submits in engine.start; guarded by lock
-    private boolean closed;                                       // guarded by lock
+    private int active; // guarded by lock
+    private int starting; // submits in engine.start; guarded by lock
+    private boolean closed; // guarded by lock
 
     /**
      * @param maxBatch requests per forward pass (1 = one at a time)
@@ -59,7 +58,8 @@ public final class BatchScheduler implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.maxQueue = maxQueue;
         this.observer = observer == null ? SchedulerObserver.NONE : observer;
-        this.worker = new Thread(this::loop, "unmask-scheduler-" + engine.manifest().name());
+        this.worker =
+                new Thread(this::loop, "unmask-scheduler-" + engine.manifest().name());
         this.worker.setDaemon(true);
         this.worker.start();
     }

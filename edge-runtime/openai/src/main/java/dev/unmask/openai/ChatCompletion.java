@@ -11,9 +11,15 @@ public record ChatCompletion(String id, String object, long created, String mode
         choices = List.copyOf(choices);
     }
 
-    public static ChatCompletion of(String id, long created, String model, String content, String finishReason, Usage usage) {
-        return new ChatCompletion(id, OBJECT, created, model,
-                List.of(new Choice(0, new Message("assistant", content), finishReason, null)), usage);
+    public static ChatCompletion of(
+            String id, long created, String model, String content, String finishReason, Usage usage) {
+        return new ChatCompletion(
+                id,
+                OBJECT,
+                created,
+                model,
+                List.of(new Choice(0, new Message("assistant", content), finishReason, null)),
+                usage);
     }
 
     /** @param logprobs always null: not supported */

@@ -2,7 +2,6 @@ package dev.unmask.openai;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.node.NullNode;
-
 import java.util.List;
 
 /**
@@ -15,9 +14,14 @@ import java.util.List;
  * @param usage a {@link Usage}, {@link NullNode} (sent as {@code null}) or null (left out)
  * @param draft with {@code "diffusing": true}: the canvas as it denoises, on chunks whose delta is empty
  */
-public record ChatCompletionChunk(String id, String object, long created, String model, List<Choice> choices,
-                                  @JsonInclude(JsonInclude.Include.NON_NULL) Object usage,
-                                  @JsonInclude(JsonInclude.Include.NON_NULL) Draft draft) {
+public record ChatCompletionChunk(
+        String id,
+        String object,
+        long created,
+        String model,
+        List<Choice> choices,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Object usage,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Draft draft) {
 
     public static final String OBJECT = "chat.completion.chunk";
 

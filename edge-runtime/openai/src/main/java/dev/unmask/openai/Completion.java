@@ -1,7 +1,6 @@
 package dev.unmask.openai;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-
 import java.util.List;
 
 /**
@@ -11,9 +10,14 @@ import java.util.List;
  * @param usage a {@link Usage}, {@link com.fasterxml.jackson.databind.node.NullNode} (sent as null) or null (left out)
  * @param draft with {@code "diffusing": true}: the canvas as it denoises, on chunks whose text is empty
  */
-public record Completion(String id, String object, long created, String model, List<Choice> choices,
-                         @JsonInclude(JsonInclude.Include.NON_NULL) Object usage,
-                         @JsonInclude(JsonInclude.Include.NON_NULL) Draft draft) {
+public record Completion(
+        String id,
+        String object,
+        long created,
+        String model,
+        List<Choice> choices,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Object usage,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Draft draft) {
 
     public static final String OBJECT = "text_completion";
 
@@ -22,7 +26,8 @@ public record Completion(String id, String object, long created, String model, L
     }
 
     public static Completion of(String id, long created, String model, String text, String finishReason, Usage usage) {
-        return new Completion(id, OBJECT, created, model, List.of(new Choice(text, 0, null, finishReason)), usage, null);
+        return new Completion(
+                id, OBJECT, created, model, List.of(new Choice(text, 0, null, finishReason)), usage, null);
     }
 
     /** @param logprobs always null: not supported */

@@ -14,7 +14,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 public record CompletionRequest(String model, String prompt, String suffix, GenerationParams params) {
 
-    public static final String EXAMPLE = "{\"model\": \"tiny-llada\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 32}";
+    public static final String EXAMPLE =
+            "{\"model\": \"tiny-llada\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 32}";
 
     public static CompletionRequest parse(byte[] body) {
         return read(Json.readObject(body, EXAMPLE));
@@ -25,14 +26,18 @@ public record CompletionRequest(String model, String prompt, String suffix, Gene
         JsonNode p = body.get("prompt");
         String prompt;
         if (p == null || p.isNull()) {
-            throw ApiException.invalid("prompt", "missing_required_parameter", "'prompt' is required: send e.g. " + EXAMPLE);
+            throw ApiException.invalid(
+                    "prompt", "missing_required_parameter", "'prompt' is required: send e.g. " + EXAMPLE);
         } else if (p.isTextual()) {
             prompt = p.textValue();
         } else if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
             prompt = p.get(0).textValue();
         } else if (p.isArray() && p.size() > 1 && p.get(0).isTextual()) {
-            throw ApiException.invalid("prompt", "unsupported_parameter", "'prompt' holds " + p.size()
-                    + " prompts: send one prompt per request (concurrent requests are batched together)");
+            throw ApiException.invalid(
+                    "prompt",
+                    "unsupported_parameter",
+                    "'prompt' holds " + p.size()
+                            + " prompts: send one prompt per request (concurrent requests are batched together)");
         } else {
             throw Fields.wrongType("prompt", "a string", "\"prompt\": \"def add(a, b):\"", p);
         }

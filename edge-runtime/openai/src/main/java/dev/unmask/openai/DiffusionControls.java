@@ -2,7 +2,6 @@ package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.Remasking;
-
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -23,8 +22,13 @@ import java.util.stream.Collectors;
  * @param cfgScale            classifier-free guidance scale, 0 = off; needs a package with full logits
  * @param diffusing           stream the intermediate drafts as the text denoises (with {@code stream: true})
  */
-public record DiffusionControls(Integer steps, Integer blockLength, Remasking remasking, Double confidenceThreshold,
-                                Double cfgScale, boolean diffusing) {
+public record DiffusionControls(
+        Integer steps,
+        Integer blockLength,
+        Remasking remasking,
+        Double confidenceThreshold,
+        Double cfgScale,
+        boolean diffusing) {
 
     public static final DiffusionControls NONE = new DiffusionControls(null, null, null, null, null, false);
 
@@ -34,14 +38,21 @@ public record DiffusionControls(Integer steps, Integer blockLength, Remasking re
         String remaskingName = Fields.string(body, "remasking", "\"remasking\": \"low_confidence\"");
         Remasking remasking = null;
         if (remaskingName != null) {
-            remasking = Arrays.stream(Remasking.values()).filter(r -> r.id().equals(remaskingName)).findFirst()
-                    .orElseThrow(() -> ApiException.invalid("remasking", "'remasking' must be one of "
-                            + Arrays.stream(Remasking.values()).map(r -> "\"" + r.id() + "\"").collect(Collectors.joining(", "))
-                            + ", e.g. \"remasking\": \"low_confidence\"; got \"" + remaskingName + "\""));
+            remasking = Arrays.stream(Remasking.values())
+                    .filter(r -> r.id().equals(remaskingName))
+                    .findFirst()
+                    .orElseThrow(() -> ApiException.invalid(
+                            "remasking",
+                            "'remasking' must be one of "
+                                    + Arrays.stream(Remasking.values())
+                                            .map(r -> "\"" + r.id() + "\"")
+                                            .collect(Collectors.joining(", "))
+                                    + ", e.g. \"remasking\": \"low_confidence\"; got \"" + remaskingName + "\""));
         }
         Double threshold = Fields.number(body, "confidence_threshold", "\"confidence_threshold\": 0.9");
         Double cfgScale = Fields.number(body, "cfg_scale", "\"cfg_scale\": 1.5");
         Boolean diffusing = Fields.bool(body, "diffusing", "\"diffusing\": true");
-        return new DiffusionControls(steps, blockLength, remasking, threshold, cfgScale, Boolean.TRUE.equals(diffusing));
+        return new DiffusionControls(
+                steps, blockLength, remasking, threshold, cfgScale, Boolean.TRUE.equals(diffusing));
     }
 }

@@ -1,7 +1,6 @@
 package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,7 +31,8 @@ final class Fields {
     static String requiredString(JsonNode body, String name, String example) {
         String s = string(body, name, example);
         if (s == null) {
-            throw ApiException.invalid(name, "missing_required_parameter", "'" + name + "' is required: send e.g. " + example);
+            throw ApiException.invalid(
+                    name, "missing_required_parameter", "'" + name + "' is required: send e.g. " + example);
         }
         return s;
     }
@@ -45,7 +45,9 @@ final class Fields {
         if (v.isIntegralNumber() && v.canConvertToInt()) {
             return v.intValue();
         }
-        if (v.isFloatingPointNumber() && v.doubleValue() == Math.rint(v.doubleValue()) && Math.abs(v.doubleValue()) < Integer.MAX_VALUE) {
+        if (v.isFloatingPointNumber()
+                && v.doubleValue() == Math.rint(v.doubleValue())
+                && Math.abs(v.doubleValue()) < Integer.MAX_VALUE) {
             return (int) v.doubleValue(); // 64.0 is 64, as JavaScript clients send it
         }
         throw wrongType(name, "an integer", example, v);
@@ -105,15 +107,18 @@ final class Fields {
             throw wrongType(name, "a string or an array of strings", example, v);
         }
         if (out.size() > max) {
-            throw ApiException.invalid(name, "'" + name + "' takes at most " + max + " sequences, got " + out.size()
-                    + ": send e.g. " + example);
+            throw ApiException.invalid(
+                    name,
+                    "'" + name + "' takes at most " + max + " sequences, got " + out.size() + ": send e.g. " + example);
         }
         return List.copyOf(out);
     }
 
     static ApiException wrongType(String name, String type, String example, JsonNode got) {
-        return ApiException.invalid(name, "invalid_type", "'" + name + "' must be " + type + ", e.g. " + example
-                + "; got " + describe(got));
+        return ApiException.invalid(
+                name,
+                "invalid_type",
+                "'" + name + "' must be " + type + ", e.g. " + example + "; got " + describe(got));
     }
 
     /** How a sent value reads in an error message: its JSON, shortened, and its type. */
@@ -121,8 +126,11 @@ final class Fields {
         if (v == null || v.isMissingNode()) {
             return "nothing";
         }
-        String type = v.isTextual() ? "a string" : v.isNumber() ? "a number" : v.isBoolean() ? "a boolean"
-                : v.isArray() ? "an array" : v.isObject() ? "an object" : "null";
+        String type = v.isTextual()
+                ? "a string"
+                : v.isNumber()
+                        ? "a number"
+                        : v.isBoolean() ? "a boolean" : v.isArray() ? "an array" : v.isObject() ? "an object" : "null";
         String text = v.toString();
         if (text.length() > 40) {
             text = text.substring(0, 37) + "...";

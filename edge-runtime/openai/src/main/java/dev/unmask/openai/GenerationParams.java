@@ -2,7 +2,6 @@ package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.request.GenerationRequest;
-
 import java.util.List;
 
 /**
@@ -19,8 +18,15 @@ import java.util.List;
  * @param includeUsage {@code stream_options.include_usage}: a last chunk with the token counts
  * @param diffusion    the diffusion extras
  */
-public record GenerationParams(Integer maxTokens, Double temperature, Double topP, List<String> stop, Long seed,
-                               boolean stream, boolean includeUsage, DiffusionControls diffusion) {
+public record GenerationParams(
+        Integer maxTokens,
+        Double temperature,
+        Double topP,
+        List<String> stop,
+        Long seed,
+        boolean stream,
+        boolean includeUsage,
+        DiffusionControls diffusion) {
 
     public static final int MAX_STOP_SEQUENCES = 4;
 
@@ -35,8 +41,11 @@ public record GenerationParams(Integer maxTokens, Double temperature, Double top
             maxTokens = Fields.integer(body, "max_completion_tokens", "\"max_completion_tokens\": 64");
         }
         Double temperature = Fields.number(body, "temperature", "\"temperature\": 0.7");
-        if (temperature != null && !(temperature >= 0 && temperature <= 2)) { // OpenAI's range, narrower than the engine's
-            throw ApiException.invalid("temperature", "'temperature' must be between 0 (greedy) and 2, e.g. \"temperature\": 0.7; got " + temperature);
+        if (temperature != null
+                && !(temperature >= 0 && temperature <= 2)) { // OpenAI's range, narrower than the engine's
+            throw ApiException.invalid(
+                    "temperature",
+                    "'temperature' must be between 0 (greedy) and 2, e.g. \"temperature\": 0.7; got " + temperature);
         }
         Double topP = Fields.number(body, "top_p", "\"top_p\": 0.95");
         List<String> stop = Fields.stop(body, "stop", MAX_STOP_SEQUENCES);
@@ -46,18 +55,24 @@ public record GenerationParams(Integer maxTokens, Double temperature, Double top
         JsonNode streamOptions = body.get("stream_options");
         if (streamOptions != null && !streamOptions.isNull()) {
             if (!streamOptions.isObject()) {
-                throw Fields.wrongType("stream_options", "an object", "\"stream_options\": {\"include_usage\": true}", streamOptions);
+                throw Fields.wrongType(
+                        "stream_options", "an object", "\"stream_options\": {\"include_usage\": true}", streamOptions);
             }
             if (!stream) {
-                throw ApiException.invalid("stream_options", "'stream_options' is only allowed with \"stream\": true: "
-                        + "add \"stream\": true or leave stream_options out");
+                throw ApiException.invalid(
+                        "stream_options",
+                        "'stream_options' is only allowed with \"stream\": true: "
+                                + "add \"stream\": true or leave stream_options out");
             }
-            includeUsage = Boolean.TRUE.equals(Fields.bool(streamOptions, "include_usage", "\"stream_options\": {\"include_usage\": true}"));
+            includeUsage = Boolean.TRUE.equals(
+                    Fields.bool(streamOptions, "include_usage", "\"stream_options\": {\"include_usage\": true}"));
         }
         DiffusionControls diffusion = DiffusionControls.read(body);
         if (diffusion.diffusing() && !stream) {
-            throw ApiException.invalid("diffusing", "'diffusing' streams the drafts and needs \"stream\": true: "
-                    + "add \"stream\": true or leave diffusing out");
+            throw ApiException.invalid(
+                    "diffusing",
+                    "'diffusing' streams the drafts and needs \"stream\": true: "
+                            + "add \"stream\": true or leave diffusing out");
         }
         Unsupported.check(body, chat);
         return new GenerationParams(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion);
@@ -66,10 +81,16 @@ public record GenerationParams(Integer maxTokens, Double temperature, Double top
     /** The engine's request for {@code prompt} with these fields: {@code max_tokens} is the length to generate. */
     public GenerationRequest request(GenerationRequest.Prompt prompt) {
         return GenerationRequest.builder(prompt)
-                .length(maxTokens).blockLength(diffusion.blockLength()).steps(diffusion.steps())
-                .temperature(temperature).topP(topP).remasking(diffusion.remasking())
-                .threshold(diffusion.confidenceThreshold()).cfgScale(diffusion.cfgScale())
-                .stop(stop).seed(seed)
+                .length(maxTokens)
+                .blockLength(diffusion.blockLength())
+                .steps(diffusion.steps())
+                .temperature(temperature)
+                .topP(topP)
+                .remasking(diffusion.remasking())
+                .threshold(diffusion.confidenceThreshold())
+                .cfgScale(diffusion.cfgScale())
+                .stop(stop)
+                .seed(seed)
                 .build();
     }
 }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -43,21 +42,28 @@ public final class Json {
      */
     public static JsonNode readObject(byte[] body, String example) {
         if (body == null || body.length == 0) {
-            throw ApiException.invalid(null, "invalid_json", "The request body is empty: send a JSON object, e.g. " + example);
+            throw ApiException.invalid(
+                    null, "invalid_json", "The request body is empty: send a JSON object, e.g. " + example);
         }
         JsonNode node;
         try {
             node = MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
-            throw ApiException.invalid(null, "invalid_json", "The request body is not valid JSON ("
-                    + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + "): send a JSON object, e.g. " + example);
+            throw ApiException.invalid(
+                    null,
+                    "invalid_json",
+                    "The request body is not valid JSON ("
+                            + e.getOriginalMessage() + " at line "
+                            + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + "): send a JSON object, e.g. " + example);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         if (node == null || !node.isObject()) {
-            throw ApiException.invalid(null, "invalid_json", "The request body must be a JSON object, not "
-                    + Fields.describe(node) + ": send e.g. " + example);
+            throw ApiException.invalid(
+                    null,
+                    "invalid_json",
+                    "The request body must be a JSON object, not " + Fields.describe(node) + ": send e.g. " + example);
         }
         return node;
     }

@@ -7,7 +7,6 @@ import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
-
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,8 +34,8 @@ public final class OpenAiService {
     public OpenAiService(List<ServedModel> served, ServingLimits limits, Clock clock) {
         for (ServedModel m : served) {
             if (models.put(m.id(), m) != null) {
-                throw new IllegalArgumentException("Two packages are served under the model id '" + m.id()
-                        + "': give each its own id");
+                throw new IllegalArgumentException(
+                        "Two packages are served under the model id '" + m.id() + "': give each its own id");
             }
         }
         this.limits = limits;
@@ -86,8 +85,10 @@ public final class OpenAiService {
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("messages", e.getMessage()); // a package without a chat template
         } catch (RuntimeException e) {
-            throw ApiException.invalid("messages", "The chat template failed on these messages (" + e.getMessage()
-                    + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
+            throw ApiException.invalid(
+                    "messages",
+                    "The chat template failed on these messages (" + e.getMessage()
+                            + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
         }
         return submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, request.params());
     }
@@ -115,13 +116,14 @@ public final class OpenAiService {
         }
         DecodingOptions o = plan.options();
         if (params.seed() == null && (o.temperature() > 0 || o.remasking() == Remasking.RANDOM)) {
-            plan = plan.withOptions(o.toBuilder().seed(ThreadLocalRandom.current().nextLong()).build());
+            plan = plan.withOptions(
+                    o.toBuilder().seed(ThreadLocalRandom.current().nextLong()).build());
         }
         return plan;
     }
 
-    private PendingGeneration submit(PendingGeneration.Kind kind, String idPrefix, ServedModel m, DecodingPlan plan,
-                                     GenerationParams params) {
+    private PendingGeneration submit(
+            PendingGeneration.Kind kind, String idPrefix, ServedModel m, DecodingPlan plan, GenerationParams params) {
         String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         PendingGeneration pending = new PendingGeneration(kind, id, created, m.id(), plan, params);

@@ -6,7 +6,6 @@ import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DraftText;
 import dev.unmask.engine.request.DecodingPlan;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
@@ -26,7 +25,10 @@ import java.util.function.BooleanSupplier;
 public final class PendingGeneration {
 
     /** How the two endpoints shape their chunks. */
-    enum Kind { CHAT, COMPLETION }
+    enum Kind {
+        CHAT,
+        COMPLETION
+    }
 
     private static final long POLL_MILLIS = 200;
 
@@ -36,7 +38,8 @@ public final class PendingGeneration {
     private final String model;
     private final DecodingPlan plan;
     private final GenerationParams params;
-    private final BlockingQueue<Object> events = new LinkedBlockingQueue<>(); // String deltas, Drafts, Generation, Throwable
+    private final BlockingQueue<Object> events =
+            new LinkedBlockingQueue<>(); // String deltas, Drafts, Generation, Throwable
     private BatchScheduler.Ticket ticket;
 
     PendingGeneration(Kind kind, String id, long created, String model, DecodingPlan plan, GenerationParams params) {
@@ -182,26 +185,53 @@ public final class PendingGeneration {
                     sent += delta;
                     write(out, content(delta));
                 } else if (event instanceof Draft draft) {
-                    write(out, kind == Kind.CHAT
-                            ? new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model,
-                                    List.of(new ChatCompletionChunk.Choice(0, ChatCompletionChunk.Delta.EMPTY, null, null)), usageNull(), draft)
-                            : new Completion(id, Completion.OBJECT, created, model,
-                                    List.of(new Completion.Choice("", 0, null, null)), usageNull(), draft));
+                    write(
+                            out,
+                            kind == Kind.CHAT
+                                    ? new ChatCompletionChunk(
+                                            id,
+                                            ChatCompletionChunk.OBJECT,
+                                            created,
+                                            model,
+                                            List.of(new ChatCompletionChunk.Choice(
+                                                    0, ChatCompletionChunk.Delta.EMPTY, null, null)),
+                                            usageNull(),
+                                            draft)
+                                    : new Completion(
+                                            id,
+                                            Completion.OBJECT,
+                                            created,
+                                            model,
+                                            List.of(new Completion.Choice("", 0, null, null)),
+                                            usageNull(),
+                                            draft));
                 } else if (event instanceof Generation g) {
                     String tail = tail(g.text(), sent);
                     if (!tail.isEmpty()) {
                         write(out, content(tail));
                     }
                     String reason = g.reason().openAiName();
-                    write(out, kind == Kind.CHAT
-                            ? chatChunk(ChatCompletionChunk.Delta.EMPTY, reason)
-                            : new Completion(id, Completion.OBJECT, created, model,
-                                    List.of(new Completion.Choice("", 0, null, reason)), usageNull(), null));
+                    write(
+                            out,
+                            kind == Kind.CHAT
+                                    ? chatChunk(ChatCompletionChunk.Delta.EMPTY, reason)
+                                    : new Completion(
+                                            id,
+                                            Completion.OBJECT,
+                                            created,
+                                            model,
+                                            List.of(new Completion.Choice("", 0, null, reason)),
+                                            usageNull(),
+                                            null));
                     if (params.includeUsage()) {
                         Usage usage = Usage.of(plan.promptTokens(), g.tokens().length);
-                        write(out, kind == Kind.CHAT
-                                ? new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model, List.of(), usage, null)
-                                : new Completion(id, Completion.OBJECT, created, model, List.of(), usage, null));
+                        write(
+                                out,
+                                kind == Kind.CHAT
+                                        ? new ChatCompletionChunk(
+                                                id, ChatCompletionChunk.OBJECT, created, model, List.of(), usage, null)
+                                        : new Completion(
+                                                id, Completion.OBJECT, created, model, List.of(), usage, null));
                     }
                     out.write(Sse.bytes(Sse.DONE));
                     out.flush();
@@ -237,13 +267,25 @@ public final class PendingGeneration {
     private Object content(String delta) {
         return kind == Kind.CHAT
                 ? chatChunk(new ChatCompletionChunk.Delta(null, delta), null)
-                : new Completion(id, Completion.OBJECT, created, model,
-                        List.of(new Completion.Choice(delta, 0, null, null)), usageNull(), null);
+                : new Completion(
+                        id,
+                        Completion.OBJECT,
+                        created,
+                        model,
+                        List.of(new Completion.Choice(delta, 0, null, null)),
+                        usageNull(),
+                        null);
     }
 
     private ChatCompletionChunk chatChunk(ChatCompletionChunk.Delta delta, String finishReason) {
-        return new ChatCompletionChunk(id, ChatCompletionChunk.OBJECT, created, model,
-                List.of(new ChatCompletionChunk.Choice(0, delta, null, finishReason)), usageNull(), null);
+        return new ChatCompletionChunk(
+                id,
+                ChatCompletionChunk.OBJECT,
+                created,
+                model,
+                List.of(new ChatCompletionChunk.Choice(0, delta, null, finishReason)),
+                usageNull(),
+                null);
     }
 
     /** With include_usage every chunk but the last carries {@code "usage": null}, as OpenAI sends it. */

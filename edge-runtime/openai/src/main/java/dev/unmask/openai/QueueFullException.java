@@ -11,8 +11,10 @@ public final class QueueFullException extends UnmaskException {
     private final int retryAfterSeconds;
 
     public QueueFullException(int queued, int retryAfterSeconds) {
-        super(Failure.OVERLOADED, "The server is busy: " + queued + " requests are already waiting. Retry after " + retryAfterSeconds
-                + " s (Retry-After header), or send fewer concurrent requests");
+        super(
+                Failure.OVERLOADED,
+                "The server is busy: " + queued + " requests are already waiting. Retry after " + retryAfterSeconds
+                        + " s (Retry-After header), or send fewer concurrent requests");
         this.retryAfterSeconds = retryAfterSeconds;
     }
 

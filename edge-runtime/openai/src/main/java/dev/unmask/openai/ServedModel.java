@@ -1,7 +1,6 @@
 package dev.unmask.openai;
 
 import dev.unmask.engine.Engine;
-
 import java.util.Objects;
 
 /**

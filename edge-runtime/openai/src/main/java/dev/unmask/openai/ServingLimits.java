@@ -20,7 +20,8 @@ public record ServingLimits(int maxTokens, int maxSteps, int maxCanvasTokens) {
             throw new IllegalArgumentException("maxSteps must be at least 1, e.g. 256; got " + maxSteps);
         }
         if (maxCanvasTokens < 0) {
-            throw new IllegalArgumentException("maxCanvasTokens must be 0 (the model's) or positive, e.g. 512; got " + maxCanvasTokens);
+            throw new IllegalArgumentException(
+                    "maxCanvasTokens must be 0 (the model's) or positive, e.g. 512; got " + maxCanvasTokens);
         }
     }
 

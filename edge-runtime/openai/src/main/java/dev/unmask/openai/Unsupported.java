@@ -15,57 +15,88 @@ final class Unsupported {
     static void check(JsonNode body, boolean chat) {
         Integer n = Fields.integer(body, "n", "\"n\": 1");
         if (n != null && n != 1) {
-            throw ApiException.invalid("n", "unsupported_parameter", "Only \"n\": 1 is supported: send several requests "
-                    + "(they are batched together) or vary \"seed\" to get several answers");
+            throw ApiException.invalid(
+                    "n",
+                    "unsupported_parameter",
+                    "Only \"n\": 1 is supported: send several requests "
+                            + "(they are batched together) or vary \"seed\" to get several answers");
         }
         Integer bestOf = Fields.integer(body, "best_of", "\"best_of\": 1");
         if (bestOf != null && bestOf != 1) {
-            throw ApiException.invalid("best_of", "unsupported_parameter", "Only \"best_of\": 1 is supported: leave best_of out");
+            throw ApiException.invalid(
+                    "best_of", "unsupported_parameter", "Only \"best_of\": 1 is supported: leave best_of out");
         }
         if (Boolean.TRUE.equals(Fields.bool(body, "echo", "\"echo\": false"))) {
-            throw ApiException.invalid("echo", "unsupported_parameter", "\"echo\": true is not supported: leave echo out "
-                    + "and prepend the prompt yourself");
+            throw ApiException.invalid(
+                    "echo",
+                    "unsupported_parameter",
+                    "\"echo\": true is not supported: leave echo out " + "and prepend the prompt yourself");
         }
         JsonNode logprobs = body.get("logprobs");
-        if (logprobs != null && !logprobs.isNull()
-                && !(logprobs.isBoolean() && !logprobs.booleanValue()) && !(logprobs.isNumber() && logprobs.intValue() == 0)) {
-            throw ApiException.invalid("logprobs", "unsupported_parameter", "'logprobs' is not supported: a diffusion "
-                    + "model commits tokens out of order, so there is no per-token log-probability to report; leave logprobs out");
+        if (logprobs != null
+                && !logprobs.isNull()
+                && !(logprobs.isBoolean() && !logprobs.booleanValue())
+                && !(logprobs.isNumber() && logprobs.intValue() == 0)) {
+            throw ApiException.invalid(
+                    "logprobs",
+                    "unsupported_parameter",
+                    "'logprobs' is not supported: a diffusion "
+                            + "model commits tokens out of order, so there is no per-token log-probability to report; leave logprobs out");
         }
         if (Fields.given(body, "top_logprobs")) {
-            throw ApiException.invalid("top_logprobs", "unsupported_parameter", "'top_logprobs' is not supported: leave it out");
+            throw ApiException.invalid(
+                    "top_logprobs", "unsupported_parameter", "'top_logprobs' is not supported: leave it out");
         }
         for (String field : new String[] {"tools", "functions"}) {
             JsonNode v = body.get(field);
             if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
-                throw ApiException.invalid(field, "unsupported_parameter", "'" + field + "' (tool calling) is not supported "
-                        + "by this server: leave " + field + " out and describe the tool in the prompt");
+                throw ApiException.invalid(
+                        field,
+                        "unsupported_parameter",
+                        "'" + field + "' (tool calling) is not supported " + "by this server: leave " + field
+                                + " out and describe the tool in the prompt");
             }
         }
         JsonNode toolChoice = body.get("tool_choice");
-        if (toolChoice != null && !toolChoice.isNull() && !(toolChoice.isTextual() && toolChoice.textValue().equals("none"))) {
-            throw ApiException.invalid("tool_choice", "unsupported_parameter", "'tool_choice' is not supported: leave it out or send \"none\"");
+        if (toolChoice != null
+                && !toolChoice.isNull()
+                && !(toolChoice.isTextual() && toolChoice.textValue().equals("none"))) {
+            throw ApiException.invalid(
+                    "tool_choice",
+                    "unsupported_parameter",
+                    "'tool_choice' is not supported: leave it out or send \"none\"");
         }
         JsonNode responseFormat = body.get("response_format");
-        if (responseFormat != null && !responseFormat.isNull()
-                && !(responseFormat.isObject() && "text".equals(responseFormat.path("type").asText()))) {
-            throw ApiException.invalid("response_format", "unsupported_parameter", "Only \"response_format\": {\"type\": \"text\"} "
-                    + "is supported (no JSON mode or schema): leave response_format out");
+        if (responseFormat != null
+                && !responseFormat.isNull()
+                && !(responseFormat.isObject()
+                        && "text".equals(responseFormat.path("type").asText()))) {
+            throw ApiException.invalid(
+                    "response_format",
+                    "unsupported_parameter",
+                    "Only \"response_format\": {\"type\": \"text\"} "
+                            + "is supported (no JSON mode or schema): leave response_format out");
         }
         JsonNode logitBias = body.get("logit_bias");
         if (logitBias != null && !logitBias.isNull() && !(logitBias.isObject() && logitBias.isEmpty())) {
-            throw ApiException.invalid("logit_bias", "unsupported_parameter", "'logit_bias' is not supported: leave it out");
+            throw ApiException.invalid(
+                    "logit_bias", "unsupported_parameter", "'logit_bias' is not supported: leave it out");
         }
         for (String field : new String[] {"presence_penalty", "frequency_penalty"}) {
             Double v = Fields.number(body, field, "\"" + field + "\": 0");
             if (v != null && v != 0) {
-                throw ApiException.invalid(field, "unsupported_parameter", "'" + field + "' is not supported (a diffusion model "
-                        + "writes all positions at once, so there is no history to penalise): send \"" + field + "\": 0 or leave it out");
+                throw ApiException.invalid(
+                        field,
+                        "unsupported_parameter",
+                        "'" + field + "' is not supported (a diffusion model "
+                                + "writes all positions at once, so there is no history to penalise): send \"" + field
+                                + "\": 0 or leave it out");
             }
         }
         for (String field : new String[] {"audio", "modalities", "prediction"}) {
             if (chat && Fields.given(body, field)) {
-                throw ApiException.invalid(field, "unsupported_parameter", "'" + field + "' is not supported: leave it out");
+                throw ApiException.invalid(
+                        field, "unsupported_parameter", "'" + field + "' is not supported: leave it out");
             }
         }
     }

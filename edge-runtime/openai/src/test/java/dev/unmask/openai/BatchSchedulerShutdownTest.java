@@ -1,30 +1,31 @@
 package dev.unmask.openai;
 
+import static dev.unmask.openai.OpenAiServiceTest.body;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.model.RuntimeOptions;
-import org.junit.jupiter.api.Test;
-
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static dev.unmask.openai.OpenAiServiceTest.body;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Closing a scheduler under load, on the real tiny package: ordered, typed, and the engine is safe to close after. */
 class BatchSchedulerShutdownTest {
 
     /** Long enough that the generation is still running when close() is called: 256 steps of one token. */
-    static final String LONG = "{'model': 'tiny', 'prompt': 'def', 'max_tokens': 256, 'block_length': 256, 'steps': 256}";
+    static final String LONG =
+            "{'model': 'tiny', 'prompt': 'def', 'max_tokens': 256, 'block_length': 256, 'steps': 256}";
 
     @Test
     void closeDuringALongGenerationFailsEveryRequestWith503AndNoStepRunsAfterItReturns() throws Exception {
-        Engine engine = Engine.open(OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
+        Engine engine = Engine.open(
+                OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
         AtomicBoolean closeReturned = new AtomicBoolean();
         AtomicInteger stepsAfterClose = new AtomicInteger();
         CountDownLatch stepping = new CountDownLatch(3);
@@ -38,8 +39,8 @@ class BatchSchedulerShutdownTest {
             }
         };
         BatchScheduler scheduler = new BatchScheduler(engine, 1, 4, observer);
-        OpenAiService service = new OpenAiService(List.of(new ServedModel("tiny", engine, scheduler, 0)),
-                ServingLimits.defaults(), Clock.systemUTC());
+        OpenAiService service = new OpenAiService(
+                List.of(new ServedModel("tiny", engine, scheduler, 0)), ServingLimits.defaults(), Clock.systemUTC());
         PendingGeneration running = service.completion(CompletionRequest.parse(body(LONG)));
         PendingGeneration queued = service.completion(CompletionRequest.parse(body(LONG))); // behind it: batch of 1
         assertTrue(stepping.await(60, TimeUnit.SECONDS), "the first request is being stepped");
@@ -55,8 +56,8 @@ class BatchSchedulerShutdownTest {
             assertEquals("unavailable", e.code());
             assertTrue(e.retryAfterSeconds() > 0);
         }
-        ApiException late = assertThrows(ApiException.class,
-                () -> service.completion(CompletionRequest.parse(body(LONG))));
+        ApiException late =
+                assertThrows(ApiException.class, () -> service.completion(CompletionRequest.parse(body(LONG))));
         assertEquals(503, late.httpStatus(), "a submit after close is refused with the typed error");
 
         engine.close(); // at once: safe only because no step can run any more
@@ -67,7 +68,8 @@ class BatchSchedulerShutdownTest {
 
     @Test
     void closeWithNothingToDoReturnsAtOnce() {
-        try (Engine engine = Engine.open(OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1))) {
+        try (Engine engine = Engine.open(
+                OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1))) {
             BatchScheduler idle = new BatchScheduler(engine, 2, 2, SchedulerObserver.NONE);
             long started = System.nanoTime();
             idle.close();

@@ -1,9 +1,9 @@
 package dev.unmask.openai;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,8 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /** docs/errors.md's table of failure kinds is what {@link Failure} and {@link Errors} do, kind by kind. */
 class ErrorsTableTest {
@@ -20,7 +19,8 @@ class ErrorsTableTest {
     /** Surefire runs in edge-runtime/openai; the docs are two levels up. */
     private static final Path ERRORS_DOC = Path.of("..", "..", "docs", "errors.md");
 
-    private static final Pattern ROW = Pattern.compile("^\\| `([A-Z_]+)` \\| (\\d+) \\| (\\d{3})[^|]* \\| `([a-z_]+)`.*\\|$");
+    private static final Pattern ROW =
+            Pattern.compile("^\\| `([A-Z_]+)` \\| (\\d+) \\| (\\d{3})[^|]* \\| `([a-z_]+)`.*\\|$");
 
     @Test
     void everyKindHasTheDocumentedExitCodeStatusAndCode() throws IOException {
@@ -34,8 +34,12 @@ class ErrorsTableTest {
         List<String> actual = new ArrayList<>();
         for (Failure f : Failure.values()) {
             ApiException api = Errors.toApi(new UnmaskException(f, "a " + f + " failure"));
-            actual.add(String.join(" ", f.name(), Integer.toString(f.exitCode().code()),
-                    Integer.toString(api.httpStatus()), api.code()));
+            actual.add(String.join(
+                    " ",
+                    f.name(),
+                    Integer.toString(f.exitCode().code()),
+                    Integer.toString(api.httpStatus()),
+                    api.code()));
         }
         assertEquals(actual, documented, "docs/errors.md's kinds table must match Failure and Errors");
     }

@@ -1,5 +1,12 @@
 package dev.unmask.openai;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
@@ -7,12 +14,6 @@ import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
 import dev.unmask.testing.ReferencePackages;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,13 +23,11 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The API over the real tiny package: answers, streams as a client parses them, batching, queue, cancellation. */
 class OpenAiServiceTest {
@@ -47,8 +46,8 @@ class OpenAiServiceTest {
     static void open() {
         engine = Engine.open(tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
         scheduler = new BatchScheduler(engine, 8, 16, SchedulerObserver.NONE);
-        service = new OpenAiService(List.of(new ServedModel("tiny", engine, scheduler, 1234)), ServingLimits.defaults(),
-                Clock.systemUTC());
+        service = new OpenAiService(
+                List.of(new ServedModel("tiny", engine, scheduler, 1234)), ServingLimits.defaults(), Clock.systemUTC());
     }
 
     @AfterAll
@@ -82,16 +81,21 @@ class OpenAiServiceTest {
 
     @Test
     void modelsListsTheServedPackage() {
-        assertEquals("{\"object\":\"list\",\"data\":[{\"id\":\"tiny\",\"object\":\"model\",\"created\":1234,\"owned_by\":\"unmask\"}]}",
+        assertEquals(
+                "{\"object\":\"list\",\"data\":[{\"id\":\"tiny\",\"object\":\"model\",\"created\":1234,\"owned_by\":\"unmask\"}]}",
                 Json.write(service.models()));
-        assertEquals(404, assertThrows(ApiException.class, () -> service.model("gpt-4")).httpStatus());
+        assertEquals(
+                404,
+                assertThrows(ApiException.class, () -> service.model("gpt-4")).httpStatus());
     }
 
     @Test
     void aCompletionIsTheEnginesGenerationWithUsage() {
-        PendingGeneration p = service.completion(CompletionRequest.parse(body("{'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 32}")));
+        PendingGeneration p = service.completion(
+                CompletionRequest.parse(body("{'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 32}")));
         Completion c = assertInstanceOf(Completion.class, p.await());
-        Generation direct = engine.generate(continuation("def add(a, b):").length(32).build(), null);
+        Generation direct =
+                engine.generate(continuation("def add(a, b):").length(32).build(), null);
         assertEquals(direct.text(), c.choices().get(0).text());
         assertEquals(direct.reason().openAiName(), c.choices().get(0).finishReason());
         Usage u = (Usage) c.usage();
@@ -102,10 +106,14 @@ class OpenAiServiceTest {
 
     @Test
     void aChatCompletionRendersTheTemplate() {
-        PendingGeneration p = service.chat(ChatCompletionRequest.parse(body("{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hello'}], 'max_tokens': 16}")));
+        PendingGeneration p = service.chat(ChatCompletionRequest.parse(
+                body("{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hello'}], 'max_tokens': 16}")));
         ChatCompletion c = assertInstanceOf(ChatCompletion.class, p.await());
-        Generation direct = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Chat(
-                List.of(ChatMessage.user("Hello")))).length(16).build(), null);
+        Generation direct = engine.generate(
+                GenerationRequest.builder(new GenerationRequest.Prompt.Chat(List.of(ChatMessage.user("Hello"))))
+                        .length(16)
+                        .build(),
+                null);
         assertEquals(direct.text(), c.choices().get(0).message().content());
         assertEquals("assistant", c.choices().get(0).message().role());
         assertEquals(direct.promptTokens(), c.usage().promptTokens());
@@ -116,15 +124,22 @@ class OpenAiServiceTest {
         PendingGeneration p = service.completion(CompletionRequest.parse(body(
                 "{'model': 'tiny', 'prompt': 'def add(a, b):\\n    ', 'suffix': '\\n    return c', 'max_tokens': 8}")));
         Completion c = (Completion) p.await();
-        Generation direct = engine.generate(GenerationRequest.builder(new GenerationRequest.Prompt.Infill(
-                "def add(a, b):\n    ", "\n    return c")).length(8).build(), null);
+        Generation direct = engine.generate(
+                GenerationRequest.builder(new GenerationRequest.Prompt.Infill("def add(a, b):\n    ", "\n    return c"))
+                        .length(8)
+                        .build(),
+                null);
         assertEquals(direct.text(), c.choices().get(0).text());
-        assertEquals(p.plan().layout().length() - 8, ((Usage) c.usage()).promptTokens(), "prefix and suffix count as prompt");
+        assertEquals(
+                p.plan().layout().length() - 8,
+                ((Usage) c.usage()).promptTokens(),
+                "prefix and suffix count as prompt");
     }
 
     @Test
     void aChatStreamIsRoleThenContentThenFinishThenUsageThenDone() throws IOException {
-        String req = "{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 64, 'block_length': 16, 'steps': 64, 'stream': true, 'stream_options': {'include_usage': true}}";
+        String req =
+                "{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 64, 'block_length': 16, 'steps': 64, 'stream': true, 'stream_options': {'include_usage': true}}";
         PendingGeneration p = service.chat(ChatCompletionRequest.parse(body(req)));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         p.streamTo(out);
@@ -147,16 +162,24 @@ class OpenAiServiceTest {
         JsonNode usage = chunks.get(chunks.size() - 1);
         assertEquals(0, usage.get("choices").size());
         ChatCompletion whole = (ChatCompletion) service.chat(ChatCompletionRequest.parse(body(
-                req.replace("'stream': true, 'stream_options': {'include_usage': true}", "'stream': false")))).await();
-        assertEquals(whole.choices().get(0).message().content(), text.toString(), "the streamed text is the whole answer");
-        assertEquals(whole.usage().completionTokens(), usage.at("/usage/completion_tokens").asInt());
-        assertEquals(whole.choices().get(0).finishReason(), finish.at("/choices/0/finish_reason").asText());
+                        req.replace("'stream': true, 'stream_options': {'include_usage': true}", "'stream': false"))))
+                .await();
+        assertEquals(
+                whole.choices().get(0).message().content(), text.toString(), "the streamed text is the whole answer");
+        assertEquals(
+                whole.usage().completionTokens(),
+                usage.at("/usage/completion_tokens").asInt());
+        assertEquals(
+                whole.choices().get(0).finishReason(),
+                finish.at("/choices/0/finish_reason").asText());
     }
 
     @Test
     void aCompletionStreamWithDiffusingSendsADraftPerStep() throws IOException {
-        PendingGeneration p = service.completion(CompletionRequest.parse(body(
-                "{'model': 'tiny', 'prompt': 'The', 'max_tokens': 16, 'steps': 8, 'block_length': 8, 'stream': true, 'diffusing': true}")));
+        PendingGeneration p = service.completion(
+                CompletionRequest.parse(
+                        body(
+                                "{'model': 'tiny', 'prompt': 'The', 'max_tokens': 16, 'steps': 8, 'block_length': 8, 'stream': true, 'diffusing': true}")));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         p.streamTo(out);
         List<JsonNode> chunks = parseSse(out.toString(StandardCharsets.UTF_8));
@@ -178,11 +201,13 @@ class OpenAiServiceTest {
         List<String> prompts = List.of("a", "The cat", "def f(x):", "1, 2, 3,");
         List<PendingGeneration> pending = new ArrayList<>();
         for (String prompt : prompts) {
-            pending.add(service.completion(CompletionRequest.parse(body("{'model': 'tiny', 'prompt': '" + prompt + "', 'max_tokens': 32}"))));
+            pending.add(service.completion(
+                    CompletionRequest.parse(body("{'model': 'tiny', 'prompt': '" + prompt + "', 'max_tokens': 32}"))));
         }
         for (int i = 0; i < prompts.size(); i++) {
             Completion batched = (Completion) pending.get(i).await();
-            Generation alone = engine.generate(continuation(prompts.get(i)).length(32).build(), null);
+            Generation alone =
+                    engine.generate(continuation(prompts.get(i)).length(32).build(), null);
             assertEquals(alone.text(), batched.choices().get(0).text(), "prompt " + prompts.get(i));
         }
     }
@@ -190,22 +215,29 @@ class OpenAiServiceTest {
     @Test
     void aFullQueueRefusesWith429AndRetryAfter() throws Exception {
         try (BatchScheduler one = new BatchScheduler(engine, 1, 0, SchedulerObserver.NONE)) {
-            OpenAiService small = new OpenAiService(List.of(new ServedModel("tiny", engine, one, 0)), ServingLimits.defaults(), Clock.systemUTC());
-            byte[] slow = body("{'model': 'tiny', 'prompt': 'x', 'max_tokens': 256, 'block_length': 256, 'steps': 256}");
+            OpenAiService small = new OpenAiService(
+                    List.of(new ServedModel("tiny", engine, one, 0)), ServingLimits.defaults(), Clock.systemUTC());
+            byte[] slow =
+                    body("{'model': 'tiny', 'prompt': 'x', 'max_tokens': 256, 'block_length': 256, 'steps': 256}");
             PendingGeneration running = small.completion(CompletionRequest.parse(slow));
-            ApiException refused = assertThrows(ApiException.class, () -> small.completion(CompletionRequest.parse(slow)));
+            ApiException refused =
+                    assertThrows(ApiException.class, () -> small.completion(CompletionRequest.parse(slow)));
             assertEquals(429, refused.httpStatus());
             assertEquals("queue_full", refused.code());
             assertTrue(refused.retryAfterSeconds() > 0);
             running.cancel();
-            assertEquals("cancelled", assertThrows(ApiException.class, running::await).code());
+            assertEquals(
+                    "cancelled",
+                    assertThrows(ApiException.class, running::await).code());
         }
     }
 
     @Test
     void aClientThatGoesAwayStopsItsGeneration() throws Exception {
-        PendingGeneration p = service.completion(CompletionRequest.parse(body(
-                "{'model': 'tiny', 'prompt': 'x', 'max_tokens': 256, 'block_length': 8, 'steps': 256, 'stream': true}")));
+        PendingGeneration p = service.completion(
+                CompletionRequest.parse(
+                        body(
+                                "{'model': 'tiny', 'prompt': 'x', 'max_tokens': 256, 'block_length': 8, 'steps': 256, 'stream': true}")));
         OutputStream broken = new OutputStream() {
             @Override
             public void write(int b) throws IOException {
@@ -221,13 +253,18 @@ class OpenAiServiceTest {
 
     @Test
     void cfgScaleRunsOnAPackageWithFullLogits() {
-        try (Engine full = Engine.open(ReferencePackages.tinyLladaWithLogits(), RuntimeOptions.defaults().withIntraOpThreads(1));
-             BatchScheduler s = new BatchScheduler(full, 2, 2, SchedulerObserver.NONE)) {
-            OpenAiService withLogits = new OpenAiService(List.of(new ServedModel("tiny-logits", full, s, 0)),
-                    ServingLimits.defaults(), Clock.systemUTC());
-            Completion c = (Completion) withLogits.completion(CompletionRequest.parse(body(
-                    "{'model': 'tiny-logits', 'prompt': 'def', 'max_tokens': 8, 'cfg_scale': 1.5}"))).await();
-            Generation direct = full.generate(continuation("def").length(8).cfgScale(1.5).build(), null);
+        try (Engine full = Engine.open(
+                        ReferencePackages.tinyLladaWithLogits(),
+                        RuntimeOptions.defaults().withIntraOpThreads(1));
+                BatchScheduler s = new BatchScheduler(full, 2, 2, SchedulerObserver.NONE)) {
+            OpenAiService withLogits = new OpenAiService(
+                    List.of(new ServedModel("tiny-logits", full, s, 0)), ServingLimits.defaults(), Clock.systemUTC());
+            Completion c = (Completion) withLogits
+                    .completion(CompletionRequest.parse(
+                            body("{'model': 'tiny-logits', 'prompt': 'def', 'max_tokens': 8, 'cfg_scale': 1.5}")))
+                    .await();
+            Generation direct =
+                    full.generate(continuation("def").length(8).cfgScale(1.5).build(), null);
             assertEquals(direct.text(), c.choices().get(0).text());
         }
     }
@@ -235,9 +272,12 @@ class OpenAiServiceTest {
     @Test
     void aFailureAfterTheStreamBeganIsAnErrorEvent() throws Exception {
         BatchScheduler closing = new BatchScheduler(engine, 1, 1, SchedulerObserver.NONE);
-        OpenAiService s = new OpenAiService(List.of(new ServedModel("tiny", engine, closing, 0)), ServingLimits.defaults(), Clock.systemUTC());
-        PendingGeneration p = s.chat(ChatCompletionRequest.parse(body(
-                "{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'x'}], 'max_tokens': 256, 'block_length': 8, 'steps': 256, 'stream': true}")));
+        OpenAiService s = new OpenAiService(
+                List.of(new ServedModel("tiny", engine, closing, 0)), ServingLimits.defaults(), Clock.systemUTC());
+        PendingGeneration p = s.chat(
+                ChatCompletionRequest.parse(
+                        body(
+                                "{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'x'}], 'max_tokens': 256, 'block_length': 8, 'steps': 256, 'stream': true}")));
         closing.close();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         p.streamTo(out);
@@ -252,7 +292,9 @@ class OpenAiServiceTest {
 
     @Test
     void requestsForAnUnknownModelAre404() {
-        ApiException e = assertThrows(ApiException.class, () -> service.completion(CompletionRequest.parse(body("{'model': 'gpt-4', 'prompt': 'x'}"))));
+        ApiException e = assertThrows(
+                ApiException.class,
+                () -> service.completion(CompletionRequest.parse(body("{'model': 'gpt-4', 'prompt': 'x'}"))));
         assertEquals(404, e.httpStatus());
         assertEquals("model", e.param());
     }
@@ -260,8 +302,10 @@ class OpenAiServiceTest {
     @Test
     void aPromptLongerThanTheContextIs400() {
         String longPrompt = "word ".repeat(600);
-        ApiException e = assertThrows(ApiException.class, () -> service.completion(CompletionRequest.parse(body(
-                "{'model': 'tiny', 'prompt': '" + longPrompt + "', 'max_tokens': 16}"))));
+        ApiException e = assertThrows(
+                ApiException.class,
+                () -> service.completion(CompletionRequest.parse(
+                        body("{'model': 'tiny', 'prompt': '" + longPrompt + "', 'max_tokens': 16}"))));
         assertEquals(400, e.httpStatus());
         assertEquals("context_length_exceeded", e.code());
     }
@@ -273,19 +317,25 @@ class OpenAiServiceTest {
         StringBuilder text = new StringBuilder();
         for (JsonNode c : parseSse(out.toString(StandardCharsets.UTF_8))) {
             JsonNode choice = c.at("/choices/0");
-            text.append(choice.has("delta") ? choice.at("/delta/content").asText("") : choice.path("text").asText(""));
+            text.append(
+                    choice.has("delta")
+                            ? choice.at("/delta/content").asText("")
+                            : choice.path("text").asText(""));
         }
         return text.toString();
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "a sampled continuation | /v1/completions      | {'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 48, 'block_length': 8, 'temperature': 0.9, 'seed': 5}",
-            "stop sequences         | /v1/completions      | {'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 64, 'block_length': 8, 'temperature': 0.9, 'seed': 3, 'stop': ['get', 'x)', 'return']}",
-            "an infill              | /v1/completions      | {'model': 'tiny', 'prompt': 'def square(x):\\n', 'suffix': '\\n\\ndef cube(x):\\n', 'max_tokens': 40, 'block_length': 8, 'temperature': 0.7, 'seed': 9}",
-            "an infill with a stop  | /v1/completions      | {'model': 'tiny', 'prompt': 'x = ', 'suffix': '\\n', 'max_tokens': 24, 'block_length': 4, 'temperature': 1.0, 'seed': 11, 'stop': ['(']}",
-            "a chat                 | /v1/chat/completions | {'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 40, 'block_length': 8, 'temperature': 0.9, 'seed': 2}",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '"',
+            value = {
+                "a sampled continuation | /v1/completions      | {'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 48, 'block_length': 8, 'temperature': 0.9, 'seed': 5}",
+                "stop sequences         | /v1/completions      | {'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 64, 'block_length': 8, 'temperature': 0.9, 'seed': 3, 'stop': ['get', 'x)', 'return']}",
+                "an infill              | /v1/completions      | {'model': 'tiny', 'prompt': 'def square(x):\\n', 'suffix': '\\n\\ndef cube(x):\\n', 'max_tokens': 40, 'block_length': 8, 'temperature': 0.7, 'seed': 9}",
+                "an infill with a stop  | /v1/completions      | {'model': 'tiny', 'prompt': 'x = ', 'suffix': '\\n', 'max_tokens': 24, 'block_length': 4, 'temperature': 1.0, 'seed': 11, 'stop': ['(']}",
+                "a chat                 | /v1/chat/completions | {'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 40, 'block_length': 8, 'temperature': 0.9, 'seed': 2}",
+            })
     void theStreamedTextConcatenatedIsThePlainAnswer(String name, String path, String request) throws IOException {
         boolean chat = path.contains("chat");
         for (long seed = 0; seed < 4; seed++) {
@@ -293,11 +343,19 @@ class OpenAiServiceTest {
             String plain;
             String streamed;
             if (chat) {
-                plain = ((ChatCompletion) service.chat(ChatCompletionRequest.parse(body(req))).await())
-                        .choices().get(0).message().content();
+                plain = ((ChatCompletion) service.chat(ChatCompletionRequest.parse(body(req)))
+                                .await())
+                        .choices()
+                        .get(0)
+                        .message()
+                        .content();
                 streamed = streamedText(service.chat(ChatCompletionRequest.parse(body(streamOf(req)))));
             } else {
-                plain = ((Completion) service.completion(CompletionRequest.parse(body(req))).await()).choices().get(0).text();
+                plain = ((Completion) service.completion(CompletionRequest.parse(body(req)))
+                                .await())
+                        .choices()
+                        .get(0)
+                        .text();
                 streamed = streamedText(service.completion(CompletionRequest.parse(body(streamOf(req)))));
             }
             assertEquals(plain, streamed, name + ", seed " + seed);
@@ -311,8 +369,10 @@ class OpenAiServiceTest {
 
     @Test
     void aStopSequenceEndsTheStreamAndThePlainAnswerAlikeBeforeTheStop() throws IOException {
-        String req = "{'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 64, 'block_length': 8, 'stop': ['self']}";
-        Completion plain = (Completion) service.completion(CompletionRequest.parse(body(req))).await();
+        String req =
+                "{'model': 'tiny', 'prompt': 'def add(a, b):', 'max_tokens': 64, 'block_length': 8, 'stop': ['self']}";
+        Completion plain = (Completion)
+                service.completion(CompletionRequest.parse(body(req))).await();
         String text = plain.choices().get(0).text();
         assertFalse(text.contains("self"), text);
         assertEquals("stop", plain.choices().get(0).finishReason(), "the model writes 'self' within 64 tokens");
@@ -320,18 +380,23 @@ class OpenAiServiceTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "'max_tokens': 0                | max_tokens           | 'max_tokens' must be between 1 and 512",
-            "'top_p': 0                     | top_p                | 'top_p' must be in (0, 1]",
-            "'steps': 0                     | steps                | 'steps' must be between 2",
-            "'block_length': 0              | block_length         | 'block_length' must be between 1 and 512",
-            "'confidence_threshold': 1.5    | confidence_threshold | 'confidence_threshold' must be in (0, 1]",
-            "'cfg_scale': -1                | cfg_scale            | 'cfg_scale' must be between 0 (off) and 100",
-            "'stop': ['']                   | stop                 | 'stop' must be a non-empty text",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '"',
+            value = {
+                "'max_tokens': 0                | max_tokens           | 'max_tokens' must be between 1 and 512",
+                "'top_p': 0                     | top_p                | 'top_p' must be in (0, 1]",
+                "'steps': 0                     | steps                | 'steps' must be between 2",
+                "'block_length': 0              | block_length         | 'block_length' must be between 1 and 512",
+                "'confidence_threshold': 1.5    | confidence_threshold | 'confidence_threshold' must be in (0, 1]",
+                "'cfg_scale': -1                | cfg_scale            | 'cfg_scale' must be between 0 (off) and 100",
+                "'stop': ['']                   | stop                 | 'stop' must be a non-empty text",
+            })
     void valuesOutOfRangeAre400sFromThePlannerInTheApisWords(String field, String param, String message) {
-        ApiException e = assertThrows(ApiException.class, () -> service.chat(ChatCompletionRequest.parse(body(
-                "{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'x'}], " + field + "}"))));
+        ApiException e = assertThrows(
+                ApiException.class,
+                () -> service.chat(ChatCompletionRequest.parse(
+                        body("{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'x'}], " + field + "}"))));
         assertEquals(400, e.httpStatus());
         assertEquals(param, e.param());
         assertEquals("invalid_value", e.code());

@@ -1,5 +1,9 @@
 package dev.unmask.openai;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.engine.decode.Block;
 import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.ModelTraits;
@@ -10,13 +14,8 @@ import dev.unmask.engine.request.GenerationDefaults;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
 import dev.unmask.engine.request.PromptTokens;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * How the API's fields reach the engine's planner and how its violations come back as 400s in the API's words
@@ -26,7 +25,8 @@ class PlanTest {
 
     static final ModelTraits TRAITS = new ModelTraits(3, 1, 2, 1, false, 8, false, 512);
     static final long[] PROMPT = {0, 100, 101, 102};
-    static final GenerationRequest.Prompt TEXT = new GenerationRequest.Prompt.Continuation("ignored: the tokens are given");
+    static final GenerationRequest.Prompt TEXT =
+            new GenerationRequest.Prompt.Continuation("ignored: the tokens are given");
 
     static GenerationParams params(Integer maxTokens, DiffusionControls d) {
         return new GenerationParams(maxTokens, null, null, List.of(), null, false, false, d);
@@ -92,21 +92,25 @@ class PlanTest {
         ApiException few = assertThrows(ApiException.class, () -> plan(64, steps(1, 32)));
         assertEquals("steps", few.param());
         assertEquals("invalid_value", few.code());
-        assertEquals("'steps' must be between 2 (one per block: 2 blocks of 32) and 64 (one token per step), "
-                + "e.g. \"steps\": 64; got 1", few.getMessage());
+        assertEquals(
+                "'steps' must be between 2 (one per block: 2 blocks of 32) and 64 (one token per step), "
+                        + "e.g. \"steps\": 64; got 1",
+                few.getMessage());
         ApiException odd = assertThrows(ApiException.class, () -> plan(64, steps(33, 32)));
         assertTrue(odd.getMessage().contains("a multiple of the number of blocks, 2"), odd.getMessage());
         assertTrue(odd.getMessage().contains("\"steps\": 32"), odd.getMessage());
-        ApiException threshold = assertThrows(ApiException.class,
-                () -> plan(64, new DiffusionControls(null, null, null, 1.5, null, false)));
+        ApiException threshold = assertThrows(
+                ApiException.class, () -> plan(64, new DiffusionControls(null, null, null, 1.5, null, false)));
         assertEquals("confidence_threshold", threshold.param());
-        assertTrue(threshold.getMessage().startsWith("'confidence_threshold' must be in (0, 1]"), threshold.getMessage());
+        assertTrue(
+                threshold.getMessage().startsWith("'confidence_threshold' must be in (0, 1]"), threshold.getMessage());
     }
 
     @Test
     void serverLimitsCapMaxTokensAndSteps() {
         ServingLimits tight = new ServingLimits(32, 8, 0);
-        ApiException e = assertThrows(ApiException.class, () -> plan(params(64, DiffusionControls.NONE), PROMPT, tight));
+        ApiException e =
+                assertThrows(ApiException.class, () -> plan(params(64, DiffusionControls.NONE), PROMPT, tight));
         assertEquals("max_tokens", e.param());
         assertTrue(e.getMessage().contains("between 1 and 32"), e.getMessage());
         DecodingPlan p = plan(params(32, DiffusionControls.NONE), PROMPT, tight);
@@ -116,15 +120,17 @@ class PlanTest {
 
     @Test
     void aPromptThatDoesNotFitIsContextLengthExceededWithTheRoomLeft() {
-        ApiException e = assertThrows(ApiException.class, () -> plan(params(64, DiffusionControls.NONE), new long[500],
-                ServingLimits.defaults()));
+        ApiException e = assertThrows(
+                ApiException.class,
+                () -> plan(params(64, DiffusionControls.NONE), new long[500], ServingLimits.defaults()));
         assertEquals(400, e.httpStatus());
         assertEquals("context_length_exceeded", e.code());
         assertEquals("max_tokens", e.param());
         assertTrue(e.getMessage().contains("maximum context length is 512"), e.getMessage());
         assertTrue(e.getMessage().contains("\"max_tokens\": 12"), e.getMessage());
-        ApiException tooLong = assertThrows(ApiException.class, () -> plan(params(8, DiffusionControls.NONE), new long[600],
-                ServingLimits.defaults()));
+        ApiException tooLong = assertThrows(
+                ApiException.class,
+                () -> plan(params(8, DiffusionControls.NONE), new long[600], ServingLimits.defaults()));
         assertEquals("prompt", tooLong.param());
         assertEquals("context_length_exceeded", tooLong.code());
         assertTrue(tooLong.getMessage().contains("'prompt' must be at most 511 tokens"), tooLong.getMessage());
@@ -133,7 +139,8 @@ class PlanTest {
 
     @Test
     void cfgNeedsAFullLogitsPackage() {
-        ApiException e = assertThrows(ApiException.class, () -> plan(32, new DiffusionControls(null, null, null, null, 1.5, false)));
+        ApiException e = assertThrows(
+                ApiException.class, () -> plan(32, new DiffusionControls(null, null, null, null, 1.5, false)));
         assertEquals("cfg_scale", e.param());
         assertTrue(e.getMessage().contains("\"cfg_scale\": 0"), e.getMessage());
     }
@@ -142,6 +149,7 @@ class PlanTest {
     void aStreamOwesTheRestOfTheFinalText() {
         assertEquals(" world", PendingGeneration.tail("hello world", "hello"));
         assertEquals("", PendingGeneration.tail("hello", "hello"));
-        assertEquals("lo!", PendingGeneration.tail("hello!", "helx"), "never nothing: the tail after the common prefix");
+        assertEquals(
+                "lo!", PendingGeneration.tail("hello!", "helx"), "never nothing: the tail after the common prefix");
     }
 }

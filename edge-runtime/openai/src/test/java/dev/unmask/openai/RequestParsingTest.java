@@ -1,19 +1,18 @@
 package dev.unmask.openai;
 
-import dev.unmask.engine.decode.Remasking;
-import dev.unmask.engine.text.ChatMessage;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.text.ChatMessage;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class RequestParsingTest {
 
@@ -31,7 +30,8 @@ class RequestParsingTest {
 
     @Test
     void aMinimalChatRequestTakesEveryDefault() {
-        ChatCompletionRequest r = ChatCompletionRequest.parse(json("{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}]}"));
+        ChatCompletionRequest r =
+                ChatCompletionRequest.parse(json("{'model': 'tiny', 'messages': [{'role': 'user', 'content': 'Hi'}]}"));
         assertEquals("tiny", r.model());
         assertEquals(List.of(ChatMessage.user("Hi")), r.messages());
         GenerationParams p = r.params();
@@ -65,18 +65,26 @@ class RequestParsingTest {
 
     @Test
     void completionReadsPromptSuffixAndAOneElementPromptArray() {
-        CompletionRequest r = CompletionRequest.parse(json("{'model': 'tiny', 'prompt': ['def f():'], 'suffix': '    return 1', 'max_tokens': 16, 'stop': ['a', 'b']}"));
+        CompletionRequest r = CompletionRequest.parse(
+                json(
+                        "{'model': 'tiny', 'prompt': ['def f():'], 'suffix': '    return 1', 'max_tokens': 16, 'stop': ['a', 'b']}"));
         assertEquals("def f():", r.prompt());
         assertEquals("    return 1", r.suffix());
         assertEquals(16, r.params().maxTokens());
         assertEquals(List.of("a", "b"), r.params().stop());
-        assertNull(CompletionRequest.parse(json("{'model': 'tiny', 'prompt': 'x', 'suffix': ''}")).suffix(),
+        assertNull(
+                CompletionRequest.parse(json("{'model': 'tiny', 'prompt': 'x', 'suffix': ''}"))
+                        .suffix(),
                 "an empty suffix is a plain continuation");
     }
 
     @Test
     void integralFloatsReadAsIntegers() {
-        assertEquals(64, CompletionRequest.parse(json("{'model': 'm', 'prompt': 'x', 'max_tokens': 64.0}")).params().maxTokens());
+        assertEquals(
+                64,
+                CompletionRequest.parse(json("{'model': 'm', 'prompt': 'x', 'max_tokens': 64.0}"))
+                        .params()
+                        .maxTokens());
     }
 
     @Test
@@ -88,23 +96,30 @@ class RequestParsingTest {
         assertTrue(e.getMessage().contains("line 1"), e.getMessage());
         assertTrue(e.getMessage().contains(ChatCompletionRequest.EXAMPLE), e.getMessage());
         assertEquals("invalid_json", chatError("[1, 2]").code());
-        assertEquals("invalid_json", assertThrows(ApiException.class, () -> ChatCompletionRequest.parse(new byte[0])).code());
-        assertEquals("invalid_json", chatError("{'model': 'a', 'messages': []} {}").code(), "trailing tokens");
+        assertEquals(
+                "invalid_json",
+                assertThrows(ApiException.class, () -> ChatCompletionRequest.parse(new byte[0]))
+                        .code());
+        assertEquals(
+                "invalid_json", chatError("{'model': 'a', 'messages': []} {}").code(), "trailing tokens");
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "{'model': 7, 'messages': [{'role': 'user', 'content': 'x'}]}                       | model                | a string",
-            "{'model': 'm', 'messages': 'hello'}                                                | messages             | an array",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 5}]}                        | messages[0].content  | a string or an array",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'max_tokens': 'ten'} | max_tokens           | an integer",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'max_tokens': 1.5}   | max_tokens           | an integer",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'temperature': '1'}  | temperature          | a number",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stream': 'yes'}     | stream               | true or false",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stop': 3}           | stop                 | a string or an array",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'steps': 'many'}     | steps                | an integer",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'seed': 1.5}         | seed                 | an integer",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '"',
+            value = {
+                "{'model': 7, 'messages': [{'role': 'user', 'content': 'x'}]}                       | model                | a string",
+                "{'model': 'm', 'messages': 'hello'}                                                | messages             | an array",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 5}]}                        | messages[0].content  | a string or an array",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'max_tokens': 'ten'} | max_tokens           | an integer",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'max_tokens': 1.5}   | max_tokens           | an integer",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'temperature': '1'}  | temperature          | a number",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stream': 'yes'}     | stream               | true or false",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stop': 3}           | stop                 | a string or an array",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'steps': 'many'}     | steps                | an integer",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'seed': 1.5}         | seed                 | an integer",
+            })
     void aWrongTypeNamesTheFieldTheTypeAndAnExample(String body, String param, String type) {
         ApiException e = chatError(body);
         assertEquals(400, e.httpStatus());
@@ -115,39 +130,48 @@ class RequestParsingTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "{'messages': [{'role': 'user', 'content': 'x'}]}                                   | model",
-            "{'model': 'm'}                                                                     | messages",
-            "{'model': 'm', 'messages': []}                                                     | messages",
-            "{'model': 'm', 'messages': [{'content': 'x'}]}                                     | messages[0].role",
-            "{'model': 'm', 'messages': [{'role': 'pirate', 'content': 'x'}]}                   | messages[0].role",
-            "{'model': 'm', 'messages': [{'role': 'user'}]}                                     | messages[0].content",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'temperature': 2.5} | temperature",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'remasking': 'best'} | remasking",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stop': ['a','b','c','d','e']} | stop",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stream_options': {'include_usage': true}} | stream_options",
-            "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'diffusing': true}  | diffusing",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '"',
+            value = {
+                "{'messages': [{'role': 'user', 'content': 'x'}]}                                   | model",
+                "{'model': 'm'}                                                                     | messages",
+                "{'model': 'm', 'messages': []}                                                     | messages",
+                "{'model': 'm', 'messages': [{'content': 'x'}]}                                     | messages[0].role",
+                "{'model': 'm', 'messages': [{'role': 'pirate', 'content': 'x'}]}                   | messages[0].role",
+                "{'model': 'm', 'messages': [{'role': 'user'}]}                                     | messages[0].content",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'temperature': 2.5} | temperature",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'remasking': 'best'} | remasking",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stop': ['a','b','c','d','e']} | stop",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'stream_options': {'include_usage': true}} | stream_options",
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], 'diffusing': true}  | diffusing",
+            })
     void missingOrOutOfRangeValuesAre400sNamingTheField(String body, String param) {
         ApiException e = chatError(body);
         assertEquals(400, e.httpStatus());
         assertEquals(param, e.param());
-        assertTrue(e.getMessage().contains("e.g.") || e.getMessage().contains("send") || e.getMessage().contains("add"),
+        assertTrue(
+                e.getMessage().contains("e.g.")
+                        || e.getMessage().contains("send")
+                        || e.getMessage().contains("add"),
                 "says what to send instead: " + e.getMessage());
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-            "'n': 2                                                 | n",
-            "'logprobs': true                                       | logprobs",
-            "'top_logprobs': 3                                      | top_logprobs",
-            "'tools': [{'type': 'function', 'function': {'name': 'f'}}] | tools",
-            "'tool_choice': 'auto'                                  | tool_choice",
-            "'response_format': {'type': 'json_object'}             | response_format",
-            "'logit_bias': {'50256': -100}                          | logit_bias",
-            "'presence_penalty': 0.5                                | presence_penalty",
-            "'frequency_penalty': 1                                 | frequency_penalty",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '"',
+            value = {
+                "'n': 2                                                 | n",
+                "'logprobs': true                                       | logprobs",
+                "'top_logprobs': 3                                      | top_logprobs",
+                "'tools': [{'type': 'function', 'function': {'name': 'f'}}] | tools",
+                "'tool_choice': 'auto'                                  | tool_choice",
+                "'response_format': {'type': 'json_object'}             | response_format",
+                "'logit_bias': {'50256': -100}                          | logit_bias",
+                "'presence_penalty': 0.5                                | presence_penalty",
+                "'frequency_penalty': 1                                 | frequency_penalty",
+            })
     void fieldsThatWouldChangeTheMeaningAreRefusedWithWhatToDoInstead(String field, String param) {
         ApiException e = chatError("{'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}], " + field + "}");
         assertEquals(400, e.httpStatus());
@@ -164,8 +188,12 @@ class RequestParsingTest {
 
     @Test
     void toolMessagesAndImagePartsAreRefused() {
-        assertEquals("unsupported_parameter", chatError("{'model': 'm', 'messages': [{'role': 'tool', 'content': 'x'}]}").code());
-        ApiException e = chatError("{'model': 'm', 'messages': [{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': 'x'}}]}]}");
+        assertEquals(
+                "unsupported_parameter",
+                chatError("{'model': 'm', 'messages': [{'role': 'tool', 'content': 'x'}]}")
+                        .code());
+        ApiException e = chatError(
+                "{'model': 'm', 'messages': [{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': 'x'}}]}]}");
         assertEquals("messages[0].content[0]", e.param());
         assertTrue(e.getMessage().contains("only text parts"), e.getMessage());
     }
@@ -173,11 +201,22 @@ class RequestParsingTest {
     @Test
     void completionErrors() {
         assertEquals("prompt", completionError("{'model': 'm'}").param());
-        assertEquals("prompt", completionError("{'model': 'm', 'prompt': [1, 2, 3]}").param());
-        assertEquals("unsupported_parameter", completionError("{'model': 'm', 'prompt': ['a', 'b']}").code());
-        assertEquals("echo", completionError("{'model': 'm', 'prompt': 'a', 'echo': true}").param());
-        assertEquals("best_of", completionError("{'model': 'm', 'prompt': 'a', 'best_of': 3}").param());
-        assertEquals("logprobs", completionError("{'model': 'm', 'prompt': 'a', 'logprobs': 5}").param());
-        assertEquals("suffix", completionError("{'model': 'm', 'prompt': 'a', 'suffix': 5}").param());
+        assertEquals(
+                "prompt", completionError("{'model': 'm', 'prompt': [1, 2, 3]}").param());
+        assertEquals(
+                "unsupported_parameter",
+                completionError("{'model': 'm', 'prompt': ['a', 'b']}").code());
+        assertEquals(
+                "echo",
+                completionError("{'model': 'm', 'prompt': 'a', 'echo': true}").param());
+        assertEquals(
+                "best_of",
+                completionError("{'model': 'm', 'prompt': 'a', 'best_of': 3}").param());
+        assertEquals(
+                "logprobs",
+                completionError("{'model': 'm', 'prompt': 'a', 'logprobs': 5}").param());
+        assertEquals(
+                "suffix",
+                completionError("{'model': 'm', 'prompt': 'a', 'suffix': 5}").param());
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +21,10 @@ public record ConfigJson(Path file, JsonNode root) {
     public static ConfigJson read(Path checkpointDir) {
         Path file = checkpointDir.resolve(FILE_NAME);
         if (!Files.isRegularFile(file)) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, "No config.json in " + checkpointDir
-                    + ": point --from at a Hugging Face checkpoint folder, e.g. --from models/tiny-llada");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    "No config.json in " + checkpointDir
+                            + ": point --from at a Hugging Face checkpoint folder, e.g. --from models/tiny-llada");
         }
         JsonNode c;
         try {
@@ -89,8 +90,8 @@ public record ConfigJson(Path file, JsonNode root) {
     public void requireValue(String key, String expected, String family) {
         JsonNode v = root.get(key);
         if (v != null && !v.isNull() && !expected.equalsIgnoreCase(v.asText())) {
-            throw invalid("has \"" + key + "\": \"" + v.asText() + "\"; " + family + " packages support only \""
-                    + key + "\": \"" + expected + "\"");
+            throw invalid("has \"" + key + "\": \"" + v.asText() + "\"; " + family + " packages support only \"" + key
+                    + "\": \"" + expected + "\"");
         }
     }
 

@@ -7,7 +7,6 @@ import dev.unmask.format.GraphSignature;
 import dev.unmask.packager.PackagerVersion;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 import dev.unmask.packager.onnx.GraphMetadata;
 import dev.unmask.packager.onnx.OnnxGraph;
@@ -28,8 +27,12 @@ public final class GraphBuilder {
     private final GraphOptions options;
     private final Progress progress;
 
-    public GraphBuilder(ModelArchitecture architecture, TransformerConfig config, Checkpoint checkpoint,
-                        GraphOptions options, Progress progress) {
+    public GraphBuilder(
+            ModelArchitecture architecture,
+            TransformerConfig config,
+            Checkpoint checkpoint,
+            GraphOptions options,
+            Progress progress) {
         this.architecture = architecture;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -59,7 +62,9 @@ public final class GraphBuilder {
                 .setProducerVersion(PackagerVersion.VERSION)
                 .setDomain("dev.unmask")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(OnnxGraph.MS_DOMAIN).setVersion(MS_OPSET))
+                .addOpsetImport(OperatorSetIdProto.newBuilder()
+                        .setDomain(OnnxGraph.MS_DOMAIN)
+                        .setVersion(MS_OPSET))
                 .addMetadataProps(GraphMetadata.entry(GraphMetadata.SAMPLING_HEAD_INPUT, headInput))
                 .setGraph(g.proto())
                 .build();

@@ -1,14 +1,13 @@
 package dev.unmask.packager.arch;
 
+import static dev.unmask.packager.onnx.OnnxGraph.attr;
+
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.unmask.format.GraphSignature;
 import dev.unmask.packager.onnx.GraphMetadata;
 import dev.unmask.packager.onnx.LinearRole;
 import dev.unmask.packager.onnx.OnnxGraph;
-
 import java.util.List;
-
-import static dev.unmask.packager.onnx.OnnxGraph.attr;
 
 /**
  * The sampling head every package graph ends with, whatever the body (docs/package-format.md, "The graph"): the
@@ -51,23 +50,46 @@ public final class SamplingHead {
         String idx = g.op("Unsqueeze", "/head/positions/Unsqueeze", List.of(positions, g.int64s(-1)));
         String picked = g.op("GatherND", "/head/GatherND", List.of(hidden, idx), attr("batch_dims", 1L)); // [B, P, d]
         String normed = ops.rmsNorm("/head/ln_f", picked, weights.finalNorm());
-        String logits = ops.linear("/head/lm_head", normed, weights.projection(), config.embeddingSize(),
-                config.modelDim(), LinearRole.SAMPLING_HEAD); // [B, P, E]
+        String logits = ops.linear(
+                "/head/lm_head",
+                normed,
+                weights.projection(),
+                config.embeddingSize(),
+                config.modelDim(),
+                LinearRole.SAMPLING_HEAD); // [B, P, E]
         if (config.embeddingSize() != config.vocabSize()) {
-            logits = g.op("Slice", "/head/vocab/Slice",
+            logits = g.op(
+                    "Slice",
+                    "/head/vocab/Slice",
                     List.of(logits, g.int64s(0), g.int64s(config.vocabSize()), g.int64s(-1)));
         }
         int k = ops.options().topK();
-        g.nodeNamed("TopK", "", "/head/TopK", List.of(logits, g.int64s(k)),
+        g.nodeNamed(
+                "TopK",
+                "",
+                "/head/TopK",
+                List.of(logits, g.int64s(k)),
                 List.of(GraphSignature.TOPK_LOGITS, GraphSignature.TOPK_IDS),
-                attr("axis", -1L), attr("largest", 1L), attr("sorted", 1L));
+                attr("axis", -1L),
+                attr("largest", 1L),
+                attr("sorted", 1L));
         String lastAxis = g.int64s(-1);
-        g.nodeNamed("ReduceLogSumExp", "", "/head/ReduceLogSumExp", List.of(logits, lastAxis),
-                List.of(GraphSignature.LOGSUMEXP), attr("keepdims", 0L));
+        g.nodeNamed(
+                "ReduceLogSumExp",
+                "",
+                "/head/ReduceLogSumExp",
+                List.of(logits, lastAxis),
+                List.of(GraphSignature.LOGSUMEXP),
+                attr("keepdims", 0L));
         String probs = g.op("Softmax", "/head/Softmax", List.of(logits), attr("axis", -1L));
         String weighted = g.op("Mul", "/head/entropy/Mul", List.of(probs, logits));
-        String expected = g.op("ReduceSum", "/head/entropy/ReduceSum", List.of(weighted, lastAxis), attr("keepdims", 0L));
-        g.nodeNamed("Sub", "", "/head/entropy/Sub", List.of(GraphSignature.LOGSUMEXP, expected),
+        String expected =
+                g.op("ReduceSum", "/head/entropy/ReduceSum", List.of(weighted, lastAxis), attr("keepdims", 0L));
+        g.nodeNamed(
+                "Sub",
+                "",
+                "/head/entropy/Sub",
+                List.of(GraphSignature.LOGSUMEXP, expected),
                 List.of(GraphSignature.ENTROPY));
 
         g.output(GraphSignature.TOPK_IDS, DataType.INT64, "batch", "positions", k);

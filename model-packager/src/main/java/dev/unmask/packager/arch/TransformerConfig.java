@@ -64,7 +64,8 @@ public record TransformerConfig(
                     + " key/value heads (e.g. 32 heads with 8 or 32 key/value heads)");
         }
         if (headDim % 2 != 0) {
-            throw new IllegalArgumentException("has head dim " + headDim + "; rotary embeddings need an even one (e.g. 128)");
+            throw new IllegalArgumentException(
+                    "has head dim " + headDim + "; rotary embeddings need an even one (e.g. 128)");
         }
         if (embeddingSize < vocabSize) {
             throw new IllegalArgumentException("has embedding size " + embeddingSize + ", smaller than vocab_size "
@@ -95,8 +96,21 @@ public record TransformerConfig(
 
     /** The manifest's {@code architecture} record for a package of this model. */
     public PackageManifest.Architecture manifestRecord(String family) {
-        return new PackageManifest.Architecture(family, modelType, layers, modelDim, heads, kvHeads, headDim,
-                mlpHiddenSize, vocabSize, embeddingSize, maxSequenceLength, ropeTheta, rmsNormEps, bidirectional,
+        return new PackageManifest.Architecture(
+                family,
+                modelType,
+                layers,
+                modelDim,
+                heads,
+                kvHeads,
+                headDim,
+                mlpHiddenSize,
+                vocabSize,
+                embeddingSize,
+                maxSequenceLength,
+                ropeTheta,
+                rmsNormEps,
+                bidirectional,
                 logitsShift);
     }
 }

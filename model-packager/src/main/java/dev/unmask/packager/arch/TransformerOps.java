@@ -1,21 +1,19 @@
 package dev.unmask.packager.arch;
 
+import static dev.unmask.packager.onnx.OnnxGraph.attr;
+
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.unmask.format.GraphSignature;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.checkpoint.Checkpoint;
 import dev.unmask.packager.checkpoint.TensorData;
 import dev.unmask.packager.checkpoint.TensorEntry;
-import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.LinearRole;
 import dev.unmask.packager.onnx.LinearWeight;
 import dev.unmask.packager.onnx.OnnxGraph;
 import dev.unmask.packager.onnx.TensorBytes;
 import dev.unmask.packager.onnx.WeightFormat;
-
 import java.util.List;
-
-import static dev.unmask.packager.onnx.OnnxGraph.attr;
 
 /**
  * The building blocks of a transformer graph, shared by every {@link ModelArchitecture}: each reads its weights from
@@ -33,8 +31,8 @@ public final class TransformerOps {
     private String[] rope;
     private String keyPadding;
 
-    TransformerOps(OnnxGraph graph, Checkpoint checkpoint, TransformerConfig config, GraphOptions options,
-                   Progress progress) {
+    TransformerOps(
+            OnnxGraph graph, Checkpoint checkpoint, TransformerConfig config, GraphOptions options, Progress progress) {
         this.graph = graph;
         this.checkpoint = checkpoint;
         this.config = config;
@@ -58,7 +56,10 @@ public final class TransformerOps {
     public String embed(String tensor) {
         int d = config.modelDim();
         TensorEntry wte = checkpoint.require(tensor, config.embeddingSize(), d);
-        String table = graph.initializer(wte.name(), options.format().onnxType(), new long[] {config.embeddingSize(), d},
+        String table = graph.initializer(
+                wte.name(),
+                options.format().onnxType(),
+                new long[] {config.embeddingSize(), d},
                 sink -> copyRows(wte, sink));
         progress.tensorDone(wte.name(), wte.byteLength());
         String x = graph.op("Gather", "/embed/Gather", List.of(table, GraphSignature.INPUT_IDS), attr("axis", 0L));
@@ -71,8 +72,9 @@ public final class TransformerOps {
     /** {@code attention_mask} as the int32 key padding mask attention takes ({@code [B, L]}, 1 = attend); made once. */
     public String keyPaddingMask() {
         if (keyPadding == null) {
-            keyPadding = graph.op("Cast", "/attention_mask/Cast", List.of(GraphSignature.ATTENTION_MASK),
-                    attr("to", (long) DataType.INT32_VALUE));
+            keyPadding =
+                    graph.op("Cast", "/attention_mask/Cast", List.of(GraphSignature.ATTENTION_MASK), attr("to", (long)
+                            DataType.INT32_VALUE));
         }
         return keyPadding;
     }
@@ -102,8 +104,13 @@ public final class TransformerOps {
         TensorEntry e = checkpoint.require(tensor, config.modelDim());
         String w = graph.initializer(tensor, DataType.FLOAT, new long[] {config.modelDim()}, sink -> copyRows(e, sink));
         progress.tensorDone(tensor, e.byteLength());
-        return graph.op("SimplifiedLayerNormalization", name + "/SimplifiedLayerNormalization", List.of(x, w),
-                attr("axis", -1L), attr("epsilon", (float) config.rmsNormEps()), attr("stash_type", 1L));
+        return graph.op(
+                "SimplifiedLayerNormalization",
+                name + "/SimplifiedLayerNormalization",
+                List.of(x, w),
+                attr("axis", -1L),
+                attr("epsilon", (float) config.rmsNormEps()),
+                attr("stash_type", 1L));
     }
 
     /**
@@ -112,8 +119,12 @@ public final class TransformerOps {
      */
     public String rotary(String name, String x, int heads) {
         String[] tables = ropeCaches();
-        return graph.msOp("RotaryEmbedding", name, List.of(x, graph.int64s(0), tables[0], tables[1]),
-                attr("interleaved", 0L), attr("num_heads", (long) heads));
+        return graph.msOp(
+                "RotaryEmbedding",
+                name,
+                List.of(x, graph.int64s(0), tables[0], tables[1]),
+                attr("interleaved", 0L),
+                attr("num_heads", (long) heads));
     }
 
     /** [B, L, Hkv·hd] → [B, L, Hkv, 1, hd] → Expand [B, L, Hkv, group, hd] → [B, L, H·hd] (repeat_interleave). */
@@ -130,8 +141,12 @@ public final class TransformerOps {
      * as the config says; k and v already have {@code heads} heads ({@link #repeatKv}). Output {@code [B, L, H·hd]}.
      */
     public String attention(String name, String q, String k, String v) {
-        return graph.msOp("MultiHeadAttention", name, List.of(q, k, v, "", keyPaddingMask()),
-                attr("num_heads", (long) config.heads()), attr("unidirectional", config.bidirectional() ? 0L : 1L),
+        return graph.msOp(
+                "MultiHeadAttention",
+                name,
+                List.of(q, k, v, "", keyPaddingMask()),
+                attr("num_heads", (long) config.heads()),
+                attr("unidirectional", config.bidirectional() ? 0L : 1L),
                 attr("scale", (float) (1.0 / Math.sqrt(config.headDim()))));
     }
 
@@ -166,9 +181,15 @@ public final class TransformerOps {
                 tables[1][pos * half + i] = (float) Math.sin(angle);
             }
         }
-        String cos = graph.initializer("/rotary/cos_cache", DataType.FLOAT, new long[] {rows, half},
+        String cos = graph.initializer(
+                "/rotary/cos_cache",
+                DataType.FLOAT,
+                new long[] {rows, half},
                 sink -> sink.putFloats(tables[0], 0, tables[0].length));
-        String sin = graph.initializer("/rotary/sin_cache", DataType.FLOAT, new long[] {rows, half},
+        String sin = graph.initializer(
+                "/rotary/sin_cache",
+                DataType.FLOAT,
+                new long[] {rows, half},
                 sink -> sink.putFloats(tables[1], 0, tables[1].length));
         rope = new String[] {cos, sin};
         return rope;

@@ -3,7 +3,6 @@ package dev.unmask.packager.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -73,14 +72,17 @@ public final class SyntheticCheckpoint {
                 weightMap.put(t.name(), name);
             }
         }
-        json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("model.safetensors.index.json").toFile(), index);
-        json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("config.json").toFile(), config(json, layers));
+        json.writerWithDefaultPrettyPrinter()
+                .writeValue(out.resolve("model.safetensors.index.json").toFile(), index);
+        json.writerWithDefaultPrettyPrinter()
+                .writeValue(out.resolve("config.json").toFile(), config(json, layers));
         if (args.length > 2) {
             Files.copy(Path.of(args[2]), out.resolve("tokenizer.json"));
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("wrote %d tensors, %.2f GiB of bf16 in %d shards to %s in %.1f s (%.0f MiB/s)%n", tensors.size(),
-                total / (double) (1L << 30), shards.size(), out, secs, total / secs / (1 << 20));
+        System.out.printf(
+                "wrote %d tensors, %.2f GiB of bf16 in %d shards to %s in %.1f s (%.0f MiB/s)%n",
+                tensors.size(), total / (double) (1L << 30), shards.size(), out, secs, total / secs / (1 << 20));
     }
 
     static List<Tensor> tensors(int layers) {
@@ -141,7 +143,8 @@ public final class SyntheticCheckpoint {
                     x ^= x >>> 7;
                     x ^= x << 17;
                     // uniform in [-0.03, 0.03) (norm weights around 1), rounded down to bf16
-                    float v = norm ? 1f + (Float.intBitsToFloat((int) ((x >>> 41) | 0x3f800000L)) - 1.5f) * 0.1f
+                    float v = norm
+                            ? 1f + (Float.intBitsToFloat((int) ((x >>> 41) | 0x3f800000L)) - 1.5f) * 0.1f
                             : (Float.intBitsToFloat((int) ((x >>> 41) | 0x3f800000L)) - 1.5f) * 0.06f;
                     buf.putShort((short) (Float.floatToRawIntBits(v) >>> 16));
                 }
@@ -163,7 +166,10 @@ public final class SyntheticCheckpoint {
         c.put("d_model", D).put("n_layers", layers).put("n_heads", HEADS).put("n_kv_heads", KV_HEADS);
         c.put("mlp_hidden_size", MLP).put("vocab_size", VOCAB).put("embedding_size", VOCAB);
         c.put("max_sequence_length", MAX_SEQ).put("weight_tying", false).put("include_bias", false);
-        c.put("mask_token_id", 126336).put("eos_token_id", 126081).put("pad_token_id", 126081).put("bos_token_id", 126080);
+        c.put("mask_token_id", 126336)
+                .put("eos_token_id", 126081)
+                .put("pad_token_id", 126081)
+                .put("bos_token_id", 126080);
         c.put("torch_dtype", "bfloat16");
         return c;
     }

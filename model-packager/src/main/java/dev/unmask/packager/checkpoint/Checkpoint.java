@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,11 +27,14 @@ public final class Checkpoint implements AutoCloseable {
 
     private final Path dir;
     private final Map<String, SafetensorsFile> shards; // by file name
-    private final Map<String, TensorEntry> tensors;    // by tensor name
-    private final Map<String, SafetensorsFile> owner;  // tensor name -> shard
+    private final Map<String, TensorEntry> tensors; // by tensor name
+    private final Map<String, SafetensorsFile> owner; // tensor name -> shard
 
-    private Checkpoint(Path dir, Map<String, SafetensorsFile> shards, Map<String, TensorEntry> tensors,
-                       Map<String, SafetensorsFile> owner) {
+    private Checkpoint(
+            Path dir,
+            Map<String, SafetensorsFile> shards,
+            Map<String, TensorEntry> tensors,
+            Map<String, SafetensorsFile> owner) {
         this.dir = dir;
         this.shards = shards;
         this.tensors = tensors;
@@ -49,8 +51,10 @@ public final class Checkpoint implements AutoCloseable {
                 for (String shard : new java.util.TreeSet<>(weightMap.values())) {
                     Path p = dir.resolve(shard).normalize();
                     if (!p.startsWith(dir.normalize()) || !Files.isRegularFile(p)) {
-                        throw new PackagerException(ExitCode.BAD_CHECKPOINT, index + " lists shard '" + shard
-                                + "', which is not a file in " + dir + "; download every shard the index names");
+                        throw new PackagerException(
+                                ExitCode.BAD_CHECKPOINT,
+                                index + " lists shard '" + shard + "', which is not a file in " + dir
+                                        + "; download every shard the index names");
                     }
                     shards.put(shard, SafetensorsFile.open(p));
                 }
@@ -60,8 +64,10 @@ public final class Checkpoint implements AutoCloseable {
                     SafetensorsFile f = shards.get(e.getValue());
                     TensorEntry t = f.tensors().get(e.getKey());
                     if (t == null) {
-                        throw new PackagerException(ExitCode.BAD_CHECKPOINT, index + " says tensor '" + e.getKey()
-                                + "' is in " + e.getValue() + ", but that shard has no such tensor");
+                        throw new PackagerException(
+                                ExitCode.BAD_CHECKPOINT,
+                                index + " says tensor '" + e.getKey() + "' is in " + e.getValue()
+                                        + ", but that shard has no such tensor");
                     }
                     tensors.put(e.getKey(), t);
                     owner.put(e.getKey(), f);
@@ -79,8 +85,10 @@ public final class Checkpoint implements AutoCloseable {
             shards.values().forEach(SafetensorsFile::close);
             throw e;
         }
-        throw new PackagerException(ExitCode.BAD_CHECKPOINT, dir + " has neither " + SINGLE_FILE + " nor " + INDEX_FILE
-                + "; point --from at a Hugging Face checkpoint folder with safetensors weights, e.g. --from models/tiny-llada");
+        throw new PackagerException(
+                ExitCode.BAD_CHECKPOINT,
+                dir + " has neither " + SINGLE_FILE + " nor " + INDEX_FILE
+                        + "; point --from at a Hugging Face checkpoint folder with safetensors weights, e.g. --from models/tiny-llada");
     }
 
     private static Map<String, String> readWeightMap(Path index) {
@@ -92,8 +100,10 @@ public final class Checkpoint implements AutoCloseable {
         }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, index
-                    + " has no \"weight_map\" object; expected {\"weight_map\": {\"tensor.name\": \"model-00001-of-00002.safetensors\", …}}");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    index
+                            + " has no \"weight_map\" object; expected {\"weight_map\": {\"tensor.name\": \"model-00001-of-00002.safetensors\", …}}");
         }
         Map<String, String> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
@@ -133,14 +143,19 @@ public final class Checkpoint implements AutoCloseable {
     public TensorEntry require(String name, long... shape) {
         TensorEntry t = tensors.get(name);
         if (t == null) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, "The checkpoint in " + dir + " has no tensor '" + name
-                    + "' (expected shape " + Arrays.toString(shape) + " per config.json) in "
-                    + String.join(", ", shards.keySet()) + "; is the checkpoint complete (every shard downloaded)?");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    "The checkpoint in " + dir + " has no tensor '" + name
+                            + "' (expected shape " + Arrays.toString(shape) + " per config.json) in "
+                            + String.join(", ", shards.keySet())
+                            + "; is the checkpoint complete (every shard downloaded)?");
         }
         if (!Arrays.equals(t.shape(), shape)) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, t.file() + ": tensor '" + name + "' has shape "
-                    + t.shapeString() + ", expected " + Arrays.toString(shape)
-                    + " from config.json; the weights and config.json do not belong together");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    t.file() + ": tensor '" + name + "' has shape "
+                            + t.shapeString() + ", expected " + Arrays.toString(shape)
+                            + " from config.json; the weights and config.json do not belong together");
         }
         return t;
     }

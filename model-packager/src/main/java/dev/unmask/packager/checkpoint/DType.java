@@ -2,7 +2,6 @@ package dev.unmask.packager.checkpoint;
 
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.nio.ByteBuffer;
 
 /** The safetensors element types the packager reads, with their byte width and decoding to float. */
@@ -42,7 +41,9 @@ public enum DType {
                 return d;
             }
         }
-        throw new PackagerException(ExitCode.BAD_CHECKPOINT, file + ": tensor '" + tensor + "' has dtype " + name
-                + "; the packager reads BF16, F16 and F32 checkpoints (e.g. \"dtype\": \"BF16\")");
+        throw new PackagerException(
+                ExitCode.BAD_CHECKPOINT,
+                file + ": tensor '" + tensor + "' has dtype " + name
+                        + "; the packager reads BF16, F16 and F32 checkpoints (e.g. \"dtype\": \"BF16\")");
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -38,7 +37,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Map<String, TensorEntry> tensors;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path file, FileChannel channel, Map<String, TensorEntry> tensors, Map<String, String> metadata) {
+    private SafetensorsFile(
+            Path file, FileChannel channel, Map<String, TensorEntry> tensors, Map<String, String> metadata) {
         this.file = file;
         this.channel = channel;
         this.tensors = tensors;
@@ -64,18 +64,25 @@ public final class SafetensorsFile implements AutoCloseable {
         try {
             long size = ch.size();
             if (size < 8) {
-                throw bad(file, "is " + size + " bytes long, shorter than the 8-byte header length: the file is truncated or not safetensors");
+                throw bad(
+                        file,
+                        "is " + size
+                                + " bytes long, shorter than the 8-byte header length: the file is truncated or not safetensors");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
             if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES) {
-                throw bad(file, "declares a header of " + headerLen + " bytes; a safetensors header is 1 to "
-                        + MAX_HEADER_BYTES + " bytes: the file is corrupt or not safetensors");
+                throw bad(
+                        file,
+                        "declares a header of " + headerLen + " bytes; a safetensors header is 1 to " + MAX_HEADER_BYTES
+                                + " bytes: the file is corrupt or not safetensors");
             }
             if (8 + headerLen > size) {
-                throw bad(file, "declares a " + headerLen + "-byte header but the file has only " + size
-                        + " bytes: the file is truncated (re-download it)");
+                throw bad(
+                        file,
+                        "declares a " + headerLen + "-byte header but the file has only " + size
+                                + " bytes: the file is truncated (re-download it)");
             }
             ByteBuffer header = ByteBuffer.allocate((int) headerLen);
             readFully(ch, header, 8);
@@ -87,7 +94,9 @@ public final class SafetensorsFile implements AutoCloseable {
                 throw bad(file, "has a header that is not JSON (" + e.getMessage() + ")");
             }
             if (root == null || !root.isObject()) {
-                throw bad(file, "has a header that is not a JSON object like {\"name\": {\"dtype\": \"BF16\", \"shape\": [2, 3], \"data_offsets\": [0, 12]}}");
+                throw bad(
+                        file,
+                        "has a header that is not a JSON object like {\"name\": {\"dtype\": \"BF16\", \"shape\": [2, 3], \"data_offsets\": [0, 12]}}");
             }
             long dataStart = 8 + headerLen;
             long dataBytes = size - dataStart;
@@ -99,15 +108,23 @@ public final class SafetensorsFile implements AutoCloseable {
                 String name = f.getKey();
                 JsonNode t = f.getValue();
                 if (name.equals("__metadata__")) {
-                    t.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    t.fields()
+                            .forEachRemaining(
+                                    m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
                 JsonNode dtypeNode = t.get("dtype");
                 JsonNode shapeNode = t.get("shape");
                 JsonNode offsetsNode = t.get("data_offsets");
-                if (dtypeNode == null || shapeNode == null || !shapeNode.isArray() || offsetsNode == null
-                        || !offsetsNode.isArray() || offsetsNode.size() != 2) {
-                    throw bad(file, "tensor '" + name + "' lacks dtype, shape or data_offsets [begin, end] in the header");
+                if (dtypeNode == null
+                        || shapeNode == null
+                        || !shapeNode.isArray()
+                        || offsetsNode == null
+                        || !offsetsNode.isArray()
+                        || offsetsNode.size() != 2) {
+                    throw bad(
+                            file,
+                            "tensor '" + name + "' lacks dtype, shape or data_offsets [begin, end] in the header");
                 }
                 DType dtype = DType.fromSafetensors(dtypeNode.asText(), file.toString(), name);
                 long[] shape = new long[shapeNode.size()];
@@ -115,7 +132,9 @@ public final class SafetensorsFile implements AutoCloseable {
                 for (int i = 0; i < shape.length; i++) {
                     shape[i] = shapeNode.get(i).asLong(-1);
                     if (shape[i] < 0) {
-                        throw bad(file, "tensor '" + name + "' has a negative or non-integer dimension in shape " + shapeNode);
+                        throw bad(
+                                file,
+                                "tensor '" + name + "' has a negative or non-integer dimension in shape " + shapeNode);
                     }
                     numel = Math.multiplyExact(numel, shape[i]);
                 }
@@ -123,17 +142,25 @@ public final class SafetensorsFile implements AutoCloseable {
                 long end = offsetsNode.get(1).asLong(-1);
                 long expected = Math.multiplyExact(numel, dtype.bytes());
                 if (begin < 0 || end < begin) {
-                    throw bad(file, "tensor '" + name + "' has data_offsets [" + begin + ", " + end
-                            + "]; expected 0 <= begin <= end");
+                    throw bad(
+                            file,
+                            "tensor '" + name + "' has data_offsets [" + begin + ", " + end
+                                    + "]; expected 0 <= begin <= end");
                 }
                 if (end - begin != expected) {
-                    throw bad(file, "the header lies about tensor '" + name + "': data_offsets [" + begin + ", " + end
-                            + "] span " + (end - begin) + " bytes, but dtype " + dtype.safetensorsName() + " shape "
-                            + java.util.Arrays.toString(shape) + " needs " + expected + " bytes");
+                    throw bad(
+                            file,
+                            "the header lies about tensor '" + name + "': data_offsets [" + begin + ", " + end
+                                    + "] span " + (end - begin) + " bytes, but dtype " + dtype.safetensorsName()
+                                    + " shape "
+                                    + java.util.Arrays.toString(shape) + " needs " + expected + " bytes");
                 }
                 if (end > dataBytes) {
-                    throw bad(file, "is truncated: tensor '" + name + "' ends at data byte " + end + " (file byte "
-                            + (dataStart + end) + ") but the file has only " + size + " bytes. Re-download the checkpoint.");
+                    throw bad(
+                            file,
+                            "is truncated: tensor '" + name + "' ends at data byte " + end + " (file byte "
+                                    + (dataStart + end) + ") but the file has only " + size
+                                    + " bytes. Re-download the checkpoint.");
                 }
                 entries.add(new TensorEntry(name, dtype, shape, file, dataStart + begin, end - begin));
                 spans.add(new long[] {begin, end, entries.size() - 1});
@@ -143,9 +170,12 @@ public final class SafetensorsFile implements AutoCloseable {
             for (long[] s : spans) {
                 if (s[0] != cursor) {
                     String n = entries.get((int) s[2]).name();
-                    throw bad(file, "the header lies about offsets: tensor '" + n + "' starts at data byte " + s[0]
-                            + " but the previous tensor ends at " + cursor
-                            + (s[0] < cursor ? " (overlap)" : " (hole)") + "; safetensors tensors tile the data buffer contiguously");
+                    throw bad(
+                            file,
+                            "the header lies about offsets: tensor '" + n + "' starts at data byte " + s[0]
+                                    + " but the previous tensor ends at " + cursor
+                                    + (s[0] < cursor ? " (overlap)" : " (hole)")
+                                    + "; safetensors tensors tile the data buffer contiguously");
                 }
                 cursor = s[1];
             }
@@ -153,7 +183,8 @@ public final class SafetensorsFile implements AutoCloseable {
             for (TensorEntry e : entries) {
                 byName.put(e.name(), e);
             }
-            return new SafetensorsFile(file, ch, Collections.unmodifiableMap(byName), Collections.unmodifiableMap(metadata));
+            return new SafetensorsFile(
+                    file, ch, Collections.unmodifiableMap(byName), Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, "Cannot read " + file + ": " + e.getMessage(), e);
         } catch (ArithmeticException e) {

@@ -2,7 +2,6 @@ package dev.unmask.packager.checkpoint;
 
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -36,8 +35,10 @@ public final class TensorData implements AutoCloseable {
         long rows = entry.rows();
         long rowBytes = entry.cols() * entry.dtype().bytes();
         if (rowBytes > CHUNK_BYTES) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, entry.file() + ": tensor '" + entry.name()
-                    + "' has rows of " + rowBytes + " bytes; rows over 1 GiB are not supported");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    entry.file() + ": tensor '" + entry.name() + "' has rows of " + rowBytes
+                            + " bytes; rows over 1 GiB are not supported");
         }
         long rowsPerChunk = rowBytes == 0 ? Math.max(1, rows) : Math.max(1, CHUNK_BYTES / rowBytes);
         int n = (int) Math.max(1, (rows + rowsPerChunk - 1) / rowsPerChunk);
@@ -54,8 +55,10 @@ public final class TensorData implements AutoCloseable {
             for (MappedByteBuffer b : chunks) {
                 unmap(b);
             }
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, "Cannot map tensor '" + entry.name() + "' of "
-                    + entry.file() + ": " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    "Cannot map tensor '" + entry.name() + "' of " + entry.file() + ": " + e.getMessage(),
+                    e);
         }
         return new TensorData(entry, chunks, rowsPerChunk, rowBytes);
     }

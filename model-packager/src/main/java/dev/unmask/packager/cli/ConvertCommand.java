@@ -6,59 +6,97 @@ import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
 import dev.unmask.packager.quant.MatMulNBitsLinear;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-
-@Command(name = "convert", mixinStandardHelpOptions = true,
-        description = {"Converts a checkpoint folder (config.json, model.safetensors or sharded safetensors with "
-                + "model.safetensors.index.json, tokenizer.json) into a package folder.",
-                "The package is written next to --out and renamed into place only once complete and verified.",
-                "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package"})
+@Command(
+        name = "convert",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Converts a checkpoint folder (config.json, model.safetensors or sharded safetensors with "
+                    + "model.safetensors.index.json, tokenizer.json) into a package folder.",
+            "The package is written next to --out and renamed into place only once complete and verified.",
+            "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package"
+        })
 final class ConvertCommand implements Callable<Integer> {
 
-    enum SelfTestMode { run, skip }
+    enum SelfTestMode {
+        run,
+        skip
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--from", required = true, paramLabel = "<checkpoint dir>", description = "Hugging Face checkpoint folder")
+    @Option(
+            names = "--from",
+            required = true,
+            paramLabel = "<checkpoint dir>",
+            description = "Hugging Face checkpoint folder")
     Path from;
 
-    @Option(names = "--out", required = true, paramLabel = "<package dir>", description = "package folder to create (must not exist unless --force)")
+    @Option(
+            names = "--out",
+            required = true,
+            paramLabel = "<package dir>",
+            description = "package folder to create (must not exist unless --force)")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|fp16",
-            description = "storage of float weights (default: ${DEFAULT-VALUE}); fp16 weights are Cast to fp32 in the graph")
+    @Option(
+            names = "--dtype",
+            defaultValue = "fp32",
+            paramLabel = "fp32|fp16",
+            description =
+                    "storage of float weights (default: ${DEFAULT-VALUE}); fp16 weights are Cast to fp32 in the graph")
     String dtype;
 
-    @Option(names = "--quant", defaultValue = "none", paramLabel = "none|int4|int8[:block=32|64|128][:sym|:asym][:acc=0..4]",
-            description = "weight-only quantization of every projection to com.microsoft MatMulNBits (default: ${DEFAULT-VALUE}); "
-                    + "e.g. int4, int8, int4:block=128:asym; defaults block=32, sym, acc=4 (int8 activations on CPU)")
+    @Option(
+            names = "--quant",
+            defaultValue = "none",
+            paramLabel = "none|int4|int8[:block=32|64|128][:sym|:asym][:acc=0..4]",
+            description =
+                    "weight-only quantization of every projection to com.microsoft MatMulNBits (default: ${DEFAULT-VALUE}); "
+                            + "e.g. int4, int8, int4:block=128:asym; defaults block=32, sym, acc=4 (int8 activations on CPU)")
     String quant;
 
-    @Option(names = "--quant-head", defaultValue = "same", paramLabel = "same|int8|float",
+    @Option(
+            names = "--quant-head",
+            defaultValue = "same",
+            paramLabel = "same|int8|float",
             description = "precision of the output head when --quant is set (default: ${DEFAULT-VALUE}); "
                     + "int8 or float (the --dtype) keep it wider than the layers")
     String quantHead;
 
-    @Option(names = "--top-k", defaultValue = "" + GraphOptions.DEFAULT_TOP_K, paramLabel = "<k>",
-            description = "candidates per position in the sampling head, 1.." + GraphOptions.MAX_TOP_K + " (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--top-k",
+            defaultValue = "" + GraphOptions.DEFAULT_TOP_K,
+            paramLabel = "<k>",
+            description = "candidates per position in the sampling head, 1.." + GraphOptions.MAX_TOP_K
+                    + " (default: ${DEFAULT-VALUE})")
     int topK;
 
-    @Option(names = "--full-logits", description = "also output the full [batch, positions, vocab] logits (verification, CFG)")
+    @Option(
+            names = "--full-logits",
+            description = "also output the full [batch, positions, vocab] logits (verification, CFG)")
     boolean fullLogits;
 
-    @Option(names = "--self-test", defaultValue = "run", paramLabel = "run|skip",
-            description = "run the written graph in ONNX Runtime to record and check the self-test (default: ${DEFAULT-VALUE}); "
-                    + "skip only when the model is too large to run on this machine")
+    @Option(
+            names = "--self-test",
+            defaultValue = "run",
+            paramLabel = "run|skip",
+            description =
+                    "run the written graph in ONNX Runtime to record and check the self-test (default: ${DEFAULT-VALUE}); "
+                            + "skip only when the model is too large to run on this machine")
     SelfTestMode selfTest;
 
-    @Option(names = "--name", paramLabel = "<name>", description = "package name (default: the checkpoint folder's name)")
+    @Option(
+            names = "--name",
+            paramLabel = "<name>",
+            description = "package name (default: the checkpoint folder's name)")
     String name;
 
     @Option(names = "--force", description = "replace an existing package at --out (atomically)")
@@ -74,8 +112,8 @@ final class ConvertCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         WeightFormat format = WeightFormat.parse(dtype);
-        GraphOptions options = new GraphOptions(format, topK, fullLogits,
-                MatMulNBitsLinear.fromOptions(quant, quantHead, format));
+        GraphOptions options =
+                new GraphOptions(format, topK, fullLogits, MatMulNBitsLinear.fromOptions(quant, quantHead, format));
         Progress progress = Progress.NONE;
         if (!noProgress) {
             long[] work = PackageWriter.workload(from);
@@ -85,12 +123,20 @@ final class ConvertCommand implements Callable<Integer> {
             err.println("unmask-pack: " + line);
             err.flush();
         };
-        PackageWriter writer = new PackageWriter(log, progress, quality.gate(spec.commandLine().getOut(), log));
+        PackageWriter writer =
+                new PackageWriter(log, progress, quality.gate(spec.commandLine().getOut(), log));
         long t0 = System.nanoTime();
-        PackageWriter.Written w = writer.convert(new ConvertRequest(from, out, options, name, selfTest == SelfTestMode.run, force));
-        spec.commandLine().getOut().printf("Wrote package %s (%s, %s) to %s in %.1f s%n", w.manifest().name(),
-                w.manifest().precision().dtype(), w.manifest().precision().quantization(), w.dir(),
-                (System.nanoTime() - t0) / 1e9);
+        PackageWriter.Written w =
+                writer.convert(new ConvertRequest(from, out, options, name, selfTest == SelfTestMode.run, force));
+        spec.commandLine()
+                .getOut()
+                .printf(
+                        "Wrote package %s (%s, %s) to %s in %.1f s%n",
+                        w.manifest().name(),
+                        w.manifest().precision().dtype(),
+                        w.manifest().precision().quantization(),
+                        w.dir(),
+                        (System.nanoTime() - t0) / 1e9);
         spec.commandLine().getOut().flush();
         return 0;
     }

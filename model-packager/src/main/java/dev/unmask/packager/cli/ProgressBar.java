@@ -1,7 +1,6 @@
 package dev.unmask.packager.cli;
 
 import dev.unmask.packager.Progress;
-
 import java.io.PrintWriter;
 
 /**
@@ -56,8 +55,9 @@ final class ProgressBar implements Progress {
         double f = Math.min(1.0, (double) bytes / totalBytes);
         int filled = (int) Math.round(f * WIDTH);
         return "[" + "#".repeat(filled) + " ".repeat(WIDTH - filled) + "] "
-                + String.format("%3d%%  %d/%d tensors  %s/%s", Math.round(f * 100), tensors, totalTensors,
-                human(bytes), human(totalBytes));
+                + String.format(
+                        "%3d%%  %d/%d tensors  %s/%s",
+                        Math.round(f * 100), tensors, totalTensors, human(bytes), human(totalBytes));
     }
 
     static String human(long bytes) {

@@ -7,12 +7,19 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code unmask-pack}: the packager's command line. Exit codes are mapped from exceptions here and only here. */
-@Command(name = "unmask-pack",
+@Command(
+        name = "unmask-pack",
         mixinStandardHelpOptions = true,
         versionProvider = UnmaskPack.Version.class,
-        description = "Converts a Hugging Face masked-diffusion LM checkpoint (LLaDA) into an Unmask ONNX model package, in pure Java.",
-        subcommands = {ConvertCommand.class, QuantizeCommand.class, InspectCommand.class, VerifyCommand.class,
-                CommandLine.HelpCommand.class},
+        description =
+                "Converts a Hugging Face masked-diffusion LM checkpoint (LLaDA) into an Unmask ONNX model package, in pure Java.",
+        subcommands = {
+            ConvertCommand.class,
+            QuantizeCommand.class,
+            InspectCommand.class,
+            VerifyCommand.class,
+            CommandLine.HelpCommand.class
+        },
         exitCodeListHeading = "%nExit codes:%n")
 public final class UnmaskPack implements Runnable {
 
@@ -21,7 +28,8 @@ public final class UnmaskPack implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: use convert, quantize, inspect or verify (see --help)");
+        throw new CommandLine.ParameterException(
+                spec.commandLine(), "Missing command: use convert, quantize, inspect or verify (see --help)");
     }
 
     public static void main(String[] args) {
@@ -46,7 +54,10 @@ public final class UnmaskPack implements Runnable {
 
     /** The shared table of both tools, on every subcommand's {@code --help}. */
     private static void applyExitCodeHelp(CommandLine cl) {
-        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(ExitCode.helpList());
+        cl.getCommandSpec()
+                .usageMessage()
+                .exitCodeListHeading("%nExit codes:%n")
+                .exitCodeList(ExitCode.helpList());
         for (CommandLine sub : cl.getSubcommands().values()) {
             applyExitCodeHelp(sub);
         }

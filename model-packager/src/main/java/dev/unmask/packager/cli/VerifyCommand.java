@@ -12,23 +12,26 @@ import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.quant.QualityGate;
 import dev.unmask.packager.quant.QualityVerifier;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-
-@Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Re-checks every file's size and SHA-256 against the manifest, loads the graph in ONNX Runtime, "
-                + "checks its inputs and outputs, and runs the stored self-test.",
-                "With --against <reference>: also measures what quantization costs on held-out text (top-1 agreement, "
-                        + "KL, masked-token loss, identical generations), prints the table, and exits 6 below "
-                        + "--min-top1-agreement.",
-                "Example: unmask-pack verify models/tiny-llada/package",
-                "Example: unmask-pack verify pkg-int4 --against pkg-fp32 --heldout models/tiny-llada/heldout"})
+@Command(
+        name = "verify",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Re-checks every file's size and SHA-256 against the manifest, loads the graph in ONNX Runtime, "
+                    + "checks its inputs and outputs, and runs the stored self-test.",
+            "With --against <reference>: also measures what quantization costs on held-out text (top-1 agreement, "
+                    + "KL, masked-token loss, identical generations), prints the table, and exits 6 below "
+                    + "--min-top1-agreement.",
+            "Example: unmask-pack verify models/tiny-llada/package",
+            "Example: unmask-pack verify pkg-int4 --against pkg-fp32 --heldout models/tiny-llada/heldout"
+        })
 final class VerifyCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -37,17 +40,26 @@ final class VerifyCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "<package>", description = "package folder")
     Path dir;
 
-    @Option(names = "--provider", defaultValue = "cpu", paramLabel = "cpu|cuda|coreml|directml",
-            description = "execution provider for the self-test (default: ${DEFAULT-VALUE}; falls back to CPU when absent)")
+    @Option(
+            names = "--provider",
+            defaultValue = "cpu",
+            paramLabel = "cpu|cuda|coreml|directml",
+            description =
+                    "execution provider for the self-test (default: ${DEFAULT-VALUE}; falls back to CPU when absent)")
     String provider;
 
-    @Option(names = "--threads", defaultValue = "0", description = "intra-op threads, 0 = ONNX Runtime's choice (default)")
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            description = "intra-op threads, 0 = ONNX Runtime's choice (default)")
     int threads;
 
     @CommandLine.Mixin
     QualityOptions quality;
 
-    @Option(names = "--record", description = "with --against: also store the report as the package's manifest 'quality'")
+    @Option(
+            names = "--record",
+            description = "with --against: also store the report as the package's manifest 'quality'")
     boolean record;
 
     @Override
@@ -71,9 +83,10 @@ final class VerifyCommand implements Callable<Integer> {
         if (quality.enabled()) {
             PrintWriter err = spec.commandLine().getErr();
             PackageManifest.Quality q = quality.verifier(runtime, line -> {
-                err.println("unmask-pack: " + line);
-                err.flush();
-            }).measure(pkg.dir(), quality.against);
+                        err.println("unmask-pack: " + line);
+                        err.flush();
+                    })
+                    .measure(pkg.dir(), quality.against);
             PackageManifest withQuality = pkg.manifest().withQuality(q);
             out.print(QualityVerifier.table(q, withQuality));
             out.flush();

@@ -5,7 +5,6 @@ import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.SamplingHead;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.arch.TransformerOps;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -59,7 +58,8 @@ public final class Llada implements ModelArchitecture {
         int kvHeads = c.intOr("n_kv_heads", heads);
         int vocab = c.requireInt("vocab_size");
         int embedding = c.intOr("embedding_size", vocab);
-        int mlp = c.has("mlp_hidden_size") ? c.requireInt("mlp_hidden_size")
+        int mlp = c.has("mlp_hidden_size")
+                ? c.requireInt("mlp_hidden_size")
                 : (int) Math.round(c.doubleOr("mlp_ratio", 4) * dModel);
         if (dModel % heads != 0) { // LLaDA derives head_dim from d_model; the rest is TransformerConfig's to check
             throw c.invalid("d_model " + dModel + " is not a multiple of n_heads " + heads + " (e.g. 4096 and 32)");
@@ -74,12 +74,28 @@ public final class Llada implements ModelArchitecture {
         if (!c.boolOr("rope", true)) {
             throw c.invalid("\"rope\": false; LLaDA packages use rotary embeddings (\"rope\": true)");
         }
-        return new TransformerConfig(c.modelType(), c.requireInt("n_layers"), dModel, heads, kvHeads, dModel / heads,
-                mlp, vocab, embedding, c.root().path("max_sequence_length").asInt(4096),
-                c.doubleOr("rope_theta", 10000.0), c.doubleOr("rms_norm_eps", 1e-5), c.boolOr("weight_tying", false),
-                true, false, false,
-                new TransformerConfig.SpecialTokenIds(c.optInt("mask_token_id"), c.optInt("eos_token_id"),
-                        c.optInt("pad_token_id"), c.optInt("bos_token_id")));
+        return new TransformerConfig(
+                c.modelType(),
+                c.requireInt("n_layers"),
+                dModel,
+                heads,
+                kvHeads,
+                dModel / heads,
+                mlp,
+                vocab,
+                embedding,
+                c.root().path("max_sequence_length").asInt(4096),
+                c.doubleOr("rope_theta", 10000.0),
+                c.doubleOr("rms_norm_eps", 1e-5),
+                c.boolOr("weight_tying", false),
+                true,
+                false,
+                false,
+                new TransformerConfig.SpecialTokenIds(
+                        c.optInt("mask_token_id"),
+                        c.optInt("eos_token_id"),
+                        c.optInt("pad_token_id"),
+                        c.optInt("bos_token_id")));
     }
 
     @Override
@@ -137,7 +153,8 @@ public final class Llada implements ModelArchitecture {
             String n2 = ops.rmsNorm(n + "/ff_norm", h, block(i, "ff_norm"));
             String gate = ops.linear(n + "/mlp/gate_proj", n2, block(i, "ff_proj"), mlp, d);
             String up = ops.linear(n + "/mlp/up_proj", n2, block(i, "up_proj"), mlp, d);
-            String down = ops.linear(n + "/mlp/down_proj", ops.swiGlu(n + "/mlp", gate, up), block(i, "ff_out"), d, mlp);
+            String down =
+                    ops.linear(n + "/mlp/down_proj", ops.swiGlu(n + "/mlp", gate, up), block(i, "ff_out"), d, mlp);
             x = ops.graph().op("Add", n + "/mlp/residual", List.of(h, down)); // [B, L, d]
         }
         return x;

@@ -7,7 +7,6 @@ import com.google.protobuf.ByteString;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.checkpoint.Half;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -71,7 +70,8 @@ public final class ExternalDataWriter implements AutoCloseable {
             ByteBuffer heap = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
             producer.produce(new Sink(type, heap, null));
             if (heap.hasRemaining()) {
-                throw new IllegalStateException("initializer " + name + " got " + heap.position() + " of " + bytes + " bytes");
+                throw new IllegalStateException(
+                        "initializer " + name + " got " + heap.position() + " of " + bytes + " bytes");
             }
             return t.setRawData(ByteString.copyFrom(heap.array())).build();
         }
@@ -91,7 +91,8 @@ public final class ExternalDataWriter implements AutoCloseable {
             flush();
             long written = position - offset;
             if (written != bytes) {
-                throw new IllegalStateException("initializer " + name + " wrote " + written + " bytes, expected " + bytes);
+                throw new IllegalStateException(
+                        "initializer " + name + " wrote " + written + " bytes, expected " + bytes);
             }
             externalBytes += bytes;
             return t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
@@ -189,7 +190,8 @@ public final class ExternalDataWriter implements AutoCloseable {
                 try {
                     owner.flush();
                 } catch (IOException e) {
-                    throw new PackagerException(ExitCode.IO, "Could not write " + owner.dataFile + ": " + e.getMessage(), e);
+                    throw new PackagerException(
+                            ExitCode.IO, "Could not write " + owner.dataFile + ": " + e.getMessage(), e);
                 }
             }
         }

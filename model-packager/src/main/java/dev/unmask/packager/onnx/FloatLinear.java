@@ -1,7 +1,6 @@
 package dev.unmask.packager.onnx;
 
 import dev.unmask.packager.checkpoint.TensorData;
-
 import java.util.List;
 
 /**
@@ -26,10 +25,15 @@ public final class FloatLinear implements LinearWeightSink {
     public String linear(OnnxGraph graph, String name, String input, LinearWeight weight) {
         int out = weight.outFeatures();
         int in = weight.inFeatures();
-        String w = graph.initializer(weight.name() + TRANSPOSED_SUFFIX, format.onnxType(), new long[] {in, out},
+        String w = graph.initializer(
+                weight.name() + TRANSPOSED_SUFFIX,
+                format.onnxType(),
+                new long[] {in, out},
                 sink -> writeTransposed(weight, sink));
-        String w32 = format == WeightFormat.FP32 ? w
-                : graph.op("Cast", name + "/weight/Cast", List.of(w), OnnxGraph.attr("to", (long) ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE));
+        String w32 = format == WeightFormat.FP32
+                ? w
+                : graph.op("Cast", name + "/weight/Cast", List.of(w), OnnxGraph.attr("to", (long)
+                        ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE));
         return graph.op("MatMul", name + "/MatMul", List.of(input, w32));
     }
 

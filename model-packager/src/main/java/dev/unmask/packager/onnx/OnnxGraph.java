@@ -8,7 +8,6 @@ import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,8 +56,8 @@ public final class OnnxGraph {
     }
 
     /** Adds a node with {@code outputs} outputs; returns their names. */
-    public String[] node(String opType, String domain, String name, List<String> inputs, int outputs,
-                         AttributeProto... attributes) {
+    public String[] node(
+            String opType, String domain, String name, List<String> inputs, int outputs, AttributeProto... attributes) {
         String[] out = new String[outputs];
         String nodeName = unique(name);
         for (int i = 0; i < outputs; i++) {
@@ -68,9 +67,17 @@ public final class OnnxGraph {
     }
 
     /** Adds a node whose outputs carry the given names (graph outputs, for example). */
-    public String[] nodeNamed(String opType, String domain, String nodeName, List<String> inputs, List<String> outputs,
-                              AttributeProto... attributes) {
-        NodeProto.Builder n = NodeProto.newBuilder().setOpType(opType).setName(nodeName).addAllInput(inputs)
+    public String[] nodeNamed(
+            String opType,
+            String domain,
+            String nodeName,
+            List<String> inputs,
+            List<String> outputs,
+            AttributeProto... attributes) {
+        NodeProto.Builder n = NodeProto.newBuilder()
+                .setOpType(opType)
+                .setName(nodeName)
+                .addAllInput(inputs)
                 .addAllOutput(outputs);
         if (!domain.isEmpty()) {
             n.setDomain(domain);
@@ -127,18 +134,29 @@ public final class OnnxGraph {
                 s.addDim(TensorShapeProto.Dimension.newBuilder().setDimParam(d.toString()));
             }
         }
-        return ValueInfoProto.newBuilder().setName(name)
-                .setType(TypeProto.newBuilder().setTensorType(
-                        TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(s)))
+        return ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(TypeProto.newBuilder()
+                        .setTensorType(TypeProto.Tensor.newBuilder()
+                                .setElemType(type.getNumber())
+                                .setShape(s)))
                 .build();
     }
 
     public static AttributeProto attr(String name, long value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeProto.AttributeType.INT)
+                .setI(value)
+                .build();
     }
 
     public static AttributeProto attr(String name, float value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeProto.AttributeType.FLOAT)
+                .setF(value)
+                .build();
     }
 
     public static AttributeProto attrInts(String name, long... values) {

@@ -6,7 +6,6 @@ import dev.unmask.packager.arch.ConfigJson;
 import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.llada.Llada;
-
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -46,15 +45,18 @@ public final class Architectures {
         String modelType = json.modelType();
         List<String> classes = json.architectures();
         for (ModelArchitecture a : among) {
-            if (modelType != null ? a.modelTypes().contains(modelType)
+            if (modelType != null
+                    ? a.modelTypes().contains(modelType)
                     : classes.stream().anyMatch(a.modelClasses()::contains)) {
                 return a;
             }
         }
-        throw new PackagerException(ExitCode.BAD_CHECKPOINT, json.file() + " has model_type "
-                + (modelType == null ? "(none)" : "'" + modelType + "'") + " (architectures " + classes
-                + "); unmask-pack converts: " + describe(among)
-                + ". Point --from at a checkpoint of one of these, e.g. GSAI-ML/LLaDA-8B-Instruct (\"model_type\": \"llada\")");
+        throw new PackagerException(
+                ExitCode.BAD_CHECKPOINT,
+                json.file() + " has model_type "
+                        + (modelType == null ? "(none)" : "'" + modelType + "'") + " (architectures " + classes
+                        + "); unmask-pack converts: " + describe(among)
+                        + ". Point --from at a checkpoint of one of these, e.g. GSAI-ML/LLaDA-8B-Instruct (\"model_type\": \"llada\")");
     }
 
     /** E.g. {@code llada (LLaDAModelLM)}, one entry per family. */

@@ -6,7 +6,6 @@ import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.arch.TransformerConfig;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,17 +42,24 @@ final class CheckpointMetadata {
         return out;
     }
 
-    static PackageManifest.SpecialTokens specialTokens(TransformerConfig.SpecialTokenIds config, JsonNode generation, Map<String, Integer> added,
-                                                       Path checkpointDir) {
+    static PackageManifest.SpecialTokens specialTokens(
+            TransformerConfig.SpecialTokenIds config,
+            JsonNode generation,
+            Map<String, Integer> added,
+            Path checkpointDir) {
         Integer mask = firstNonNull(config.mask(), intOrNull(generation, "mask_token_id"), added.get("<|mdm_mask|>"));
         Integer eos = firstNonNull(intOrNull(generation, "eos_token_id"), config.eos(), added.get("<|endoftext|>"));
         if (mask == null) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, checkpointDir + ": no mask token id: config.json has no "
-                    + "\"mask_token_id\" and tokenizer.json has no <|mdm_mask|> token; add \"mask_token_id\": 126336 (LLaDA-8B) to config.json");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    checkpointDir + ": no mask token id: config.json has no "
+                            + "\"mask_token_id\" and tokenizer.json has no <|mdm_mask|> token; add \"mask_token_id\": 126336 (LLaDA-8B) to config.json");
         }
         if (eos == null) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, checkpointDir + ": no EOS token id in config.json "
-                    + "(\"eos_token_id\"), generation_config.json or tokenizer.json (<|endoftext|>)");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    checkpointDir + ": no EOS token id in config.json "
+                            + "(\"eos_token_id\"), generation_config.json or tokenizer.json (<|endoftext|>)");
         }
         Integer eot = added.get("<|eot_id|>");
         Integer bos = firstNonNull(intOrNull(generation, "bos_token_id"), config.bos(), added.get("<|startoftext|>"));
@@ -64,8 +70,8 @@ final class CheckpointMetadata {
     static PackageManifest.GenerationDefaults generationDefaults(JsonNode g, int maxSequenceLength) {
         int genLength = Math.min(128, maxSequenceLength / 2);
         int block = Math.min(32, genLength);
-        PackageManifest.GenerationDefaults reference = new PackageManifest.GenerationDefaults(
-                genLength, genLength, block, 0.0, "low_confidence", 0.0);
+        PackageManifest.GenerationDefaults reference =
+                new PackageManifest.GenerationDefaults(genLength, genLength, block, 0.0, "low_confidence", 0.0);
         if (g == null) {
             return reference;
         }

@@ -1,7 +1,6 @@
 package dev.unmask.packager.pack;
 
 import dev.unmask.packager.arch.GraphOptions;
-
 import java.nio.file.Path;
 
 /**
@@ -12,7 +11,8 @@ import java.nio.file.Path;
  *                    checkpoints too large to run on this machine
  * @param replace    replace an existing package at {@code out} (atomically); otherwise an existing {@code out} is an error
  */
-public record ConvertRequest(Path from, Path out, GraphOptions graph, String name, boolean runSelfTest, boolean replace) {
+public record ConvertRequest(
+        Path from, Path out, GraphOptions graph, String name, boolean runSelfTest, boolean replace) {
 
     public ConvertRequest {
         if (from == null || out == null || graph == null) {

@@ -11,26 +11,24 @@ import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
-import dev.unmask.format.Verification;
 import dev.unmask.format.Sha256;
+import dev.unmask.format.Verification;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.PackagerVersion;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.arch.GraphBuilder;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.ExternalDataWriter;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,14 +60,19 @@ public final class PackageWriter {
 
     /** @param publishCheck runs on the complete package before the rename (e.g. the quality gate of --against) */
     public PackageWriter(Consumer<String> log, Progress progress, PublishCheck publishCheck) {
-        this(log, progress, publishCheck, dir -> ModelPackage.open(dir, Verification.FULL)); // a new package: hash it all
+        this(
+                log,
+                progress,
+                publishCheck,
+                dir -> ModelPackage.open(dir, Verification.FULL)); // a new package: hash it all
     }
 
     /**
      * @param verify opens the written package checking every file against the manifest: called once per conversion
      *               (the only read of {@code model.onnx.data} after writing it), its result shared by the self-test
      */
-    PackageWriter(Consumer<String> log, Progress progress, PublishCheck publishCheck, Function<Path, ModelPackage> verify) {
+    PackageWriter(
+            Consumer<String> log, Progress progress, PublishCheck publishCheck, Function<Path, ModelPackage> verify) {
         this.log = log;
         this.progress = progress;
         this.publishCheck = publishCheck;
@@ -93,11 +96,14 @@ public final class PackageWriter {
         Path from = request.from().toAbsolutePath().normalize();
         Path out = request.out().toAbsolutePath().normalize();
         if (!Files.isDirectory(from)) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, from + " is not a folder; point --from at a Hugging Face "
-                    + "checkpoint folder, e.g. --from models/tiny-llada");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    from + " is not a folder; point --from at a Hugging Face "
+                            + "checkpoint folder, e.g. --from models/tiny-llada");
         }
         if (Files.exists(out) && !request.replace()) {
-            throw new PackagerException(ExitCode.IO, out + " already exists; choose another --out or pass --force to replace it");
+            throw new PackagerException(
+                    ExitCode.IO, out + " already exists; choose another --out or pass --force to replace it");
         }
         if (out.equals(from)) {
             throw new PackagerException(ExitCode.USAGE, "--out must differ from --from");
@@ -105,8 +111,10 @@ public final class PackageWriter {
         Architectures.Chosen model = Architectures.read(from);
         Path tokenizer = from.resolve(TOKENIZER);
         if (!Files.isRegularFile(tokenizer)) {
-            throw new PackagerException(ExitCode.BAD_CHECKPOINT, "No " + TOKENIZER + " in " + from
-                    + "; the package needs the Hugging Face fast tokenizer file (download tokenizer.json with the weights)");
+            throw new PackagerException(
+                    ExitCode.BAD_CHECKPOINT,
+                    "No " + TOKENIZER + " in " + from
+                            + "; the package needs the Hugging Face fast tokenizer file (download tokenizer.json with the weights)");
         }
         Path partial = PackageFolders.createPartial(out);
         try {
@@ -120,20 +128,33 @@ public final class PackageWriter {
         }
     }
 
-    private PackageManifest writeInto(Path dir, Path from, Architectures.Chosen model, Path tokenizer,
-                                      ConvertRequest request) {
+    private PackageManifest writeInto(
+            Path dir, Path from, Architectures.Chosen model, Path tokenizer, ConvertRequest request) {
         GraphOptions options = request.graph();
         ModelArchitecture architecture = model.architecture();
         TransformerConfig config = model.config();
-        log.accept(String.format("converting %s (%s, model_type %s, %d layers, d_model %d, %d heads / %d kv heads, vocab %d)",
-                from, architecture.family(), config.modelType(), config.layers(), config.modelDim(), config.heads(), config.kvHeads(), config.vocabSize()));
-        log.accept(String.format("chosen: dtype %s (%s), quantization %s, top_k %d, full logits %s, external data for "
+        log.accept(String.format(
+                "converting %s (%s, model_type %s, %d layers, d_model %d, %d heads / %d kv heads, vocab %d)",
+                from,
+                architecture.family(),
+                config.modelType(),
+                config.layers(),
+                config.modelDim(),
+                config.heads(),
+                config.kvHeads(),
+                config.vocabSize()));
+        log.accept(String.format(
+                "chosen: dtype %s (%s), quantization %s, top_k %d, full logits %s, external data for "
                         + "initializers >= %d bytes, self-test %s",
                 options.format().manifestName(),
-                options.format() == dev.unmask.packager.onnx.WeightFormat.FP32 ? "weights and activations fp32"
+                options.format() == dev.unmask.packager.onnx.WeightFormat.FP32
+                        ? "weights and activations fp32"
                         : "weights fp16, Cast to fp32 activations",
-                options.linear().quantization(), options.topK(), options.fullLogits() ? "on" : "off",
-                ExternalDataWriter.DEFAULT_THRESHOLD_BYTES, request.runSelfTest() ? "run" : "skipped"));
+                options.linear().quantization(),
+                options.topK(),
+                options.fullLogits() ? "on" : "off",
+                ExternalDataWriter.DEFAULT_THRESHOLD_BYTES,
+                request.runSelfTest() ? "run" : "skipped"));
         Map<String, String> sourceFiles = new TreeMap<>();
         Map<String, String> knownDigests = new TreeMap<>();
         try (Checkpoint checkpoint = Checkpoint.open(from)) {
@@ -149,8 +170,11 @@ public final class PackageWriter {
                 knownDigests.put(ExternalDataWriter.DATA_FILE, data.sha256());
             }
             writeModel(graph, dir.resolve(ModelPackage.MODEL_FILE));
-            log.accept(String.format("wrote the graph (%d nodes, %d initializers, %s of external data); checksumming the source files",
-                    graph.getGraph().getNodeCount(), graph.getGraph().getInitializerCount(), human(data.externalBytes())));
+            log.accept(String.format(
+                    "wrote the graph (%d nodes, %d initializers, %s of external data); checksumming the source files",
+                    graph.getGraph().getNodeCount(),
+                    graph.getGraph().getInitializerCount(),
+                    human(data.externalBytes())));
             for (Path p : checkpoint.weightFiles()) {
                 sourceFiles.put(p.getFileName().toString(), Sha256.ofFile(p));
             }
@@ -160,7 +184,8 @@ public final class PackageWriter {
         } catch (IOException e) {
             throw new PackagerException(ExitCode.IO, "Cannot copy " + tokenizer + ": " + e.getMessage(), e);
         }
-        for (String name : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
+        for (String name :
+                List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
             Path p = from.resolve(name);
             if (Files.isRegularFile(p)) {
                 sourceFiles.put(name, Sha256.ofFile(p));
@@ -169,17 +194,22 @@ public final class PackageWriter {
         JsonNode generation = CheckpointMetadata.readOptional(from.resolve("generation_config.json"));
         JsonNode tokenizerConfig = CheckpointMetadata.readOptional(from.resolve("tokenizer_config.json"));
         PackageManifest manifest = new PackageManifest(
-                PackageManifest.FORMAT, PackageManifest.CURRENT_FORMAT_VERSION,
+                PackageManifest.FORMAT,
+                PackageManifest.CURRENT_FORMAT_VERSION,
                 request.name() != null ? request.name() : from.getFileName().toString(),
                 config.manifestRecord(architecture.family()),
                 new PackageManifest.Source(from.getFileName().toString(), digestOfDigests(sourceFiles), sourceFiles),
-                new PackageManifest.Precision(options.format().manifestName(), options.linear().quantization()),
+                new PackageManifest.Precision(
+                        options.format().manifestName(), options.linear().quantization()),
                 graph(config, options),
-                CheckpointMetadata.specialTokens(config.tokens(), generation, CheckpointMetadata.addedTokens(tokenizer), from),
+                CheckpointMetadata.specialTokens(
+                        config.tokens(), generation, CheckpointMetadata.addedTokens(tokenizer), from),
                 CheckpointMetadata.generationDefaults(generation, config.maxSequenceLength()),
                 CheckpointMetadata.chatTemplate(tokenizerConfig),
                 fileEntries(dir, knownDigests),
-                new PackageManifest.Packager(PackagerVersion.NAME, PackagerVersion.VERSION,
+                new PackageManifest.Packager(
+                        PackagerVersion.NAME,
+                        PackagerVersion.VERSION,
                         Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()),
                 null);
         Manifests.write(manifest, dir);
@@ -188,7 +218,8 @@ public final class PackageWriter {
         log.accept("verifying the package's checksums");
         ModelPackage written = verify.apply(dir);
         if (!request.runSelfTest()) {
-            log.accept("self-test skipped (--self-test=skip): the package has no self_test; 'unmask-pack verify' checks checksums only");
+            log.accept(
+                    "self-test skipped (--self-test=skip): the package has no self_test; 'unmask-pack verify' checks checksums only");
             return manifest;
         }
         try (OnnxDenoiser session = OnnxDenoiser.load(written, RuntimeOptions.defaults())) {
@@ -196,11 +227,13 @@ public final class PackageWriter {
             Manifests.write(manifest, dir);
             SelfTest.Result result = SelfTest.run(session, Manifests.read(dir).selfTest()); // as a reader will see it
             if (!result.passed()) {
-                throw new PackagerException(ExitCode.BAD_PACKAGE, "The written package fails its own self-test: " + result.summary());
+                throw new PackagerException(
+                        ExitCode.BAD_PACKAGE, "The written package fails its own self-test: " + result.summary());
             }
             log.accept(result.summary());
         } catch (PackageException e) {
-            throw new PackagerException(ExitCode.BAD_PACKAGE, "The written graph does not load in ONNX Runtime: " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.BAD_PACKAGE, "The written graph does not load in ONNX Runtime: " + e.getMessage(), e);
         }
         return manifest;
     }
@@ -213,7 +246,8 @@ public final class PackageWriter {
             heads[0][i] = SELF_TEST_FIRST_MASK + i;
         }
         PackageManifest.SelfTest probe = new PackageManifest.SelfTest(ids, heads, new long[1][SELF_TEST_MASKS]);
-        return new PackageManifest.SelfTest(ids, heads, SelfTest.run(session, probe).actualTop1());
+        return new PackageManifest.SelfTest(
+                ids, heads, SelfTest.run(session, probe).actualTop1());
     }
 
     /**
@@ -247,13 +281,30 @@ public final class PackageWriter {
     }
 
     private static PackageManifest withSelfTest(PackageManifest m, PackageManifest.SelfTest t) {
-        return new PackageManifest(m.format(), m.formatVersion(), m.name(), m.architecture(), m.source(), m.precision(),
-                m.graph(), m.specialTokens(), m.generationDefaults(), m.chatTemplate(), m.files(), m.packager(), t);
+        return new PackageManifest(
+                m.format(),
+                m.formatVersion(),
+                m.name(),
+                m.architecture(),
+                m.source(),
+                m.precision(),
+                m.graph(),
+                m.specialTokens(),
+                m.generationDefaults(),
+                m.chatTemplate(),
+                m.files(),
+                m.packager(),
+                t);
     }
 
     static PackageManifest.Graph graph(TransformerConfig c, GraphOptions o) {
-        return new PackageManifest.Graph(GraphBuilder.OPSET, GraphBuilder.IR_VERSION, o.topK(), o.fullLogits(),
-                GraphSignature.inputs(), GraphSignature.outputs(o.topK(), c.vocabSize(), o.fullLogits()));
+        return new PackageManifest.Graph(
+                GraphBuilder.OPSET,
+                GraphBuilder.IR_VERSION,
+                o.topK(),
+                o.fullLogits(),
+                GraphSignature.inputs(),
+                GraphSignature.outputs(o.topK(), c.vocabSize(), o.fullLogits()));
     }
 
     private static void writeModel(ModelProto model, Path file) {
@@ -285,7 +336,8 @@ public final class PackageWriter {
     }
 
     static String human(long bytes) {
-        return bytes >= 1L << 30 ? String.format("%.2f GiB", bytes / (double) (1L << 30))
+        return bytes >= 1L << 30
+                ? String.format("%.2f GiB", bytes / (double) (1L << 30))
                 : String.format("%.1f MiB", bytes / (double) (1L << 20));
     }
 

@@ -1,7 +1,6 @@
 package dev.unmask.packager.pack;
 
 import dev.unmask.format.PackageManifest;
-
 import java.nio.file.Path;
 
 /**

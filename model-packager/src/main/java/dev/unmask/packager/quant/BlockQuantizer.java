@@ -28,8 +28,7 @@ import java.util.Objects;
  */
 public final class BlockQuantizer {
 
-    private BlockQuantizer() {
-    }
+    private BlockQuantizer() {}
 
     /** The packed rows of {@code B}, handed out one output row at a time while a weight is quantized. */
     @FunctionalInterface
@@ -49,12 +48,18 @@ public final class BlockQuantizer {
      *
      * @throws IllegalArgumentException on bad shapes, or a NaN/infinite weight (named by tensor, row and column)
      */
-    public static QuantizedLinear quantize(String name, int n, int k, FloatRowSource weight, QuantScheme scheme,
-                                           ScaleType scaleType) {
+    public static QuantizedLinear quantize(
+            String name, int n, int k, FloatRowSource weight, QuantScheme scheme, ScaleType scaleType) {
         checkShape(name, n, k, scheme);
         int rowBytes = scheme.kBlocks(k) * scheme.bits().blobBytes(scheme.blockSize());
-        byte[] packed = new byte[Math.multiplyExact(n, rowBytes)];          // [N, k_blocks, blob]
-        QuantizedLinear streamed = quantizeStreaming(name, n, k, weight, scheme, scaleType,
+        byte[] packed = new byte[Math.multiplyExact(n, rowBytes)]; // [N, k_blocks, blob]
+        QuantizedLinear streamed = quantizeStreaming(
+                name,
+                n,
+                k,
+                weight,
+                scheme,
+                scaleType,
                 (row, bytes, length) -> System.arraycopy(bytes, 0, packed, row * rowBytes, length));
         return streamed.withPacked(packed);
     }
@@ -64,8 +69,14 @@ public final class BlockQuantizer {
      * is made, so that only one row of the weight is ever in the heap; the result holds the scales and zero
      * points (1/4 to 1/8 of B's size) and not B ({@link QuantizedLinear#hasPackedInMemory()} is false).
      */
-    public static QuantizedLinear quantizeStreaming(String name, int n, int k, FloatRowSource weight, QuantScheme scheme,
-                                                    ScaleType scaleType, PackedRowSink packedRows) {
+    public static QuantizedLinear quantizeStreaming(
+            String name,
+            int n,
+            int k,
+            FloatRowSource weight,
+            QuantScheme scheme,
+            ScaleType scaleType,
+            PackedRowSink packedRows) {
         checkShape(name, n, k, scheme);
         Objects.requireNonNull(weight, "weight rows of " + name);
         Objects.requireNonNull(scaleType, "scale type for " + name);
@@ -76,11 +87,12 @@ public final class BlockQuantizer {
         int blobBytes = bits.blobBytes(blockSize);
         int zpBytesPerRow = bits.zeroPointBytesPerRow(kBlocks);
 
-        byte[] packedRow = new byte[kBlocks * blobBytes];                  // [k_blocks, blob] of one row
+        byte[] packedRow = new byte[kBlocks * blobBytes]; // [k_blocks, blob] of one row
         ByteBuffer scales = ByteBuffer.allocate(Math.multiplyExact(n * kBlocks, scaleType.bytes()))
-                .order(ByteOrder.LITTLE_ENDIAN);                           // [N, k_blocks]
+                .order(ByteOrder.LITTLE_ENDIAN); // [N, k_blocks]
         byte[] zeroPoints = scheme.symmetry().hasZeroPoints()
-                ? new byte[Math.multiplyExact(n, zpBytesPerRow)] : null;   // [N, ceil(k_blocks * bits / 8)]
+                ? new byte[Math.multiplyExact(n, zpBytesPerRow)]
+                : null; // [N, ceil(k_blocks * bits / 8)]
 
         float[] row = new float[k];
         int codesPerByte = bits.codesPerByte();
@@ -124,9 +136,9 @@ public final class BlockQuantizer {
                     max = Math.max(max, 0f);
                     rawScale = (max - min) / maxCode;
                     float zeroPointFloat = rawScale != 0f ? 0f - min / rawScale : min;
-                    zeroPoint = zeroPointFloat < 0f ? 0
-                            : zeroPointFloat > maxCode ? maxCode
-                            : (int) roundHalfAwayFromZero(zeroPointFloat);
+                    zeroPoint = zeroPointFloat < 0f
+                            ? 0
+                            : zeroPointFloat > maxCode ? maxCode : (int) roundHalfAwayFromZero(zeroPointFloat);
                     int zpIndex = r * zpBytesPerRow + b / codesPerByte;
                     zeroPoints[zpIndex] |= (byte) (zeroPoint << ((b % codesPerByte) * bits.bits()));
                 }
@@ -145,12 +157,12 @@ public final class BlockQuantizer {
                     for (int i = 0; i < blockSize; i += 2) {
                         int low = code(start + i < end ? row[start + i] : 0f, reciprocal, zeroPoint, maxCode);
                         int high = code(start + i + 1 < end ? row[start + i + 1] : 0f, reciprocal, zeroPoint, maxCode);
-                        packedRow[blobBase + (i >> 1)] = (byte) (low | high << 4);   // first element, low nibble
+                        packedRow[blobBase + (i >> 1)] = (byte) (low | high << 4); // first element, low nibble
                     }
                 } else {
                     for (int i = 0; i < blockSize; i++) {
-                        packedRow[blobBase + i] = (byte) code(start + i < end ? row[start + i] : 0f,
-                                reciprocal, zeroPoint, maxCode);
+                        packedRow[blobBase + i] =
+                                (byte) code(start + i < end ? row[start + i] : 0f, reciprocal, zeroPoint, maxCode);
                     }
                 }
             }

@@ -1,6 +1,5 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.format.PackageFolders;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
@@ -11,11 +10,11 @@ import com.google.protobuf.CodedInputStream;
 import dev.unmask.format.GraphSignature;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.Sha256;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,8 +59,10 @@ final class FullLogitsView implements AutoCloseable {
         try {
             temp = Files.createTempDirectory("unmask-full-logits-");
         } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot create a temporary folder for a full-logits view of "
-                    + pkg.dir() + ": " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.IO,
+                    "Cannot create a temporary folder for a full-logits view of " + pkg.dir() + ": " + e.getMessage(),
+                    e);
         }
         try {
             ModelProto model = read(pkg.modelFile());
@@ -72,8 +73,10 @@ final class FullLogitsView implements AutoCloseable {
                 }
             }
             if (headLogits == null) {
-                throw new PackagerException(ExitCode.BAD_PACKAGE, pkg.modelFile() + " has no TopK node producing "
-                        + "'topk_ids'; cannot add a full logits output. Convert it with --full-logits.");
+                throw new PackagerException(
+                        ExitCode.BAD_PACKAGE,
+                        pkg.modelFile() + " has no TopK node producing "
+                                + "'topk_ids'; cannot add a full logits output. Convert it with --full-logits.");
             }
             int vocab = m.architecture().vocabSize();
             TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
@@ -82,11 +85,17 @@ final class FullLogitsView implements AutoCloseable {
                     .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(vocab));
             ModelProto.Builder b = model.toBuilder();
             b.getGraphBuilder()
-                    .addNode(NodeProto.newBuilder().setOpType("Identity").setName("/head/logits/Identity")
-                            .addInput(headLogits).addOutput(LOGITS))
-                    .addOutput(ValueInfoProto.newBuilder().setName(LOGITS).setType(TypeProto.newBuilder()
-                            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(DataType.FLOAT.getNumber())
-                                    .setShape(shape))));
+                    .addNode(NodeProto.newBuilder()
+                            .setOpType("Identity")
+                            .setName("/head/logits/Identity")
+                            .addInput(headLogits)
+                            .addOutput(LOGITS))
+                    .addOutput(ValueInfoProto.newBuilder()
+                            .setName(LOGITS)
+                            .setType(TypeProto.newBuilder()
+                                    .setTensorType(TypeProto.Tensor.newBuilder()
+                                            .setElemType(DataType.FLOAT.getNumber())
+                                            .setShape(shape))));
             try (OutputStream os = new java.io.BufferedOutputStream(
                     Files.newOutputStream(temp.resolve(ModelPackage.MODEL_FILE)), 1 << 20)) {
                 b.build().writeTo(os);
@@ -102,16 +111,29 @@ final class FullLogitsView implements AutoCloseable {
             List<PackageManifest.TensorSpec> outputs = new ArrayList<>(m.graph().outputs());
             outputs.add(new PackageManifest.TensorSpec(LOGITS, "float32", List.of("batch", "positions", vocab)));
             PackageManifest.Graph g = m.graph();
-            PackageManifest view = new PackageManifest(m.format(), m.formatVersion(), m.name(), m.architecture(),
-                    m.source(), m.precision(), new PackageManifest.Graph(g.opset(), g.irVersion(), g.topK(), true,
-                    g.inputs(), List.copyOf(outputs)), m.specialTokens(), m.generationDefaults(), m.chatTemplate(),
-                    files, m.packager(), null);
+            PackageManifest view = new PackageManifest(
+                    m.format(),
+                    m.formatVersion(),
+                    m.name(),
+                    m.architecture(),
+                    m.source(),
+                    m.precision(),
+                    new PackageManifest.Graph(
+                            g.opset(), g.irVersion(), g.topK(), true, g.inputs(), List.copyOf(outputs)),
+                    m.specialTokens(),
+                    m.generationDefaults(),
+                    m.chatTemplate(),
+                    files,
+                    m.packager(),
+                    null);
             Manifests.write(view, temp);
             return new FullLogitsView(temp, temp);
         } catch (IOException e) {
             PackageFolders.deleteTree(temp);
-            throw new PackagerException(ExitCode.IO, "Cannot write a full-logits view of " + pkg.dir() + " in " + temp
-                    + ": " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.IO,
+                    "Cannot write a full-logits view of " + pkg.dir() + " in " + temp + ": " + e.getMessage(),
+                    e);
         } catch (RuntimeException e) {
             PackageFolders.deleteTree(temp);
             throw e;

@@ -1,7 +1,6 @@
 package dev.unmask.packager.quant;
 
 import dev.unmask.packager.onnx.LinearRole;
-
 import java.util.Locale;
 
 /**
@@ -35,8 +34,8 @@ public enum HeadPrecision {
                 return p;
             }
         }
-        throw new IllegalArgumentException("Bad head precision '" + text + "': use same, int8 or float,"
-                + " e.g. --quant-head int8");
+        throw new IllegalArgumentException(
+                "Bad head precision '" + text + "': use same, int8 or float," + " e.g. --quant-head int8");
     }
 
     /** The scheme the head gets under {@code body}, or null for {@link #FLOAT}. */

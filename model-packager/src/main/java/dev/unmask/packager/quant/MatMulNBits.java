@@ -3,7 +3,6 @@ package dev.unmask.packager.quant;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,12 +17,14 @@ public final class MatMulNBits {
     public static final String DOMAIN = "com.microsoft";
     public static final int DOMAIN_VERSION = 1;
 
-    private MatMulNBits() {
-    }
+    private MatMulNBits() {}
 
     /** {@code com.microsoft} version 1, to add to the model's {@code opset_import}. */
     public static OperatorSetIdProto opsetImport() {
-        return OperatorSetIdProto.newBuilder().setDomain(DOMAIN).setVersion(DOMAIN_VERSION).build();
+        return OperatorSetIdProto.newBuilder()
+                .setDomain(DOMAIN)
+                .setVersion(DOMAIN_VERSION)
+                .build();
     }
 
     /**
@@ -65,6 +66,10 @@ public final class MatMulNBits {
     }
 
     private static AttributeProto intAttribute(String name, long value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeProto.AttributeType.INT)
+                .setI(value)
+                .build();
     }
 }

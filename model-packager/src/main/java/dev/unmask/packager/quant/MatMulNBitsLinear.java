@@ -10,7 +10,6 @@ import dev.unmask.packager.onnx.LinearWeight;
 import dev.unmask.packager.onnx.LinearWeightSink;
 import dev.unmask.packager.onnx.OnnxGraph;
 import dev.unmask.packager.onnx.WeightFormat;
-
 import java.util.Objects;
 
 /**
@@ -50,7 +49,8 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
     public static LinearWeightSink fromOptions(String quant, String head, WeightFormat format) {
         if (quant == null || quant.isBlank() || quant.trim().equalsIgnoreCase("none")) {
             if (head != null && !head.isBlank() && HeadPrecision.parse(head) != HeadPrecision.SAME) {
-                throw new IllegalArgumentException("--quant-head " + head + " needs --quant, e.g. --quant int4 --quant-head int8");
+                throw new IllegalArgumentException(
+                        "--quant-head " + head + " needs --quant, e.g. --quant int4 --quant-head int8");
             }
             return new FloatLinear(format);
         }
@@ -76,13 +76,23 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
         int k = weight.inFeatures();
         QuantizedLinear q;
         try (TensorData data = weight.map()) {
-            q = QuantizedWeights.write(graph.data(), graph::addInitializer, weight.name(), n, k,
-                    (row, dst) -> data.readRow(row, 0, k, dst, 0), chosen, ScaleType.FLOAT32);
+            q = QuantizedWeights.write(
+                    graph.data(),
+                    graph::addInitializer,
+                    weight.name(),
+                    n,
+                    k,
+                    (row, dst) -> data.readRow(row, 0, k, dst, 0),
+                    chosen,
+                    ScaleType.FLOAT32);
         } catch (IllegalArgumentException e) {
             // shapes come from the checked config, so what is left is a bad weight (NaN, infinity)
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
         }
-        return graph.msOp(MatMulNBits.OP_TYPE, name + NODE_SUFFIX, MatMulNBits.inputs(q, input),
+        return graph.msOp(
+                MatMulNBits.OP_TYPE,
+                name + NODE_SUFFIX,
+                MatMulNBits.inputs(q, input),
                 MatMulNBits.attributes(q).toArray(new AttributeProto[0]));
     }
 

@@ -1,6 +1,5 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.packager.checkpoint.Half;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
@@ -11,12 +10,12 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.CodedInputStream;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
+import dev.unmask.packager.checkpoint.Half;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 import dev.unmask.packager.onnx.FloatLinear;
 import dev.unmask.packager.onnx.GraphMetadata;
 import dev.unmask.packager.onnx.LinearRole;
 import dev.unmask.packager.onnx.OnnxGraph;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -53,8 +52,12 @@ public final class OnnxModelQuantizer {
      * @param knownDigests SHA-256 of the written files computed while writing them ({@code model.onnx.data}), so the
      *                     package's checksums need not read them back
      */
-    public record Result(int quantized, List<String> skipped, long weightBytesBefore, long weightBytesAfter,
-                         Map<String, String> knownDigests) {}
+    public record Result(
+            int quantized,
+            List<String> skipped,
+            long weightBytesBefore,
+            long weightBytesAfter,
+            Map<String, String> knownDigests) {}
 
     private final QuantScheme scheme;
     private final HeadPrecision head;
@@ -95,14 +98,17 @@ public final class OnnxModelQuantizer {
         record Candidate(NodeProto matMul, TensorProto weight, NodeProto cast) {}
         List<Candidate> candidates = new ArrayList<>();
         for (NodeProto n : graph.getNodeList()) {
-            if (!n.getOpType().equals("MatMul") || !(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
+            if (!n.getOpType().equals("MatMul")
+                    || !(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
                     || n.getInputCount() != 2) {
                 continue;
             }
             String b = n.getInput(1);
             TensorProto weight = initializers.get(b);
             NodeProto cast = null;
-            if (weight == null && producers.get(b) != null && producers.get(b).getOpType().equals("Cast")) {
+            if (weight == null
+                    && producers.get(b) != null
+                    && producers.get(b).getOpType().equals("Cast")) {
                 cast = producers.get(b);
                 weight = initializers.get(cast.getInput(0));
                 if (weight == null || castTarget(cast) != DataType.FLOAT_VALUE) {
@@ -113,7 +119,8 @@ public final class OnnxModelQuantizer {
                 candidates.add(new Candidate(n, weight, cast));
             }
         }
-        NodeProto headMatMul = head(model, candidates.stream().map(Candidate::matMul).toList());
+        NodeProto headMatMul =
+                head(model, candidates.stream().map(Candidate::matMul).toList());
         record Plan(NodeProto matMul, TensorProto weight, NodeProto cast, QuantScheme scheme, ScaleType scales) {}
         Map<NodeProto, Plan> plans = new LinkedHashMap<>();
         List<String> skipped = new ArrayList<>();
@@ -122,13 +129,14 @@ public final class OnnxModelQuantizer {
             TensorProto weight = c.weight();
             NodeProto cast = c.cast();
             int type = weight.getDataType();
-            boolean floatType = type == DataType.FLOAT_VALUE || type == DataType.FLOAT16_VALUE
-                    || type == DataType.BFLOAT16_VALUE;
+            boolean floatType =
+                    type == DataType.FLOAT_VALUE || type == DataType.FLOAT16_VALUE || type == DataType.BFLOAT16_VALUE;
             if (weight.getDimsCount() != 2 || !floatType || (cast == null && type == DataType.BFLOAT16_VALUE)) {
                 skipped.add(n.getName() + " (weight " + weight.getName() + " is not a 2-D fp32/fp16 constant)");
                 continue;
             }
-            QuantScheme chosen = head.schemeFor(scheme, n == headMatMul ? LinearRole.SAMPLING_HEAD : LinearRole.PROJECTION);
+            QuantScheme chosen =
+                    head.schemeFor(scheme, n == headMatMul ? LinearRole.SAMPLING_HEAD : LinearRole.PROJECTION);
             if (chosen == null) {
                 skipped.add(n.getName() + " (output head kept float)");
                 continue;
@@ -159,9 +167,13 @@ public final class OnnxModelQuantizer {
             }
         }
 
-        GraphProto.Builder out = graph.toBuilder().clearNode().clearInitializer().clearValueInfo().clearInput();
+        GraphProto.Builder out = graph.toBuilder()
+                .clearNode()
+                .clearInitializer()
+                .clearValueInfo()
+                .clearInput();
         for (ValueInfoProto in : graph.getInputList()) {
-            if (!droppedInitializers.contains(in.getName())) {     // IR < 4 lists initializers as inputs too
+            if (!droppedInitializers.contains(in.getName())) { // IR < 4 lists initializers as inputs too
                 out.addInput(in);
             }
         }
@@ -169,17 +181,20 @@ public final class OnnxModelQuantizer {
         // place, so a float package quantized here is the package convert --quant writes, byte for byte.
         Map<String, List<Plan>> plansByWeight = new LinkedHashMap<>();
         for (Plan p : plans.values()) {
-            plansByWeight.computeIfAbsent(p.weight().getName(), w -> new ArrayList<>()).add(p);
+            plansByWeight
+                    .computeIfAbsent(p.weight().getName(), w -> new ArrayList<>())
+                    .add(p);
         }
-        Map<String, QuantizedLinear> done = new HashMap<>();       // a weight shared by several MatMuls is packed once
-        Map<String, String> renamed = new HashMap<>();             // old MatMul output -> the MatMulNBits output
+        Map<String, QuantizedLinear> done = new HashMap<>(); // a weight shared by several MatMuls is packed once
+        Map<String, String> renamed = new HashMap<>(); // old MatMul output -> the MatMulNBits output
         Set<String> graphOutputs = new HashSet<>();
         graph.getOutputList().forEach(o -> graphOutputs.add(o.getName()));
         long before = 0;
         long after = 0;
         Path dataFile = outDir.resolve(ExternalDataWriter.DATA_FILE);
         ExternalDataWriter data = new ExternalDataWriter(dataFile, ExternalDataWriter.DEFAULT_THRESHOLD_BYTES);
-        try (data; ExternalFiles files = new ExternalFiles(baseDir)) {
+        try (data;
+                ExternalFiles files = new ExternalFiles(baseDir)) {
             for (TensorProto t : graph.getInitializerList()) {
                 if (!droppedInitializers.contains(t.getName())) {
                     out.addInitializer(copy(t, files, data));
@@ -219,12 +234,14 @@ public final class OnnxModelQuantizer {
                         output = nodeName + OnnxGraph.OUTPUT_SUFFIX;
                     }
                 } else {
-                    nodeName = (n.getName().isEmpty() ? p.weight().getName() : n.getName()) + "_Q" + p.scheme().bits().bits();
+                    nodeName = (n.getName().isEmpty() ? p.weight().getName() : n.getName()) + "_Q"
+                            + p.scheme().bits().bits();
                 }
                 out.addNode(q.node(nodeName, node.getInput(0), output));
             }
         } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot read the weights of " + modelFile + ": " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.IO, "Cannot read the weights of " + modelFile + ": " + e.getMessage(), e);
         }
         Set<String> produced = new HashSet<>();
         for (NodeProto n : out.getNodeList()) {
@@ -237,7 +254,8 @@ public final class OnnxModelQuantizer {
         }
 
         ModelProto.Builder result = model.toBuilder().setGraph(out);
-        boolean hasMs = model.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(MatMulNBits.DOMAIN));
+        boolean hasMs =
+                model.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(MatMulNBits.DOMAIN));
         if (!hasMs && !plans.isEmpty()) {
             result.addOpsetImport(MatMulNBits.opsetImport());
         }
@@ -250,7 +268,11 @@ public final class OnnxModelQuantizer {
         } catch (IOException e) {
             throw new PackagerException(ExitCode.IO, "Cannot write " + modelOut + ": " + e.getMessage(), e);
         }
-        return new Result(plans.size(), List.copyOf(skipped), before, after,
+        return new Result(
+                plans.size(),
+                List.copyOf(skipped),
+                before,
+                after,
                 data.sha256() == null ? Map.of() : Map.of(ExternalDataWriter.DATA_FILE, data.sha256()));
     }
 
@@ -291,17 +313,28 @@ public final class OnnxModelQuantizer {
     }
 
     private static int castTarget(NodeProto cast) {
-        return cast.getAttributeList().stream().filter(a -> a.getName().equals("to")).mapToInt(a -> (int) a.getI())
-                .findFirst().orElse(-1);
+        return cast.getAttributeList().stream()
+                .filter(a -> a.getName().equals("to"))
+                .mapToInt(a -> (int) a.getI())
+                .findFirst()
+                .orElse(-1);
     }
 
     /** Quantizes {@code w} (stored {@code Wᵀ [K, N]}), streaming B into {@code data}; adds the initializers. */
-    private static QuantizedLinear writeQuantized(TensorProto w, int k, int n, QuantScheme scheme, ScaleType scaleType,
-                                                  ExternalFiles files, ExternalDataWriter data, GraphProto.Builder out)
+    private static QuantizedLinear writeQuantized(
+            TensorProto w,
+            int k,
+            int n,
+            QuantScheme scheme,
+            ScaleType scaleType,
+            ExternalFiles files,
+            ExternalDataWriter data,
+            GraphProto.Builder out)
             throws IOException {
         FloatRowSource rows = new TransposedRows(reader(w, files), k, n);
         String name = w.getName().endsWith(FloatLinear.TRANSPOSED_SUFFIX)
-                ? w.getName().substring(0, w.getName().length() - FloatLinear.TRANSPOSED_SUFFIX.length()) // ours: W's name
+                ? w.getName()
+                        .substring(0, w.getName().length() - FloatLinear.TRANSPOSED_SUFFIX.length()) // ours: W's name
                 : w.getName();
         try {
             return QuantizedWeights.write(data, out::addInitializer, name, n, k, rows, scheme, scaleType);
@@ -331,7 +364,9 @@ public final class OnnxModelQuantizer {
                 done += buffer.position();
             }
         });
-        return t.hasDocString() ? copied.toBuilder().setDocString(t.getDocString()).build() : copied;
+        return t.hasDocString()
+                ? copied.toBuilder().setDocString(t.getDocString()).build()
+                : copied;
     }
 
     private static long sizeOf(TensorProto t) {
@@ -352,27 +387,33 @@ public final class OnnxModelQuantizer {
             while (buffer.hasRemaining()) {
                 int read = channel.read(buffer, at);
                 if (read < 0) {
-                    throw new PackagerException(ExitCode.BAD_PACKAGE, "External data of '" + tensor
-                            + "' ends early at byte " + at + "; the .data file is truncated");
+                    throw new PackagerException(
+                            ExitCode.BAD_PACKAGE,
+                            "External data of '" + tensor + "' ends early at byte " + at
+                                    + "; the .data file is truncated");
                 }
                 at += read;
             }
         } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot read external data of '" + tensor + "': " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.IO, "Cannot read external data of '" + tensor + "': " + e.getMessage(), e);
         }
     }
 
     private static ModelProto read(Path modelFile) {
         if (!Files.isRegularFile(modelFile)) {
-            throw new PackagerException(ExitCode.USAGE, modelFile + " is not a file; pass a package folder or a .onnx"
-                    + " file, e.g. unmask-pack quantize models/tiny-llada/package --out /tmp/tiny-int4");
+            throw new PackagerException(
+                    ExitCode.USAGE,
+                    modelFile + " is not a file; pass a package folder or a .onnx"
+                            + " file, e.g. unmask-pack quantize models/tiny-llada/package --out /tmp/tiny-int4");
         }
         try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(modelFile), 1 << 20)) {
             CodedInputStream coded = CodedInputStream.newInstance(in);
             coded.setSizeLimit(Integer.MAX_VALUE);
             return ModelProto.parseFrom(coded);
         } catch (IOException e) {
-            throw new PackagerException(ExitCode.BAD_PACKAGE, modelFile + " is not a readable ONNX model: " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.BAD_PACKAGE, modelFile + " is not a readable ONNX model: " + e.getMessage(), e);
         }
     }
 
@@ -387,12 +428,13 @@ public final class OnnxModelQuantizer {
                     case "location" -> location = e.getValue();
                     case "offset" -> offset = Long.parseLong(e.getValue());
                     case "length" -> length = Long.parseLong(e.getValue());
-                    default -> { }
+                    default -> {}
                 }
             }
             if (location == null) {
-                throw new PackagerException(ExitCode.BAD_PACKAGE, "Initializer '" + t.getName()
-                        + "' is marked external but has no 'location' entry");
+                throw new PackagerException(
+                        ExitCode.BAD_PACKAGE,
+                        "Initializer '" + t.getName() + "' is marked external but has no 'location' entry");
             }
             return new External(location, offset, length);
         }
@@ -411,14 +453,18 @@ public final class OnnxModelQuantizer {
             return open.computeIfAbsent(location, l -> {
                 Path p = baseDir.resolve(l).normalize();
                 if (!p.startsWith(baseDir)) {
-                    throw new PackagerException(ExitCode.BAD_PACKAGE, "Initializer '" + tensor + "' points outside the "
-                            + "model's folder (location '" + l + "'); ONNX external data must be relative and without '..'");
+                    throw new PackagerException(
+                            ExitCode.BAD_PACKAGE,
+                            "Initializer '" + tensor + "' points outside the " + "model's folder (location '" + l
+                                    + "'); ONNX external data must be relative and without '..'");
                 }
                 try {
                     return FileChannel.open(p, StandardOpenOption.READ);
                 } catch (IOException e) {
-                    throw new PackagerException(ExitCode.BAD_PACKAGE, "Initializer '" + tensor + "' needs " + p
-                            + ", which cannot be opened: " + e.getMessage(), e);
+                    throw new PackagerException(
+                            ExitCode.BAD_PACKAGE,
+                            "Initializer '" + tensor + "' needs " + p + ", which cannot be opened: " + e.getMessage(),
+                            e);
                 }
             });
         }
@@ -466,11 +512,13 @@ public final class OnnxModelQuantizer {
                 }
             };
         }
-        List<Integer> halves = t.getInt32DataList();   // fp16 / bf16 bits, one per int32
+        List<Integer> halves = t.getInt32DataList(); // fp16 / bf16 bits, one per int32
         return (first, count, dst) -> {
             for (int i = 0; i < count; i++) {
                 short bits = (short) (int) halves.get((int) first + i);
-                dst[i] = type == DataType.FLOAT16_VALUE ? Half.toFloat(bits) : Float.intBitsToFloat((bits & 0xffff) << 16);
+                dst[i] = type == DataType.FLOAT16_VALUE
+                        ? Half.toFloat(bits)
+                        : Float.intBitsToFloat((bits & 0xffff) << 16);
             }
         };
     }
@@ -480,7 +528,7 @@ public final class OnnxModelQuantizer {
             dst[i] = switch (type) {
                 case DataType.FLOAT_VALUE -> b.getFloat(at + 4 * i);
                 case DataType.FLOAT16_VALUE -> Half.toFloat(b.getShort(at + 2 * i));
-                default -> Float.intBitsToFloat((b.getShort(at + 2 * i) & 0xffff) << 16);   // BFLOAT16
+                default -> Float.intBitsToFloat((b.getShort(at + 2 * i) & 0xffff) << 16); // BFLOAT16
             };
         }
     }
@@ -494,7 +542,7 @@ public final class OnnxModelQuantizer {
         private final int k;
         private final int n;
         private final int tileRows;
-        private final float[] tile;     // [tileRows, K]
+        private final float[] tile; // [tileRows, K]
         private final float[] run;
         private int tileStart = -1;
 

@@ -6,14 +6,13 @@ import dev.unmask.engine.model.SelfTest;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.Verification;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-import dev.unmask.format.PackageFolders;
 import dev.unmask.packager.pack.PackageWriter;
 import dev.unmask.packager.pack.PublishCheck;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,12 +56,15 @@ public final class PackageQuantizer {
             throw new PackagerException(ExitCode.USAGE, "--out must differ from the input " + input);
         }
         if (Files.exists(to) && !replace) {
-            throw new PackagerException(ExitCode.IO, to + " already exists; choose another --out or pass --force to replace it");
+            throw new PackagerException(
+                    ExitCode.IO, to + " already exists; choose another --out or pass --force to replace it");
         }
         boolean isPackage = Files.isDirectory(from);
         if (!isPackage && publishCheck != PublishCheck.NONE) {
-            throw new PackagerException(ExitCode.USAGE, "--against needs a package to verify, and " + input + " is a bare"
-                    + " model; quantize it without --against, or quantize a package folder");
+            throw new PackagerException(
+                    ExitCode.USAGE,
+                    "--against needs a package to verify, and " + input + " is a bare"
+                            + " model; quantize it without --against, or quantize a package folder");
         }
         ModelPackage pkg = null;
         Path model = from;
@@ -72,10 +74,14 @@ public final class PackageQuantizer {
             } catch (PackageException e) {
                 throw new PackagerException(ExitCode.BAD_PACKAGE, e.getMessage(), e);
             }
-            String current = pkg.manifest().precision() == null ? "none" : pkg.manifest().precision().quantization();
+            String current = pkg.manifest().precision() == null
+                    ? "none"
+                    : pkg.manifest().precision().quantization();
             if (current != null && !current.equals("none")) {
-                throw new PackagerException(ExitCode.USAGE, from + " is already quantized (" + current + "); quantize "
-                        + "the float package it was made from, e.g. unmask-pack convert … --out pkg-fp32, then quantize pkg-fp32");
+                throw new PackagerException(
+                        ExitCode.USAGE,
+                        from + " is already quantized (" + current + "); quantize "
+                                + "the float package it was made from, e.g. unmask-pack convert … --out pkg-fp32, then quantize pkg-fp32");
             }
             model = pkg.modelFile();
         }
@@ -83,12 +89,16 @@ public final class PackageQuantizer {
         try {
             log.accept("quantizing " + model + " with " + head.describe(scheme));
             OnnxModelQuantizer.Result result = new OnnxModelQuantizer(scheme, head).quantize(model, partial);
-            log.accept(String.format("%d MatMuls to MatMulNBits: weights %,d -> %,d bytes%s", result.quantized(),
-                    result.weightBytesBefore(), result.weightBytesAfter(),
+            log.accept(String.format(
+                    "%d MatMuls to MatMulNBits: weights %,d -> %,d bytes%s",
+                    result.quantized(),
+                    result.weightBytesBefore(),
+                    result.weightBytesAfter(),
                     result.skipped().isEmpty() ? "" : "; left float: " + String.join(", ", result.skipped())));
             if (result.quantized() == 0) {
-                throw new PackagerException(ExitCode.USAGE, model + " has no MatMul with a constant 2-D float weight;"
-                        + " nothing to quantize");
+                throw new PackagerException(
+                        ExitCode.USAGE,
+                        model + " has no MatMul with a constant 2-D float weight;" + " nothing to quantize");
             }
             PackageManifest manifest = null;
             if (pkg != null) {
@@ -107,19 +117,33 @@ public final class PackageQuantizer {
         try (Stream<Path> files = Files.list(pkg.dir())) {
             for (Path p : files.sorted().toList()) {
                 String name = p.getFileName().toString();
-                if (Files.isRegularFile(p) && PackageFolders.isContentFile(name) && !name.equals(ModelPackage.MODEL_FILE)
+                if (Files.isRegularFile(p)
+                        && PackageFolders.isContentFile(name)
+                        && !name.equals(ModelPackage.MODEL_FILE)
                         && !name.equals(ModelPackage.MODEL_DATA_FILE)) {
                     Files.copy(p, dir.resolve(name));
                 }
             }
         } catch (IOException e) {
-            throw new PackagerException(ExitCode.IO, "Cannot copy the files of " + pkg.dir() + ": " + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.IO, "Cannot copy the files of " + pkg.dir() + ": " + e.getMessage(), e);
         }
         PackageManifest m = pkg.manifest();
         String dtype = m.precision() == null ? "fp32" : m.precision().dtype();
-        PackageManifest manifest = new PackageManifest(m.format(), m.formatVersion(), m.name(), m.architecture(), m.source(),
-                new PackageManifest.Precision(dtype, head.describe(scheme)), m.graph(), m.specialTokens(),
-                m.generationDefaults(), m.chatTemplate(), PackageWriter.fileEntries(dir, knownDigests), m.packager(), null);
+        PackageManifest manifest = new PackageManifest(
+                m.format(),
+                m.formatVersion(),
+                m.name(),
+                m.architecture(),
+                m.source(),
+                new PackageManifest.Precision(dtype, head.describe(scheme)),
+                m.graph(),
+                m.specialTokens(),
+                m.generationDefaults(),
+                m.chatTemplate(),
+                PackageWriter.fileEntries(dir, knownDigests),
+                m.packager(),
+                null);
         Manifests.write(manifest, dir);
         PackageManifest.SelfTest old = m.selfTest();
         if (old == null) {
@@ -127,24 +151,36 @@ public final class PackageQuantizer {
             return manifest;
         }
         // one checksum pass over the written files, and one session that records the self-test and then checks it
-        try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(dir, Verification.FULL), RuntimeOptions.defaults())) {
+        try (OnnxDenoiser model =
+                OnnxDenoiser.load(ModelPackage.open(dir, Verification.FULL), RuntimeOptions.defaults())) {
             SelfTest.Result probe = SelfTest.run(model, old);
-            log.accept(String.format("self-test canvas: quantized top-1 equals the float package's at %d of %d positions",
+            log.accept(String.format(
+                    "self-test canvas: quantized top-1 equals the float package's at %d of %d positions",
                     probe.checked() - probe.mismatches().size(), probe.checked()));
-            manifest = new PackageManifest(manifest.format(), manifest.formatVersion(), manifest.name(),
-                    manifest.architecture(), manifest.source(), manifest.precision(), manifest.graph(),
-                    manifest.specialTokens(), manifest.generationDefaults(), manifest.chatTemplate(), manifest.files(),
-                    manifest.packager(), new PackageManifest.SelfTest(old.inputIds(), old.headPositions(), probe.actualTop1()));
+            manifest = new PackageManifest(
+                    manifest.format(),
+                    manifest.formatVersion(),
+                    manifest.name(),
+                    manifest.architecture(),
+                    manifest.source(),
+                    manifest.precision(),
+                    manifest.graph(),
+                    manifest.specialTokens(),
+                    manifest.generationDefaults(),
+                    manifest.chatTemplate(),
+                    manifest.files(),
+                    manifest.packager(),
+                    new PackageManifest.SelfTest(old.inputIds(), old.headPositions(), probe.actualTop1()));
             Manifests.write(manifest, dir);
             SelfTest.Result check = SelfTest.run(model, Manifests.read(dir).selfTest()); // as a reader will see it
             if (!check.passed()) {
-                throw new PackagerException(ExitCode.BAD_PACKAGE, "The quantized package fails its own self-test: "
-                        + check.summary());
+                throw new PackagerException(
+                        ExitCode.BAD_PACKAGE, "The quantized package fails its own self-test: " + check.summary());
             }
             log.accept(check.summary());
         } catch (PackageException e) {
-            throw new PackagerException(ExitCode.BAD_PACKAGE, "The quantized graph does not load in ONNX Runtime: "
-                    + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.BAD_PACKAGE, "The quantized graph does not load in ONNX Runtime: " + e.getMessage(), e);
         }
         return manifest;
     }

@@ -3,7 +3,6 @@ package dev.unmask.packager.quant;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.format.PackageManifest;
-
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -26,18 +25,27 @@ public final class QualityComparison {
      * @param referenceLossNats mean cross-entropy of the true token under the reference, nats/token
      * @param candidateLossNats the same under the candidate
      */
-    public record Metrics(double maskFraction, int sequences, int positions, double top1Agreement, double meanKlNats,
-                          double referenceLossNats, double candidateLossNats) {}
+    public record Metrics(
+            double maskFraction,
+            int sequences,
+            int positions,
+            double top1Agreement,
+            double meanKlNats,
+            double referenceLossNats,
+            double candidateLossNats) {}
 
-    private QualityComparison() {
-    }
+    private QualityComparison() {}
 
     /**
      * Compares {@code candidate} with {@code reference} on {@code sequences} (token ids, no masks) at mask fraction
      * {@code maskFraction} in (0, 1]; masks are drawn from {@code seed}, so runs are repeatable.
      */
-    public static Metrics compare(DenoisingModel reference, DenoisingModel candidate, List<long[]> sequences,
-                                  double maskFraction, long seed) {
+    public static Metrics compare(
+            DenoisingModel reference,
+            DenoisingModel candidate,
+            List<long[]> sequences,
+            double maskFraction,
+            long seed) {
         Objects.requireNonNull(reference, "reference model");
         Objects.requireNonNull(candidate, "candidate model");
         if (!(maskFraction > 0 && maskFraction <= 1)) {
@@ -92,8 +100,14 @@ public final class QualityComparison {
                 candLoss += lseC - c.logits()[j * vocab + t];
             }
         }
-        return new Metrics(maskFraction, sequences.size(), positions, (double) agree / positions, kl / positions,
-                refLoss / positions, candLoss / positions);
+        return new Metrics(
+                maskFraction,
+                sequences.size(),
+                positions,
+                (double) agree / positions,
+                kl / positions,
+                refLoss / positions,
+                candLoss / positions);
     }
 
     /** {@code max(1, round(t * length))} distinct positions, sorted, drawn uniformly. */
@@ -117,8 +131,9 @@ public final class QualityComparison {
     private static void requireFullLogits(DenoisingModel model, String role) {
         PackageManifest.Graph graph = model.manifest().graph();
         if (!graph.fullLogits()) {
-            throw new IllegalArgumentException("the " + role + " package '" + model.manifest().name() + "' has no full"
-                    + " logits output, which KL and loss need; convert it with --full-logits");
+            throw new IllegalArgumentException(
+                    "the " + role + " package '" + model.manifest().name() + "' has no full"
+                            + " logits output, which KL and loss need; convert it with --full-logits");
         }
     }
 }

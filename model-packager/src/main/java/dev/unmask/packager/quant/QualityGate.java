@@ -5,7 +5,6 @@ import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.pack.PublishCheck;
-
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -42,12 +41,20 @@ public final class QualityGate implements PublishCheck {
     public static void failIfBelow(PackageManifest.Quality q, String consequence) {
         var failed = QualityVerifier.failures(q);
         if (!failed.isEmpty()) {
-            var worst = failed.stream().min(java.util.Comparator.comparingDouble(
-                    PackageManifest.Quality.MaskedTokens::top1Agreement)).orElseThrow();
-            throw new PackagerException(ExitCode.QUALITY_GATE, String.format("top-1 agreement with %s is %.4f at t = "
-                            + "%.2f, below --min-top1-agreement %.4f; %s. Use a wider scheme (e.g. int8, int4:block=32, "
-                            + "--quant-head int8) or lower the gate deliberately.", q.reference().name(),
-                    worst.top1Agreement(), worst.maskFraction(), q.minTop1Agreement(), consequence));
+            var worst = failed.stream()
+                    .min(java.util.Comparator.comparingDouble(PackageManifest.Quality.MaskedTokens::top1Agreement))
+                    .orElseThrow();
+            throw new PackagerException(
+                    ExitCode.QUALITY_GATE,
+                    String.format(
+                            "top-1 agreement with %s is %.4f at t = "
+                                    + "%.2f, below --min-top1-agreement %.4f; %s. Use a wider scheme (e.g. int8, int4:block=32, "
+                                    + "--quant-head int8) or lower the gate deliberately.",
+                            q.reference().name(),
+                            worst.top1Agreement(),
+                            worst.maskFraction(),
+                            q.minTop1Agreement(),
+                            consequence));
         }
     }
 }

@@ -3,17 +3,16 @@ package dev.unmask.packager.quant;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.DenoisingListener;
-import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.text.Tokenizer;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.PackageManifest.Quality;
-import dev.unmask.engine.text.Tokenizer;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
-
 import java.io.IOException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -69,9 +68,18 @@ public final class QualityVerifier {
      * @param minTop1Agreement  the gate: every t must reach it; 0 = no gate
      * @param runtime           ONNX Runtime options for both packages
      */
-    public record Settings(Path heldOut, int windowTokens, int maxWindows, List<Double> maskFractions, long seed,
-                           List<String> prompts, int genLength, int blockLength, int steps, double minTop1Agreement,
-                           RuntimeOptions runtime) {
+    public record Settings(
+            Path heldOut,
+            int windowTokens,
+            int maxWindows,
+            List<Double> maskFractions,
+            long seed,
+            List<String> prompts,
+            int genLength,
+            int blockLength,
+            int steps,
+            double minTop1Agreement,
+            RuntimeOptions runtime) {
 
         public static final double DEFAULT_MIN_TOP1_AGREEMENT = 0.90;
 
@@ -86,7 +94,8 @@ public final class QualityVerifier {
             }
             for (double t : maskFractions) {
                 if (!(t > 0 && t <= 1)) {
-                    throw new IllegalArgumentException("mask fractions must be in (0, 1], e.g. 0.25,0.5,0.75; got " + t);
+                    throw new IllegalArgumentException(
+                            "mask fractions must be in (0, 1], e.g. 0.25,0.5,0.75; got " + t);
                 }
             }
             if (!(minTop1Agreement >= 0 && minTop1Agreement <= 1)) {
@@ -97,19 +106,48 @@ public final class QualityVerifier {
 
         /** 32 windows of 256 tokens, t = 0.25/0.5/0.75, seed 1, the 8 default prompts with 32 tokens in 32 steps. */
         public static Settings defaults(Path heldOut) {
-            return new Settings(heldOut, 256, 32, List.of(0.25, 0.5, 0.75), 1, DEFAULT_PROMPTS, 32, 32, 32,
-                    DEFAULT_MIN_TOP1_AGREEMENT, RuntimeOptions.defaults());
+            return new Settings(
+                    heldOut,
+                    256,
+                    32,
+                    List.of(0.25, 0.5, 0.75),
+                    1,
+                    DEFAULT_PROMPTS,
+                    32,
+                    32,
+                    32,
+                    DEFAULT_MIN_TOP1_AGREEMENT,
+                    RuntimeOptions.defaults());
         }
 
         public Settings withMinTop1Agreement(double v) {
-            return new Settings(heldOut, windowTokens, maxWindows, maskFractions, seed, prompts, genLength, blockLength,
-                    steps, v, runtime);
+            return new Settings(
+                    heldOut,
+                    windowTokens,
+                    maxWindows,
+                    maskFractions,
+                    seed,
+                    prompts,
+                    genLength,
+                    blockLength,
+                    steps,
+                    v,
+                    runtime);
         }
 
         public Settings withSample(int windows, int promptCount) {
-            return new Settings(heldOut, windowTokens, windows, maskFractions, seed,
-                    prompts.subList(0, Math.min(promptCount, prompts.size())), genLength, blockLength, steps,
-                    minTop1Agreement, runtime);
+            return new Settings(
+                    heldOut,
+                    windowTokens,
+                    windows,
+                    maskFractions,
+                    seed,
+                    prompts.subList(0, Math.min(promptCount, prompts.size())),
+                    genLength,
+                    blockLength,
+                    steps,
+                    minTop1Agreement,
+                    runtime);
         }
     }
 
@@ -130,22 +168,33 @@ public final class QualityVerifier {
         ModelPackage cand = open(candidate, "package");
         ModelPackage ref = open(reference, "--against reference");
         if (!Objects.equals(cand.manifest().architecture(), ref.manifest().architecture())
-                || cand.manifest().specialTokens().mask() != ref.manifest().specialTokens().mask()) {
-            throw new PackagerException(ExitCode.USAGE, candidate + " and the reference " + reference + " are not the "
-                    + "same model (architecture or mask id differ); compare a quantized package with the float package "
-                    + "of the same checkpoint, e.g. --against pkg-fp32");
+                || cand.manifest().specialTokens().mask()
+                        != ref.manifest().specialTokens().mask()) {
+            throw new PackagerException(
+                    ExitCode.USAGE,
+                    candidate + " and the reference " + reference + " are not the "
+                            + "same model (architecture or mask id differ); compare a quantized package with the float package "
+                            + "of the same checkpoint, e.g. --against pkg-fp32");
         }
-        try (FullLogitsView refView = FullLogitsView.of(ref); FullLogitsView candView = FullLogitsView.of(cand);
-             Engine refEngine = engine(refView.dir()); Engine candEngine = engine(candView.dir())) {
+        try (FullLogitsView refView = FullLogitsView.of(ref);
+                FullLogitsView candView = FullLogitsView.of(cand);
+                Engine refEngine = engine(refView.dir());
+                Engine candEngine = engine(candView.dir())) {
             List<long[]> windows = windows(refEngine.tokenizer(), ref.manifest());
             List<Quality.MaskedTokens> rows = new ArrayList<>();
             for (double t : settings.maskFractions()) {
-                QualityComparison.Metrics m = QualityComparison.compare(refEngine.model(), candEngine.model(), windows,
-                        t, settings.seed());
-                rows.add(new Quality.MaskedTokens(t, m.positions(), m.top1Agreement(), m.meanKlNats(),
-                        m.referenceLossNats(), m.candidateLossNats()));
-                log.accept(String.format("t=%.2f: top-1 agreement %.4f, mean KL %.3e nats over %d masked tokens", t,
-                        m.top1Agreement(), m.meanKlNats(), m.positions()));
+                QualityComparison.Metrics m =
+                        QualityComparison.compare(refEngine.model(), candEngine.model(), windows, t, settings.seed());
+                rows.add(new Quality.MaskedTokens(
+                        t,
+                        m.positions(),
+                        m.top1Agreement(),
+                        m.meanKlNats(),
+                        m.referenceLossNats(),
+                        m.candidateLossNats()));
+                log.accept(String.format(
+                        "t=%.2f: top-1 agreement %.4f, mean KL %.3e nats over %d masked tokens",
+                        t, m.top1Agreement(), m.meanKlNats(), m.positions()));
             }
             Quality.Generations generations = generations(refEngine, candEngine);
             PackageManifest.Precision p = ref.manifest().precision();
@@ -154,45 +203,74 @@ public final class QualityVerifier {
                 data = ref.manifest().files().get(ModelPackage.MODEL_FILE);
             }
             return new Quality(
-                    new Quality.Reference(ref.manifest().name(), p == null ? null : p.dtype() + "/" + p.quantization(),
+                    new Quality.Reference(
+                            ref.manifest().name(),
+                            p == null ? null : p.dtype() + "/" + p.quantization(),
                             data.sha256()),
-                    String.format("%s: %d windows of %d tokens", settings.heldOut().getFileName(), windows.size(),
-                            settings.windowTokens()),
-                    settings.seed(), List.copyOf(rows), generations, settings.minTop1Agreement(),
+                    String.format(
+                            "%s: %d windows of %d tokens",
+                            settings.heldOut().getFileName(), windows.size(), settings.windowTokens()),
+                    settings.seed(),
+                    List.copyOf(rows),
+                    generations,
+                    settings.minTop1Agreement(),
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         }
     }
 
     /** The rows whose top-1 agreement is below the gate; empty when it passes (or there is no gate). */
     public static List<Quality.MaskedTokens> failures(Quality q) {
-        return q.masked().stream().filter(r -> r.top1Agreement() < q.minTop1Agreement()).toList();
+        return q.masked().stream()
+                .filter(r -> r.top1Agreement() < q.minTop1Agreement())
+                .toList();
     }
 
     /** The report as a Markdown table with a line on generations and one on the gate. */
     public static String table(Quality q, PackageManifest candidate) {
         StringBuilder s = new StringBuilder();
         PackageManifest.Precision p = candidate.precision();
-        s.append(String.format("Quality of %s (%s) against %s (%s); %s, seed %d%n", candidate.name(),
-                p == null ? "?" : p.dtype() + "/" + p.quantization(), q.reference().name(), q.reference().precision(),
-                q.data(), q.seed()));
-        s.append(String.format("| t | masked tokens | top-1 agreement | mean KL (nats) | loss, reference (nats) | loss, this (nats) |%n"));
+        s.append(String.format(
+                "Quality of %s (%s) against %s (%s); %s, seed %d%n",
+                candidate.name(),
+                p == null ? "?" : p.dtype() + "/" + p.quantization(),
+                q.reference().name(),
+                q.reference().precision(),
+                q.data(),
+                q.seed()));
+        s.append(
+                String.format(
+                        "| t | masked tokens | top-1 agreement | mean KL (nats) | loss, reference (nats) | loss, this (nats) |%n"));
         s.append(String.format("|---|---|---|---|---|---|%n"));
         for (Quality.MaskedTokens r : q.masked()) {
-            s.append(String.format("| %.2f | %d | %.4f | %.2e | %.4f | %.4f |%n", r.maskFraction(), r.positions(),
-                    r.top1Agreement(), r.meanKlNats(), r.referenceLossNats(), r.lossNats()));
+            s.append(String.format(
+                    "| %.2f | %d | %.4f | %.2e | %.4f | %.4f |%n",
+                    r.maskFraction(),
+                    r.positions(),
+                    r.top1Agreement(),
+                    r.meanKlNats(),
+                    r.referenceLossNats(),
+                    r.lossNats()));
         }
         Quality.Generations g = q.generations();
         if (g != null && g.prompts() > 0) {
-            s.append(String.format("Identical generations: %d of %d (%.0f %%), greedy, %d tokens, blocks of %d, %d steps%n",
+            s.append(String.format(
+                    "Identical generations: %d of %d (%.0f %%), greedy, %d tokens, blocks of %d, %d steps%n",
                     g.identical(), g.prompts(), 100 * g.identicalShare(), g.genLength(), g.blockLength(), g.steps()));
         }
         if (q.minTop1Agreement() > 0) {
             List<Quality.MaskedTokens> failed = failures(q);
-            s.append(failed.isEmpty()
-                    ? String.format("Gate: top-1 agreement >= %.4f at every t: passed%n", q.minTop1Agreement())
-                    : String.format("Gate: top-1 agreement >= %.4f at every t: FAILED at t = %s%n", q.minTop1Agreement(),
-                    String.join(", ", failed.stream().map(r -> String.format("%.2f (%.4f)", r.maskFraction(),
-                            r.top1Agreement())).toList())));
+            s.append(
+                    failed.isEmpty()
+                            ? String.format("Gate: top-1 agreement >= %.4f at every t: passed%n", q.minTop1Agreement())
+                            : String.format(
+                                    "Gate: top-1 agreement >= %.4f at every t: FAILED at t = %s%n",
+                                    q.minTop1Agreement(),
+                                    String.join(
+                                            ", ",
+                                            failed.stream()
+                                                    .map(r -> String.format(
+                                                            "%.2f (%.4f)", r.maskFraction(), r.top1Agreement()))
+                                                    .toList())));
         }
         return s.toString();
     }
@@ -204,17 +282,24 @@ public final class QualityVerifier {
         int identical = 0;
         for (String prompt : settings.prompts()) {
             GenerationRequest request = GenerationRequest.builder(new GenerationRequest.Prompt.Continuation(prompt))
-                    .length(settings.genLength()).blockLength(settings.blockLength()).steps(settings.steps())
-                    .temperature(0.0).cfgScale(0.0).earlyExit(false).seed(settings.seed()).build();
+                    .length(settings.genLength())
+                    .blockLength(settings.blockLength())
+                    .steps(settings.steps())
+                    .temperature(0.0)
+                    .cfgScale(0.0)
+                    .earlyExit(false)
+                    .seed(settings.seed())
+                    .build();
             Generation a = ref.generate(request, DenoisingListener.NONE);
             Generation b = cand.generate(request, DenoisingListener.NONE);
             if (Arrays.equals(a.denoised().canvas(), b.denoised().canvas())) {
                 identical++;
             }
         }
-        log.accept(String.format("generations: %d of %d identical", identical, settings.prompts().size()));
-        return new Quality.Generations(settings.prompts().size(), identical, settings.genLength(), settings.blockLength(),
-                settings.steps());
+        log.accept(String.format(
+                "generations: %d of %d identical", identical, settings.prompts().size()));
+        return new Quality.Generations(
+                settings.prompts().size(), identical, settings.genLength(), settings.blockLength(), settings.steps());
     }
 
     /** BOS + text + EOS per file, cut into windows of {@code windowTokens}, round-robin over the files. */
@@ -260,16 +345,22 @@ public final class QualityVerifier {
             return List.of(root);
         }
         if (!Files.isDirectory(root)) {
-            throw new PackagerException(ExitCode.USAGE, "No held-out text at " + root + ": pass --heldout <folder of "
-                    + "text the model did not train on>, e.g. --heldout models/tiny-llada/heldout");
+            throw new PackagerException(
+                    ExitCode.USAGE,
+                    "No held-out text at " + root + ": pass --heldout <folder of "
+                            + "text the model did not train on>, e.g. --heldout models/tiny-llada/heldout");
         }
         try (Stream<Path> s = Files.walk(root)) {
             List<Path> files = s.filter(Files::isRegularFile)
                     .filter(p -> !p.getFileName().toString().startsWith("README"))
-                    .sorted(java.util.Comparator.comparing(p -> root.relativize(p).toString())).toList();
+                    .sorted(java.util.Comparator.comparing(
+                            p -> root.relativize(p).toString()))
+                    .toList();
             if (files.isEmpty()) {
-                throw new PackagerException(ExitCode.USAGE, root + " has no text files (README files are skipped); "
-                        + "pass --heldout <folder of held-out text>, e.g. --heldout models/tiny-llada/heldout");
+                throw new PackagerException(
+                        ExitCode.USAGE,
+                        root + " has no text files (README files are skipped); "
+                                + "pass --heldout <folder of held-out text>, e.g. --heldout models/tiny-llada/heldout");
             }
             return files;
         } catch (IOException e) {
@@ -280,9 +371,12 @@ public final class QualityVerifier {
     /** UTF-8 with malformed bytes replaced, as train.py reads ({@code errors="replace"}). */
     private static String read(Path file) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE)
                     .onUnmappableCharacter(CodingErrorAction.REPLACE)
-                    .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+                    .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)))
+                    .toString();
         } catch (IOException e) {
             throw new PackagerException(ExitCode.IO, "Cannot read held-out file " + file + ": " + e.getMessage(), e);
         }
@@ -303,8 +397,8 @@ public final class QualityVerifier {
         try {
             return ModelPackage.open(dir);
         } catch (PackageException e) {
-            throw new PackagerException(ExitCode.BAD_PACKAGE, "The " + role + " " + dir + " cannot be opened: "
-                    + e.getMessage(), e);
+            throw new PackagerException(
+                    ExitCode.BAD_PACKAGE, "The " + role + " " + dir + " cannot be opened: " + e.getMessage(), e);
         }
     }
 }

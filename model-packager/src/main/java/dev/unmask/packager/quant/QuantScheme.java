@@ -16,15 +16,16 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
 
     /** Block sizes offered: ORT accepts any power of two ≥ 16; these are the ones we test and publish. */
     public static final Set<Integer> BLOCK_SIZES = Set.of(32, 64, 128);
+
     public static final int DEFAULT_BLOCK_SIZE = 32;
     public static final AccuracyLevel DEFAULT_ACCURACY_LEVEL = AccuracyLevel.INT8;
 
     static final String EXAMPLES = "int4, int8, int4:block=128, int4:block=64:asym, int8:acc=fp32";
 
-    public static final QuantScheme INT4 = new QuantScheme(QuantBits.INT4, DEFAULT_BLOCK_SIZE,
-            Symmetry.SYMMETRIC, DEFAULT_ACCURACY_LEVEL);
-    public static final QuantScheme INT8 = new QuantScheme(QuantBits.INT8, DEFAULT_BLOCK_SIZE,
-            Symmetry.SYMMETRIC, DEFAULT_ACCURACY_LEVEL);
+    public static final QuantScheme INT4 =
+            new QuantScheme(QuantBits.INT4, DEFAULT_BLOCK_SIZE, Symmetry.SYMMETRIC, DEFAULT_ACCURACY_LEVEL);
+    public static final QuantScheme INT8 =
+            new QuantScheme(QuantBits.INT8, DEFAULT_BLOCK_SIZE, Symmetry.SYMMETRIC, DEFAULT_ACCURACY_LEVEL);
 
     public QuantScheme {
         Objects.requireNonNull(bits, "quantization scheme needs bits (int4 or int8)");
@@ -79,22 +80,25 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
                 String value = part.substring("acc=".length());
                 accuracy = AccuracyLevel.parse(value);
                 if (accuracy == null) {
-                    throw bad(text, "acc='" + value + "' is not an accuracy level;"
-                            + " use acc=0..4 or acc=unset|fp32|fp16|bf16|int8");
+                    throw bad(
+                            text,
+                            "acc='" + value + "' is not an accuracy level;"
+                                    + " use acc=0..4 or acc=unset|fp32|fp16|bf16|int8");
                 }
             } else {
                 throw bad(text, "unknown option '" + part + "'; options are block=32|64|128, sym, asym, acc=0..4");
             }
         }
-        return new QuantScheme(bits,
+        return new QuantScheme(
+                bits,
                 blockSize == null ? DEFAULT_BLOCK_SIZE : blockSize,
                 symmetry == null ? Symmetry.SYMMETRIC : symmetry,
                 accuracy == null ? DEFAULT_ACCURACY_LEVEL : accuracy);
     }
 
     private static IllegalArgumentException bad(String text, String why) {
-        return new IllegalArgumentException("Bad quantization scheme '" + text + "': " + why
-                + ". Examples: " + EXAMPLES);
+        return new IllegalArgumentException(
+                "Bad quantization scheme '" + text + "': " + why + ". Examples: " + EXAMPLES);
     }
 
     public QuantScheme withAccuracyLevel(AccuracyLevel level) {

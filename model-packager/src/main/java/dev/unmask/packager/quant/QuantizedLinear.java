@@ -1,10 +1,9 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.packager.checkpoint.Half;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.UnsafeByteOperations;
-
+import dev.unmask.packager.checkpoint.Half;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -28,12 +27,19 @@ public final class QuantizedLinear {
     private final int k;
     private final QuantScheme scheme;
     private final ScaleType scaleType;
-    private final byte[] packed;       // [N, k_blocks, block_size * bits / 8], or null when streamed out
-    private final byte[] scales;       // [N, k_blocks], little-endian float32 or float16
-    private final byte[] zeroPoints;   // [N, ceil(k_blocks * bits / 8)], or null when symmetric
+    private final byte[] packed; // [N, k_blocks, block_size * bits / 8], or null when streamed out
+    private final byte[] scales; // [N, k_blocks], little-endian float32 or float16
+    private final byte[] zeroPoints; // [N, ceil(k_blocks * bits / 8)], or null when symmetric
 
-    QuantizedLinear(String name, int n, int k, QuantScheme scheme, ScaleType scaleType,
-                    byte[] packed, byte[] scales, byte[] zeroPoints) {
+    QuantizedLinear(
+            String name,
+            int n,
+            int k,
+            QuantScheme scheme,
+            ScaleType scaleType,
+            byte[] packed,
+            byte[] scales,
+            byte[] zeroPoints) {
         this.name = Objects.requireNonNull(name);
         this.n = n;
         this.k = k;
@@ -119,7 +125,8 @@ public final class QuantizedLinear {
 
     /** {@code zero_points}: uint8 {@code [N, ceil(k_blocks * bits / 8)]}, read-only view; empty when symmetric. */
     public ByteBuffer zeroPointBytes() {
-        return zeroPoints == null ? ByteBuffer.allocate(0).asReadOnlyBuffer()
+        return zeroPoints == null
+                ? ByteBuffer.allocate(0).asReadOnlyBuffer()
                 : ByteBuffer.wrap(zeroPoints).asReadOnlyBuffer();
     }
 

@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 import dev.unmask.packager.onnx.TensorBytes;
-
 import java.nio.ByteBuffer;
 import java.util.function.Consumer;
 
@@ -26,18 +25,35 @@ final class QuantizedWeights {
      * @param rows the weight {@code W [n, k]} (output features by input features), one row at a time
      * @throws IllegalArgumentException for a weight that cannot be quantized (NaN or infinity), naming it
      */
-    static QuantizedLinear write(ExternalDataWriter data, Consumer<TensorProto> add, String weight, int n, int k,
-                                 FloatRowSource rows, QuantScheme scheme, ScaleType scaleType) {
+    static QuantizedLinear write(
+            ExternalDataWriter data,
+            Consumer<TensorProto> add,
+            String weight,
+            int n,
+            int k,
+            FloatRowSource rows,
+            QuantScheme scheme,
+            ScaleType scaleType) {
         long[] packedShape = {n, scheme.kBlocks(k), scheme.bits().blobBytes(scheme.blockSize())};
         QuantizedLinear[] result = new QuantizedLinear[1];
-        add.accept(data.write(weight + "_Q" + scheme.bits().bits(), DataType.UINT8, packedShape,
-                sink -> result[0] = BlockQuantizer.quantizeStreaming(weight, n, k, rows, scheme, scaleType,
+        add.accept(data.write(
+                weight + "_Q" + scheme.bits().bits(),
+                DataType.UINT8,
+                packedShape,
+                sink -> result[0] = BlockQuantizer.quantizeStreaming(
+                        weight,
+                        n,
+                        k,
+                        rows,
+                        scheme,
+                        scaleType,
                         (row, bytes, length) -> sink.putBytes(bytes, 0, length))));
         QuantizedLinear q = result[0];
-        add.accept(data.write(q.scalesName(), scaleType.onnxType(), q.scalesShape(), sink -> putAll(sink, q.scaleBytes())));
+        add.accept(data.write(
+                q.scalesName(), scaleType.onnxType(), q.scalesShape(), sink -> putAll(sink, q.scaleBytes())));
         if (q.hasZeroPoints()) {
-            add.accept(data.write(q.zeroPointsName(), DataType.UINT8, q.zeroPointsShape(),
-                    sink -> putAll(sink, q.zeroPointBytes())));
+            add.accept(data.write(
+                    q.zeroPointsName(), DataType.UINT8, q.zeroPointsShape(), sink -> putAll(sink, q.zeroPointBytes())));
         }
         return q;
     }

@@ -1,7 +1,7 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.packager.checkpoint.Half;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.unmask.packager.checkpoint.Half;
 
 /**
  * Element type of the {@code scales} input; MatMulNBits wants it equal to the type of the activations

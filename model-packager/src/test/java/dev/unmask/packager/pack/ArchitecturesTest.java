@@ -1,5 +1,11 @@
 package dev.unmask.packager.pack;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -13,29 +19,22 @@ import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
 import dev.unmask.packager.arch.ConfigJson;
 import dev.unmask.packager.arch.GraphBuilder;
+import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.SamplingHead;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.arch.TransformerOps;
 import dev.unmask.packager.checkpoint.Checkpoint;
-import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.llada.Llada;
 import dev.unmask.packager.onnx.ExternalDataWriter;
 import dev.unmask.packager.onnx.WeightFormat;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Which architecture converts a checkpoint, chosen from its config.json, and what the seam carries for the next. */
 class ArchitecturesTest {
@@ -48,8 +47,16 @@ class ArchitecturesTest {
         Architectures.Chosen chosen = Architectures.read(TinyModel.checkpoint());
         assertEquals("llada", chosen.architecture().family());
         TransformerConfig c = chosen.config();
-        assertEquals(List.of(6, 256, 8, 2, 32, 704, 4096, 512),
-                List.of(c.layers(), c.modelDim(), c.heads(), c.kvHeads(), c.headDim(), c.mlpHiddenSize(), c.vocabSize(),
+        assertEquals(
+                List.of(6, 256, 8, 2, 32, 704, 4096, 512),
+                List.of(
+                        c.layers(),
+                        c.modelDim(),
+                        c.heads(),
+                        c.kvHeads(),
+                        c.headDim(),
+                        c.mlpHiddenSize(),
+                        c.vocabSize(),
                         c.maxSequenceLength()));
         assertEquals(new TransformerConfig.SpecialTokenIds(3, 1, 1, 0), c.tokens());
         assertTrue(c.bidirectional() && !c.logitsShift() && !c.tiedEmbeddings() && !c.qkvBias());
@@ -66,8 +73,11 @@ class ArchitecturesTest {
         Path ckpt = config(c -> c.put("model_type", "qwen3"));
         PackagerException e = assertThrows(PackagerException.class, () -> Architectures.read(ckpt));
         assertEquals(ExitCode.BAD_CHECKPOINT, e.exitCode());
-        assertTrue(e.getMessage().contains("model_type 'qwen3' (architectures [LLaDAModelLM]); unmask-pack converts: "
-                + "llada (LLaDAModelLM)"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("model_type 'qwen3' (architectures [LLaDAModelLM]); unmask-pack converts: "
+                                + "llada (LLaDAModelLM)"),
+                e.getMessage());
     }
 
     @Test
@@ -75,7 +85,8 @@ class ArchitecturesTest {
         ModelArchitecture dream = new Shifted();
         ConfigJson json = ConfigJson.read(config(c -> c.put("model_type", "dream")));
         assertSame(dream, Architectures.choose(json, List.of(new Llada(), dream)));
-        PackagerException e = assertThrows(PackagerException.class, () -> Architectures.choose(json, List.of(new Llada())));
+        PackagerException e =
+                assertThrows(PackagerException.class, () -> Architectures.choose(json, List.of(new Llada())));
         assertTrue(e.getMessage().contains("'dream'"), e.getMessage());
         assertEquals("llada (LLaDAModelLM), dream (DreamModel)", Architectures.describe(List.of(new Llada(), dream)));
     }
@@ -85,7 +96,8 @@ class ArchitecturesTest {
         Path ckpt = config(c -> c.put("max_sequence_length", 0));
         PackagerException e = assertThrows(PackagerException.class, () -> Architectures.read(ckpt));
         assertEquals(ExitCode.BAD_CHECKPOINT, e.exitCode());
-        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("max sequence length, found 0"),
+        assertTrue(
+                e.getMessage().contains("config.json") && e.getMessage().contains("max sequence length, found 0"),
                 e.getMessage());
     }
 
@@ -135,9 +147,24 @@ class ArchitecturesTest {
         @Override
         public TransformerConfig readConfig(ConfigJson config) {
             TransformerConfig c = llada.readConfig(config);
-            return new TransformerConfig(c.modelType(), c.layers(), c.modelDim(), c.heads(), c.kvHeads(), c.headDim(),
-                    c.mlpHiddenSize(), c.vocabSize(), c.embeddingSize(), c.maxSequenceLength(), c.ropeTheta(),
-                    c.rmsNormEps(), c.tiedEmbeddings(), c.bidirectional(), true, c.qkvBias(), c.tokens());
+            return new TransformerConfig(
+                    c.modelType(),
+                    c.layers(),
+                    c.modelDim(),
+                    c.heads(),
+                    c.kvHeads(),
+                    c.headDim(),
+                    c.mlpHiddenSize(),
+                    c.vocabSize(),
+                    c.embeddingSize(),
+                    c.maxSequenceLength(),
+                    c.ropeTheta(),
+                    c.rmsNormEps(),
+                    c.tiedEmbeddings(),
+                    c.bidirectional(),
+                    true,
+                    c.qkvBias(),
+                    c.tokens());
         }
 
         @Override
@@ -156,37 +183,51 @@ class ArchitecturesTest {
         }
     }
 
-    private float[][] logits(ModelArchitecture architecture, TransformerConfig plain, String name, long[] ids,
-                             long[] heads) throws Exception {
-        TransformerConfig config = architecture instanceof Shifted s
-                ? s.readConfig(ConfigJson.read(TinyModel.checkpoint())) : plain;
+    private float[][] logits(
+            ModelArchitecture architecture, TransformerConfig plain, String name, long[] ids, long[] heads)
+            throws Exception {
+        TransformerConfig config =
+                architecture instanceof Shifted s ? s.readConfig(ConfigJson.read(TinyModel.checkpoint())) : plain;
         Path dir = Files.createDirectories(tmp.resolve(name));
         ModelProto model;
         try (Checkpoint checkpoint = Checkpoint.open(TinyModel.checkpoint());
-             ExternalDataWriter data = new ExternalDataWriter(dir.resolve(ExternalDataWriter.DATA_FILE),
-                     ExternalDataWriter.DEFAULT_THRESHOLD_BYTES)) {
-            model = new GraphBuilder(architecture, config, checkpoint,
-                    GraphOptions.of(WeightFormat.FP32).withFullLogits(true), Progress.NONE).build(data);
+                ExternalDataWriter data = new ExternalDataWriter(
+                        dir.resolve(ExternalDataWriter.DATA_FILE), ExternalDataWriter.DEFAULT_THRESHOLD_BYTES)) {
+            model = new GraphBuilder(
+                            architecture,
+                            config,
+                            checkpoint,
+                            GraphOptions.of(WeightFormat.FP32).withFullLogits(true),
+                            Progress.NONE)
+                    .build(data);
         }
         Files.write(dir.resolve("model.onnx"), model.toByteArray());
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] ones = new long[ids.length];
         java.util.Arrays.fill(ones, 1);
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-             OrtSession session = env.createSession(dir.resolve("model.onnx").toString(), options);
-             OnnxTensor input = OnnxTensor.createTensor(env, new long[][] {ids});
-             OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {ones});
-             OnnxTensor positions = OnnxTensor.createTensor(env, new long[][] {heads});
-             OrtSession.Result result = session.run(Map.of(GraphSignature.INPUT_IDS, input,
-                     GraphSignature.ATTENTION_MASK, mask, GraphSignature.HEAD_POSITIONS, positions))) {
-            return ((float[][][]) result.get(GraphSignature.LOGITS).orElseThrow().getValue())[0];
+                OrtSession session = env.createSession(dir.resolve("model.onnx").toString(), options);
+                OnnxTensor input = OnnxTensor.createTensor(env, new long[][] {ids});
+                OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {ones});
+                OnnxTensor positions = OnnxTensor.createTensor(env, new long[][] {heads});
+                OrtSession.Result result = session.run(Map.of(
+                        GraphSignature.INPUT_IDS,
+                        input,
+                        GraphSignature.ATTENTION_MASK,
+                        mask,
+                        GraphSignature.HEAD_POSITIONS,
+                        positions))) {
+            return ((float[][][])
+                            result.get(GraphSignature.LOGITS).orElseThrow().getValue())
+                    [0];
         }
     }
 
     private Path config(java.util.function.Consumer<ObjectNode> edit) throws IOException {
         Path ckpt = Files.createDirectories(tmp.resolve("ckpt"));
         ObjectMapper json = new ObjectMapper();
-        ObjectNode c = (ObjectNode) json.readTree(TinyModel.checkpoint().resolve("config.json").toFile());
+        ObjectNode c = (ObjectNode)
+                json.readTree(TinyModel.checkpoint().resolve("config.json").toFile());
         edit.accept(c);
         json.writeValue(ckpt.resolve("config.json").toFile(), c);
         return ckpt;

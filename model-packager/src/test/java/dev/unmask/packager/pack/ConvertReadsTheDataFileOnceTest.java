@@ -1,20 +1,19 @@
 package dev.unmask.packager.pack;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
 import dev.unmask.format.ModelPackage;
 import dev.unmask.packager.Progress;
 import dev.unmask.packager.TinyModel;
 import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A conversion digests {@code model.onnx.data} while writing it and reads it back once: one checksum pass over the
@@ -29,12 +28,13 @@ class ConvertReadsTheDataFileOnceTest {
     @ValueSource(booleans = {true, false})
     void theWrittenPackageIsVerifiedExactlyOnce(boolean selfTest) {
         List<Path> verified = new ArrayList<>();
-        PackageWriter writer = new PackageWriter(s -> { }, Progress.NONE, PublishCheck.NONE, dir -> {
+        PackageWriter writer = new PackageWriter(s -> {}, Progress.NONE, PublishCheck.NONE, dir -> {
             verified.add(dir);
             return ModelPackage.open(dir); // hashes every file the manifest lists
         });
-        PackageWriter.Written w = writer.convert(ConvertRequest.of(TinyModel.checkpoint(), tmp.resolve("pkg"),
-                GraphOptions.of(WeightFormat.FP32)).withSelfTest(selfTest));
+        PackageWriter.Written w = writer.convert(
+                ConvertRequest.of(TinyModel.checkpoint(), tmp.resolve("pkg"), GraphOptions.of(WeightFormat.FP32))
+                        .withSelfTest(selfTest));
 
         assertEquals(1, verified.size(), "checksum passes over the written package");
         assertEquals(selfTest, w.manifest().selfTest() != null);

@@ -1,6 +1,9 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.packager.checkpoint.Half;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -14,12 +17,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
+import dev.unmask.packager.checkpoint.Half;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,10 +28,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The proof that the Java packing is what ONNX Runtime reads: a one-node MatMulNBits model with the packed
@@ -42,8 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class MatMulNBitsOrtTest {
 
-    private static final int M = 3;         // rows of activations
-    private static final int N = 7;         // output features, odd on purpose
+    private static final int M = 3; // rows of activations
+    private static final int N = 7; // output features, odd on purpose
     private static final double RELATIVE_TOLERANCE = 1e-4;
 
     @TempDir
@@ -54,7 +53,7 @@ class MatMulNBitsOrtTest {
         for (QuantBits bits : QuantBits.values()) {
             for (int blockSize : new int[] {32, 64, 128}) {
                 for (Symmetry symmetry : Symmetry.values()) {
-                    for (int k : new int[] {256, 200, 17}) {   // a multiple of every block, and two that are not
+                    for (int k : new int[] {256, 200, 17}) { // a multiple of every block, and two that are not
                         cases.add(Arguments.of(new QuantScheme(bits, blockSize, symmetry, AccuracyLevel.UNSET), k));
                     }
                 }
@@ -78,7 +77,9 @@ class MatMulNBitsOrtTest {
         float[] row = new float[k];
         for (int r = 0; r < N; r++) {
             q.dequantizeRow(r, row);
-            assertArrayEquals(java.util.Arrays.copyOfRange(dequantized, r * k, (r + 1) * k), row,
+            assertArrayEquals(
+                    java.util.Arrays.copyOfRange(dequantized, r * k, (r + 1) * k),
+                    row,
                     "QuantizedLinear.dequantizeRow agrees with the operator formula, row " + r);
         }
     }
@@ -88,11 +89,11 @@ class MatMulNBitsOrtTest {
         int k = 200;
         QuantScheme scheme = QuantScheme.parse("int4:block=64:asym:acc=0");
         float[] w = BlockQuantizerTest.randomWeights(N, k, 99);
-        QuantizedLinear q = BlockQuantizer.quantize("proj.weight", N, k, FloatRowSource.of(w, k), scheme,
-                ScaleType.FLOAT16);
+        QuantizedLinear q =
+                BlockQuantizer.quantize("proj.weight", N, k, FloatRowSource.of(w, k), scheme, ScaleType.FLOAT16);
         float[] a = activations(M, k, 5);
         for (int i = 0; i < a.length; i++) {
-            a[i] = Half.toFloat(Half.fromFloat(a[i]));    // what the Cast to float16 will see
+            a[i] = Half.toFloat(Half.fromFloat(a[i])); // what the Cast to float16 will see
         }
         float[] dequantized = dequantizeFromInitializers(q.initializers(), scheme, N, k, ScaleType.FLOAT16);
         float[] actual = runOneNodeModel(q, a, k, true);
@@ -101,8 +102,8 @@ class MatMulNBitsOrtTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"int4:block=32:acc=int8", "int8:block=32:acc=int8",
-            "int4:block=128:asym:acc=int8"})
+    @org.junit.jupiter.params.provider.ValueSource(
+            strings = {"int4:block=32:acc=int8", "int8:block=32:acc=int8", "int4:block=128:asym:acc=int8"})
     void int8AccuracyLevelStaysCloseToTheExactResult(String text) throws Exception {
         int k = 256;
         QuantScheme scheme = QuantScheme.parse(text);
@@ -117,7 +118,8 @@ class MatMulNBitsOrtTest {
     /** Builds {@code Y = MatMulNBits(A)} (wrapped in Casts to and from float16 when asked), runs it in ORT. */
     private float[] runOneNodeModel(QuantizedLinear q, float[] a, int k, boolean float16Graph)
             throws IOException, OrtException {
-        GraphProto.Builder graph = GraphProto.newBuilder().setName("matmulnbits_check")
+        GraphProto.Builder graph = GraphProto.newBuilder()
+                .setName("matmulnbits_check")
                 .addInput(floatValue("A", M, k))
                 .addOutput(floatValue("Y", M, N))
                 .addAllInitializer(q.initializers());
@@ -140,9 +142,9 @@ class MatMulNBitsOrtTest {
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-             OrtSession session = env.createSession(file.toString(), options);
-             OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(a), new long[] {M, k});
-             OrtSession.Result result = session.run(java.util.Map.of("A", input))) {
+                OrtSession session = env.createSession(file.toString(), options);
+                OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(a), new long[] {M, k});
+                OrtSession.Result result = session.run(java.util.Map.of("A", input))) {
             OnnxTensor y = (OnnxTensor) result.get(0);
             assertArrayEquals(new long[] {M, N}, y.getInfo().getShape());
             FloatBuffer out = y.getFloatBuffer();
@@ -157,8 +159,8 @@ class MatMulNBitsOrtTest {
      * {@code B[n, b, i * bits / 8]}, low nibble first; zero points {@code [n, b * bits / 8]}, low nibble first,
      * default {@code 2^(bits - 1)}; {@code w = (q - zp) * scale}.
      */
-    static float[] dequantizeFromInitializers(List<TensorProto> init, QuantScheme scheme, int n, int k,
-                                              ScaleType scaleType) {
+    static float[] dequantizeFromInitializers(
+            List<TensorProto> init, QuantScheme scheme, int n, int k, ScaleType scaleType) {
         int bits = scheme.bits().bits();
         int bs = scheme.blockSize();
         int kBlocks = (k + bs - 1) / bs;
@@ -180,15 +182,18 @@ class MatMulNBitsOrtTest {
                 if (bits == 4) {
                     int packed = b[(row * kBlocks + block) * blob + i / 2] & 0xff;
                     q = i % 2 == 0 ? packed & 0x0f : packed >>> 4;
-                    zeroPoint = zp == null ? 8
-                            : block % 2 == 0 ? zp[row * zpPerRow + block / 2] & 0x0f : (zp[row * zpPerRow + block / 2] & 0xff) >>> 4;
+                    zeroPoint = zp == null
+                            ? 8
+                            : block % 2 == 0
+                                    ? zp[row * zpPerRow + block / 2] & 0x0f
+                                    : (zp[row * zpPerRow + block / 2] & 0xff) >>> 4;
                 } else {
                     q = b[(row * kBlocks + block) * blob + i] & 0xff;
                     zeroPoint = zp == null ? 128 : zp[row * zpPerRow + block] & 0xff;
                 }
                 int s = row * kBlocks + block;
-                float scale = scaleType == ScaleType.FLOAT32 ? scales.getFloat(s * 4)
-                        : Half.toFloat(scales.getShort(s * 2));
+                float scale =
+                        scaleType == ScaleType.FLOAT32 ? scales.getFloat(s * 4) : Half.toFloat(scales.getShort(s * 2));
                 w[row * k + col] = (q - zeroPoint) * scale;
             }
         }
@@ -212,9 +217,10 @@ class MatMulNBitsOrtTest {
                     magnitude += Math.abs(product);
                 }
                 double error = Math.abs(actual[m * N + n] - sum);
-                assertTrue(error <= tolerance * magnitude + 1e-7,
-                        "Y[" + m + ", " + n + "] = " + actual[m * N + n] + ", reference " + sum
-                                + ", error " + error + " over " + tolerance + " x " + magnitude);
+                assertTrue(
+                        error <= tolerance * magnitude + 1e-7,
+                        "Y[" + m + ", " + n + "] = " + actual[m * N + n] + ", reference " + sum + ", error " + error
+                                + " over " + tolerance + " x " + magnitude);
             }
         }
     }
@@ -233,15 +239,24 @@ class MatMulNBitsOrtTest {
         for (long d : dims) {
             shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
         }
-        return ValueInfoProto.newBuilder().setName(name)
-                .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
-                        .setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape)))
+        return ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(TypeProto.newBuilder()
+                        .setTensorType(TypeProto.Tensor.newBuilder()
+                                .setElemType(TensorProto.DataType.FLOAT_VALUE)
+                                .setShape(shape)))
                 .build();
     }
 
     private static NodeProto cast(String input, String output, TensorProto.DataType to) {
-        return NodeProto.newBuilder().setOpType("Cast").setName("cast_" + output).addInput(input).addOutput(output)
-                .addAttribute(AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT)
+        return NodeProto.newBuilder()
+                .setOpType("Cast")
+                .setName("cast_" + output)
+                .addInput(input)
+                .addOutput(output)
+                .addAttribute(AttributeProto.newBuilder()
+                        .setName("to")
+                        .setType(AttributeProto.AttributeType.INT)
                         .setI(to.getNumber()))
                 .build();
     }

@@ -1,6 +1,8 @@
 package dev.unmask.packager.quant;
 
-import dev.unmask.packager.checkpoint.Half;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -14,9 +16,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
+import dev.unmask.packager.checkpoint.Half;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -25,9 +25,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A model exported elsewhere: an fp32 weight stored as {@code float_data}, then an fp16 sub-graph whose fp16 weight
@@ -47,21 +46,27 @@ class OnnxModelQuantizerTest {
     @Test
     void weightMatMulsBecomeMatMulNBitsAndTheModelStillComputesTheSameFunction() throws Exception {
         Random random = new Random(3);
-        float[] w1 = gaussian(random, K * H, 0.05f);    // stored [K, H] = Wᵀ
-        float[] w2 = gaussian(random, H * N, 0.2f);     // stored [H, N], fp16
+        float[] w1 = gaussian(random, K * H, 0.05f); // stored [K, H] = Wᵀ
+        float[] w2 = gaussian(random, H * N, 0.2f); // stored [H, N], fp16
         Path original = tmp.resolve("in/model.onnx");
         Files.createDirectories(original.getParent());
         Files.write(original, model(w1, w2).toByteArray());
         Path outDir = Files.createDirectories(tmp.resolve("out"));
 
-        OnnxModelQuantizer.Result result = new OnnxModelQuantizer(QuantScheme.parse("int8:acc=0"), HeadPrecision.SAME)
-                .quantize(original, outDir);
+        OnnxModelQuantizer.Result result =
+                new OnnxModelQuantizer(QuantScheme.parse("int8:acc=0"), HeadPrecision.SAME).quantize(original, outDir);
 
         assertEquals(2, result.quantized());
         ModelProto q = ModelProto.parseFrom(Files.readAllBytes(outDir.resolve("model.onnx")));
-        List<NodeProto> nbits = q.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulNBits")).toList();
+        List<NodeProto> nbits = q.getGraph().getNodeList().stream()
+                .filter(n -> n.getOpType().equals("MatMulNBits"))
+                .toList();
         assertEquals(2, nbits.size());
-        assertEquals(1, q.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMul")).count(),
+        assertEquals(
+                1,
+                q.getGraph().getNodeList().stream()
+                        .filter(n -> n.getOpType().equals("MatMul"))
+                        .count(),
                 "the activation x activation MatMul is left alone");
         Map<String, Integer> scaleTypes = new java.util.HashMap<>();
         for (TensorProto t : q.getGraph().getInitializerList()) {
@@ -91,11 +96,14 @@ class OnnxModelQuantizerTest {
     void theHeadIsTheMatMulTheGraphRecordsElseTheLastWeightMatMul() throws Exception {
         Random random = new Random(5);
         ModelProto plain = model(gaussian(random, K * H, 0.05f), gaussian(random, H * N, 0.2f));
-        ModelProto recorded = plain.toBuilder().addMetadataProps(dev.unmask.packager.onnx.GraphMetadata.entry(
-                dev.unmask.packager.onnx.GraphMetadata.SAMPLING_HEAD_INPUT, "A")).build();
+        ModelProto recorded = plain.toBuilder()
+                .addMetadataProps(dev.unmask.packager.onnx.GraphMetadata.entry(
+                        dev.unmask.packager.onnx.GraphMetadata.SAMPLING_HEAD_INPUT, "A"))
+                .build();
 
         assertEquals(List.of("mm1"), floatMatMulsLeftWithAFloatHead(recorded, "recorded"), "the recorded head reads A");
-        assertEquals(List.of("mm2"), floatMatMulsLeftWithAFloatHead(plain, "plain"), "no record: the last weight MatMul");
+        assertEquals(
+                List.of("mm2"), floatMatMulsLeftWithAFloatHead(plain, "plain"), "no record: the last weight MatMul");
     }
 
     private List<String> floatMatMulsLeftWithAFloatHead(ModelProto model, String name) throws Exception {
@@ -104,13 +112,18 @@ class OnnxModelQuantizerTest {
         Path out = Files.createDirectories(tmp.resolve(name + "-out"));
         new OnnxModelQuantizer(QuantScheme.parse("int8:acc=0"), HeadPrecision.FLOAT).quantize(in, out);
         return ModelProto.parseFrom(Files.readAllBytes(out.resolve("model.onnx"))).getGraph().getNodeList().stream()
-                .filter(n -> n.getOpType().equals("MatMul") && !n.getName().equals("gram")).map(NodeProto::getName).toList();
+                .filter(n -> n.getOpType().equals("MatMul") && !n.getName().equals("gram"))
+                .map(NodeProto::getName)
+                .toList();
     }
 
     /** Y = (Cast16(A · W1) · W2_fp16) · (Cast16(A · W1) · W2_fp16)ᵀ, as float32. */
     private static ModelProto model(float[] w1, float[] w2) {
-        TensorProto.Builder t1 = TensorProto.newBuilder().setName("w1").setDataType(TensorProto.DataType.FLOAT_VALUE)
-                .addDims(K).addDims(H);
+        TensorProto.Builder t1 = TensorProto.newBuilder()
+                .setName("w1")
+                .setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .addDims(K)
+                .addDims(H);
         for (float v : w1) {
             t1.addFloatData(v);
         }
@@ -118,12 +131,19 @@ class OnnxModelQuantizerTest {
         for (float v : w2) {
             half.putShort(Half.fromFloat(v));
         }
-        TensorProto t2 = TensorProto.newBuilder().setName("w2").setDataType(TensorProto.DataType.FLOAT16_VALUE)
-                .addDims(H).addDims(N).setRawData(ByteString.copyFrom(half.array())).build();
-        GraphProto graph = GraphProto.newBuilder().setName("exported")
+        TensorProto t2 = TensorProto.newBuilder()
+                .setName("w2")
+                .setDataType(TensorProto.DataType.FLOAT16_VALUE)
+                .addDims(H)
+                .addDims(N)
+                .setRawData(ByteString.copyFrom(half.array()))
+                .build();
+        GraphProto graph = GraphProto.newBuilder()
+                .setName("exported")
                 .addInput(value("A", TensorProto.DataType.FLOAT, M, K))
                 .addOutput(value("Y", TensorProto.DataType.FLOAT, M, M))
-                .addInitializer(t1).addInitializer(t2)
+                .addInitializer(t1)
+                .addInitializer(t2)
                 .addNode(node("MatMul", "mm1", List.of("A", "w1"), "h"))
                 .addNode(cast("h", "h16", TensorProto.DataType.FLOAT16))
                 .addNode(node("MatMul", "mm2", List.of("h16", "w2"), "z16"))
@@ -131,16 +151,19 @@ class OnnxModelQuantizerTest {
                 .addNode(node("MatMul", "gram", List.of("z16", "z16t"), "y16"))
                 .addNode(cast("y16", "Y", TensorProto.DataType.FLOAT))
                 .build();
-        return ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
+        return ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setGraph(graph)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+                .build();
     }
 
     private static float[] run(Path model, float[] a) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-             OrtSession session = env.createSession(model.toString(), options);
-             OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(a), new long[] {M, K});
-             OrtSession.Result result = session.run(Map.of("A", input))) {
+                OrtSession session = env.createSession(model.toString(), options);
+                OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(a), new long[] {M, K});
+                OrtSession.Result result = session.run(Map.of("A", input))) {
             FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
             float[] values = new float[out.remaining()];
             out.get(values);
@@ -157,12 +180,23 @@ class OnnxModelQuantizerTest {
     }
 
     private static NodeProto node(String op, String name, List<String> inputs, String output) {
-        return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(output).build();
+        return NodeProto.newBuilder()
+                .setOpType(op)
+                .setName(name)
+                .addAllInput(inputs)
+                .addOutput(output)
+                .build();
     }
 
     private static NodeProto cast(String input, String output, TensorProto.DataType to) {
-        return NodeProto.newBuilder().setOpType("Cast").setName("cast_" + output).addInput(input).addOutput(output)
-                .addAttribute(AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT)
+        return NodeProto.newBuilder()
+                .setOpType("Cast")
+                .setName("cast_" + output)
+                .addInput(input)
+                .addOutput(output)
+                .addAttribute(AttributeProto.newBuilder()
+                        .setName("to")
+                        .setType(AttributeProto.AttributeType.INT)
                         .setI(to.getNumber()))
                 .build();
     }
@@ -172,7 +206,12 @@ class OnnxModelQuantizerTest {
         for (long d : dims) {
             shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
         }
-        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
-                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape))).build();
+        return ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(TypeProto.newBuilder()
+                        .setTensorType(TypeProto.Tensor.newBuilder()
+                                .setElemType(type.getNumber())
+                                .setShape(shape)))
+                .build();
     }
 }

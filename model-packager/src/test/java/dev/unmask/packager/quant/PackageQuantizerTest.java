@@ -1,5 +1,11 @@
 package dev.unmask.packager.quant;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,24 +21,17 @@ import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code unmask-pack quantize}: a float package or a bare model.onnx in, MatMulNBits out. */
 class PackageQuantizerTest {
@@ -52,11 +51,14 @@ class PackageQuantizerTest {
     @Test
     void quantizingAnFp32PackageGivesTheSameModelAsConvertingWithQuant() throws IOException {
         QuantScheme scheme = QuantScheme.parse("int4:block=64:asym");
-        Path converted = convert("converted-int4", GraphOptions.of(WeightFormat.FP32).withFullLogits(true)
-                .withLinear(new MatMulNBitsLinear(scheme, WeightFormat.FP32)));
+        Path converted = convert(
+                "converted-int4",
+                GraphOptions.of(WeightFormat.FP32)
+                        .withFullLogits(true)
+                        .withLinear(new MatMulNBitsLinear(scheme, WeightFormat.FP32)));
         Path quantized = tmp.resolve("quantized-int4");
-        PackageQuantizer.Written w = new PackageQuantizer(scheme, HeadPrecision.SAME, s -> { })
-                .quantize(fp32, quantized, false);
+        PackageQuantizer.Written w =
+                new PackageQuantizer(scheme, HeadPrecision.SAME, s -> {}).quantize(fp32, quantized, false);
 
         assertEquals(43, w.result().quantized(), "6 layers x 7 projections + head");
         assertEquals("int4:block=64:asym:acc=4", w.manifest().precision().quantization());
@@ -70,10 +72,13 @@ class PackageQuantizerTest {
     void convertWithQuantAndQuantizeWriteIdenticalFilesWhateverTheHead(String headPrecision) throws IOException {
         QuantScheme scheme = QuantScheme.parse("int4");
         HeadPrecision head = HeadPrecision.parse(headPrecision);
-        Path converted = convert("converted-head-" + headPrecision, GraphOptions.of(WeightFormat.FP32).withFullLogits(true)
-                .withLinear(new MatMulNBitsLinear(scheme, head, WeightFormat.FP32)));
+        Path converted = convert(
+                "converted-head-" + headPrecision,
+                GraphOptions.of(WeightFormat.FP32)
+                        .withFullLogits(true)
+                        .withLinear(new MatMulNBitsLinear(scheme, head, WeightFormat.FP32)));
         Path quantized = tmp.resolve("quantized-head-" + headPrecision);
-        PackageQuantizer.Written w = new PackageQuantizer(scheme, head, s -> { }).quantize(fp32, quantized, false);
+        PackageQuantizer.Written w = new PackageQuantizer(scheme, head, s -> {}).quantize(fp32, quantized, false);
 
         assertEquals(head == HeadPrecision.FLOAT ? 42 : 43, w.result().quantized());
         assertSameFiles(converted, quantized);
@@ -95,24 +100,29 @@ class PackageQuantizerTest {
         for (int i = 0; i < g.getNodeCount(); i++) {
             g.setNode(i, g.getNode(i).toBuilder().setName("node" + i));
         }
-        Files.write(renamed.resolve("model.onnx"), model.toBuilder().setGraph(g).build().toByteArray());
+        Files.write(
+                renamed.resolve("model.onnx"),
+                model.toBuilder().setGraph(g).build().toByteArray());
         Files.copy(fp32.resolve("model.onnx.data"), renamed.resolve("model.onnx.data"));
-        String headInput = dev.unmask.packager.onnx.GraphMetadata.get(model,
-                dev.unmask.packager.onnx.GraphMetadata.SAMPLING_HEAD_INPUT);
+        String headInput = dev.unmask.packager.onnx.GraphMetadata.get(
+                model, dev.unmask.packager.onnx.GraphMetadata.SAMPLING_HEAD_INPUT);
 
         Path out = tmp.resolve("renamed-float-head");
-        new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.FLOAT, s -> { })
+        new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.FLOAT, s -> {})
                 .quantize(renamed.resolve("model.onnx"), out, false);
 
         List<NodeProto> matMuls = nodes(out.resolve("model.onnx")).stream()
-                .filter(n -> n.getOpType().equals("MatMul")).toList();
+                .filter(n -> n.getOpType().equals("MatMul"))
+                .toList();
         assertEquals(1, matMuls.size(), "only the head stays float");
         assertEquals(headInput, matMuls.get(0).getInput(0));
     }
 
     private static void assertSameFiles(Path converted, Path quantized) throws IOException {
         for (String file : List.of(ModelPackage.MODEL_FILE, ModelPackage.MODEL_DATA_FILE)) {
-            assertEquals(-1L, Files.mismatch(converted.resolve(file), quantized.resolve(file)),
+            assertEquals(
+                    -1L,
+                    Files.mismatch(converted.resolve(file), quantized.resolve(file)),
                     file + " differs between convert --quant and quantize");
         }
     }
@@ -120,16 +130,20 @@ class PackageQuantizerTest {
     @Test
     void anFp16PackageLosesItsCastsAndPassesARecordedSelfTest() throws IOException {
         Path quantized = tmp.resolve("fp16-int8");
-        PackageQuantizer.Written w = new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.FLOAT, s -> { })
+        PackageQuantizer.Written w = new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.FLOAT, s -> {})
                 .quantize(fp16, quantized, false);
 
         assertEquals(42, w.result().quantized(), "the head stays float");
         assertEquals("fp16", w.manifest().precision().dtype());
-        assertEquals("int8:block=32:sym:acc=4;head=float", w.manifest().precision().quantization());
+        assertEquals(
+                "int8:block=32:sym:acc=4;head=float", w.manifest().precision().quantization());
         List<NodeProto> nodes = nodes(quantized.resolve("model.onnx"));
-        long matMuls = nodes.stream().filter(n -> n.getOpType().equals("MatMul")).count();
+        long matMuls =
+                nodes.stream().filter(n -> n.getOpType().equals("MatMul")).count();
         long casts = nodes.stream().filter(n -> n.getOpType().equals("Cast")).count();
-        long castsBefore = nodes(fp16.resolve("model.onnx")).stream().filter(n -> n.getOpType().equals("Cast")).count();
+        long castsBefore = nodes(fp16.resolve("model.onnx")).stream()
+                .filter(n -> n.getOpType().equals("Cast"))
+                .count();
         assertEquals(1, matMuls, "only the head");
         assertEquals(castsBefore - 42, casts, "each quantized weight's Cast to float is gone");
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(quantized), RuntimeOptions.defaults())) {
@@ -141,21 +155,26 @@ class PackageQuantizerTest {
     @Test
     void aBareOnnxModelBecomesAFolderWithModelAndData() throws IOException {
         Path out = tmp.resolve("bare-int4");
-        PackageQuantizer.Written w = new PackageQuantizer(QuantScheme.parse("int4"), HeadPrecision.SAME, s -> { })
+        PackageQuantizer.Written w = new PackageQuantizer(QuantScheme.parse("int4"), HeadPrecision.SAME, s -> {})
                 .quantize(fp32.resolve("model.onnx"), out, false);
         assertEquals(null, w.manifest());
-        assertTrue(Files.isRegularFile(out.resolve("model.onnx")) && Files.isRegularFile(out.resolve("model.onnx.data")));
+        assertTrue(
+                Files.isRegularFile(out.resolve("model.onnx")) && Files.isRegularFile(out.resolve("model.onnx.data")));
         assertFalse(Files.exists(out.resolve("manifest.json")));
-        assertEquals(43, nodes(out.resolve("model.onnx")).stream().filter(n -> n.getOpType().equals("MatMulNBits")).count());
+        assertEquals(
+                43,
+                nodes(out.resolve("model.onnx")).stream()
+                        .filter(n -> n.getOpType().equals("MatMulNBits"))
+                        .count());
     }
 
     @Test
     void anAlreadyQuantizedPackageOrAnExistingOutputIsRefused() {
         Path once = tmp.resolve("once-int4");
-        PackageQuantizer quantizer = new PackageQuantizer(QuantScheme.parse("int4"), HeadPrecision.SAME, s -> { });
+        PackageQuantizer quantizer = new PackageQuantizer(QuantScheme.parse("int4"), HeadPrecision.SAME, s -> {});
         quantizer.quantize(fp32, once, false);
-        PackagerException twice = assertThrows(PackagerException.class,
-                () -> quantizer.quantize(once, tmp.resolve("twice"), false));
+        PackagerException twice =
+                assertThrows(PackagerException.class, () -> quantizer.quantize(once, tmp.resolve("twice"), false));
         assertTrue(twice.getMessage().contains("already quantized"), twice.getMessage());
         PackagerException exists = assertThrows(PackagerException.class, () -> quantizer.quantize(fp32, once, false));
         assertTrue(exists.getMessage().contains("--force"), exists.getMessage());
@@ -163,7 +182,7 @@ class PackageQuantizerTest {
 
     private static Path convert(String name, GraphOptions options) {
         Path out = tmp.resolve(name);
-        new PackageWriter(s -> { }, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), out, options));
+        new PackageWriter(s -> {}, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), out, options));
         return out;
     }
 
@@ -178,7 +197,7 @@ class PackageQuantizerTest {
         JsonNode fixture = TinyModel.forwardFixture();
         float worst = 0;
         try (OnnxDenoiser x = OnnxDenoiser.load(ModelPackage.open(a), RuntimeOptions.defaults());
-             OnnxDenoiser y = OnnxDenoiser.load(ModelPackage.open(b), RuntimeOptions.defaults())) {
+                OnnxDenoiser y = OnnxDenoiser.load(ModelPackage.open(b), RuntimeOptions.defaults())) {
             for (JsonNode c : fixture.get("cases")) {
                 long[] ids = new long[c.get("input_ids").size()];
                 for (int i = 0; i < ids.length; i++) {

@@ -1,5 +1,12 @@
 package dev.unmask.packager.quant;
 
+import static dev.unmask.packager.quant.QuantCliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
@@ -11,22 +18,14 @@ import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static dev.unmask.packager.quant.QuantCliTest.run;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code --against}: what a quantized package costs against the fp32 package, on tiny-llada's held-out text, and the
@@ -49,25 +48,41 @@ class QualityGateTest {
     static void packages() {
         // converted here: ReferencePackages' cache sits in a module downstream of the packager
         reference = tmp.resolve("tiny-llada");
-        new PackageWriter(line -> { }, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), reference,
-                GraphOptions.of(WeightFormat.FP32)).withName("tiny-llada"));
+        new PackageWriter(line -> {}, Progress.NONE)
+                .convert(ConvertRequest.of(TinyModel.checkpoint(), reference, GraphOptions.of(WeightFormat.FP32))
+                        .withName("tiny-llada"));
         heldOut = TinyModel.checkpoint().resolve("heldout");
     }
 
     static String[] against(String... args) {
         List<String> all = new java.util.ArrayList<>(List.of(args));
-        all.addAll(List.of("--against", reference.toString(), "--heldout", heldOut.toString(), "--windows", "8",
-                "--prompts", "2"));
+        all.addAll(List.of(
+                "--against",
+                reference.toString(),
+                "--heldout",
+                heldOut.toString(),
+                "--windows",
+                "8",
+                "--prompts",
+                "2"));
         return all.toArray(String[]::new);
     }
 
     @Test
     void int4WithBlocksOf128BelowTheGateExitsWithQualityGateAndWritesNoPackage() {
         Path out = tmp.resolve("int4-128");
-        QuantCliTest.Run r = run(against("quantize", reference.toString(), "--out", out.toString(),
-                "--quant", "int4:block=128", "--min-top1-agreement", GATE));
+        QuantCliTest.Run r = run(against(
+                "quantize",
+                reference.toString(),
+                "--out",
+                out.toString(),
+                "--quant",
+                "int4:block=128",
+                "--min-top1-agreement",
+                GATE));
         assertEquals(ExitCode.QUALITY_GATE.code(), r.exitCode(), r.err());
-        assertTrue(r.err().contains("below --min-top1-agreement 0.9500") && r.err().contains("no package was written"),
+        assertTrue(
+                r.err().contains("below --min-top1-agreement 0.9500") && r.err().contains("no package was written"),
                 r.err());
         assertTrue(r.out().contains("| 0.25 |") && r.out().contains("FAILED"), "the table is printed: " + r.out());
         assertFalse(Files.exists(out), "no package");
@@ -77,8 +92,17 @@ class QualityGateTest {
     @Test
     void convertWithQuantRunsTheGateBeforeThePackageIsRenamedIntoPlace() {
         Path out = tmp.resolve("converted-int4-128");
-        QuantCliTest.Run r = run(against("convert", "--from", TinyModel.checkpoint().toString(), "--out",
-                out.toString(), "--quant", "int4:block=128", "--no-progress", "--min-top1-agreement", GATE));
+        QuantCliTest.Run r = run(against(
+                "convert",
+                "--from",
+                TinyModel.checkpoint().toString(),
+                "--out",
+                out.toString(),
+                "--quant",
+                "int4:block=128",
+                "--no-progress",
+                "--min-top1-agreement",
+                GATE));
         assertEquals(ExitCode.QUALITY_GATE.code(), r.exitCode(), r.err());
         assertFalse(Files.exists(out));
         assertEquals(List.of(), leftovers("converted-int4-128"));
@@ -87,17 +111,28 @@ class QualityGateTest {
     @Test
     void int8PassesTheSameGateAndTheReportLandsInTheManifest() {
         Path out = tmp.resolve("int8");
-        QuantCliTest.Run r = run(against("quantize", reference.toString(), "--out", out.toString(), "--quant", "int8",
-                "--min-top1-agreement", GATE));
+        QuantCliTest.Run r = run(against(
+                "quantize",
+                reference.toString(),
+                "--out",
+                out.toString(),
+                "--quant",
+                "int8",
+                "--min-top1-agreement",
+                GATE));
         assertEquals(0, r.exitCode(), r.err());
-        assertTrue(r.out().contains("| t | masked tokens | top-1 agreement | mean KL (nats)") && r.out().contains("passed"),
+        assertTrue(
+                r.out().contains("| t | masked tokens | top-1 agreement | mean KL (nats)")
+                        && r.out().contains("passed"),
                 r.out());
 
         PackageManifest m = ModelPackage.open(out).manifest(); // checksums still hold: quality is outside "files"
         Quality q = m.quality();
         assertNotNull(q, "manifest.quality");
         assertEquals("tiny-llada", q.reference().name());
-        assertEquals(List.of(0.25, 0.5, 0.75), q.masked().stream().map(Quality.MaskedTokens::maskFraction).toList());
+        assertEquals(
+                List.of(0.25, 0.5, 0.75),
+                q.masked().stream().map(Quality.MaskedTokens::maskFraction).toList());
         for (Quality.MaskedTokens row : q.masked()) {
             assertTrue(row.top1Agreement() >= 0.95 && row.top1Agreement() <= 1, row.toString());
             assertTrue(row.meanKlNats() > 0 && row.meanKlNats() < 1e-2, row.toString());
@@ -110,7 +145,7 @@ class QualityGateTest {
     @Test
     void verifyAgainstPrintsTheTableAndRecordsItOnlyWhenAsked() {
         Path int8 = tmp.resolve("int8-for-verify");
-        new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.parse("same"), s -> { })
+        new PackageQuantizer(QuantScheme.parse("int8"), HeadPrecision.parse("same"), s -> {})
                 .quantize(reference, int8, false);
 
         QuantCliTest.Run plain = run(against("verify", int8.toString()));
@@ -123,13 +158,16 @@ class QualityGateTest {
         assertNotNull(ModelPackage.open(int8).manifest().quality());
 
         QuantCliTest.Run strict = run(against("verify", int8.toString(), "--min-top1-agreement", "1"));
-        assertTrue(strict.exitCode() == ExitCode.QUALITY_GATE.code() || strict.out().contains("passed"),
+        assertTrue(
+                strict.exitCode() == ExitCode.QUALITY_GATE.code()
+                        || strict.out().contains("passed"),
                 "either int8 agrees everywhere or the gate of 1 fails it: " + strict.out());
     }
 
     @Test
     void aPackageMeasuredAgainstItselfAgreesEverywhereThroughItsFullLogitsView() {
-        QualityVerifier v = new QualityVerifier(QualityVerifier.Settings.defaults(heldOut).withSample(4, 2), s -> { });
+        QualityVerifier v =
+                new QualityVerifier(QualityVerifier.Settings.defaults(heldOut).withSample(4, 2), s -> {});
         Quality q = v.measure(reference, reference);
         for (Quality.MaskedTokens row : q.masked()) {
             assertEquals(1.0, row.top1Agreement());
@@ -143,22 +181,30 @@ class QualityGateTest {
 
     @Test
     void heldOutTextIsCutIntoWindowsRoundRobinOverTheFiles() {
-        QualityVerifier v = new QualityVerifier(QualityVerifier.Settings.defaults(heldOut).withSample(12, 0), s -> { });
+        QualityVerifier v =
+                new QualityVerifier(QualityVerifier.Settings.defaults(heldOut).withSample(12, 0), s -> {});
         PackageManifest m = Manifests.read(reference);
-        try (dev.unmask.engine.text.Tokenizer tok = dev.unmask.engine.text.Tokenizer.load(reference.resolve("tokenizer.json"))) {
+        try (dev.unmask.engine.text.Tokenizer tok =
+                dev.unmask.engine.text.Tokenizer.load(reference.resolve("tokenizer.json"))) {
             List<long[]> w = v.windows(tok, m);
             assertEquals(12, w.size());
             for (long[] window : w) {
                 assertEquals(256, window.length);
             }
             long bos = m.specialTokens().bos();
-            assertTrue(w.subList(0, 9).stream().allMatch(x -> x[0] == bos), "the first round starts each of the 9 files");
+            assertTrue(
+                    w.subList(0, 9).stream().allMatch(x -> x[0] == bos), "the first round starts each of the 9 files");
         }
     }
 
     @Test
     void aMissingHeldOutFolderIsAUsageErrorWithAnExample() {
-        QuantCliTest.Run r = run("verify", reference.toString(), "--against", reference.toString(), "--heldout",
+        QuantCliTest.Run r = run(
+                "verify",
+                reference.toString(),
+                "--against",
+                reference.toString(),
+                "--heldout",
                 tmp.resolve("nope").toString());
         assertEquals(ExitCode.USAGE.code(), r.exitCode());
         assertTrue(r.err().contains("--heldout models/tiny-llada/heldout"), r.err());
@@ -166,7 +212,8 @@ class QualityGateTest {
 
     private static List<Path> leftovers(String name) {
         try (Stream<Path> s = Files.list(tmp)) {
-            return s.filter(p -> p.getFileName().toString().startsWith("." + name + ".")).toList();
+            return s.filter(p -> p.getFileName().toString().startsWith("." + name + "."))
+                    .toList();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

@@ -1,13 +1,13 @@
 package dev.unmask.packager.quant;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class QuantSchemeTest {
 
@@ -40,13 +40,26 @@ class QuantSchemeTest {
     @Test
     void canonicalSpellingNamesEveryOption() {
         assertEquals("int4:block=32:sym:acc=4", QuantScheme.INT4.toString());
-        assertEquals("int8:block=128:asym:acc=0",
+        assertEquals(
+                "int8:block=128:asym:acc=0",
                 QuantScheme.parse("int8:block=128:asym:acc=unset").toString());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "int3", "fp16", "int4:block=48", "int4:block=256", "int4:block=big", "int4:fast",
-            "int4:sym:asym", "int4:block=32:block=64", "int4:acc=5", "int4:acc=fp8"})
+    @ValueSource(
+            strings = {
+                "",
+                "int3",
+                "fp16",
+                "int4:block=48",
+                "int4:block=256",
+                "int4:block=big",
+                "int4:fast",
+                "int4:sym:asym",
+                "int4:block=32:block=64",
+                "int4:acc=5",
+                "int4:acc=fp8"
+            })
     void badSchemesFailWithAMessageThatShowsCorrectExamples(String text) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantScheme.parse(text));
         assertTrue(e.getMessage().contains("'" + text + "'"), e.getMessage());
@@ -55,7 +68,8 @@ class QuantSchemeTest {
 
     @Test
     void blockSizeOutsideThePublishedSetIsRejectedAtConstruction() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> new QuantScheme(QuantBits.INT8, 16, Symmetry.SYMMETRIC, AccuracyLevel.UNSET));
         assertTrue(e.getMessage().contains("32, 64 or 128"), e.getMessage());
     }

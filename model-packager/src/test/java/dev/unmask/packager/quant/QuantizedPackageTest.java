@@ -1,5 +1,8 @@
 package dev.unmask.packager.quant;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,10 +16,6 @@ import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,9 +24,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Converting tiny-llada through {@link MatMulNBitsLinear}: every projection becomes MatMulNBits, the package
@@ -50,45 +49,57 @@ class QuantizedPackageTest {
     @Test
     void int4EveryProjectionBecomesMatMulNBitsAndTheSchemeIsRecorded() throws IOException {
         QuantScheme scheme = QuantScheme.parse("int4");
-        Path pkg = convert("int4", GraphOptions.of(WeightFormat.FP32).withFullLogits(true)
-                .withLinear(new MatMulNBitsLinear(scheme, WeightFormat.FP32)));
+        Path pkg = convert(
+                "int4",
+                GraphOptions.of(WeightFormat.FP32)
+                        .withFullLogits(true)
+                        .withLinear(new MatMulNBitsLinear(scheme, WeightFormat.FP32)));
 
         Map<String, Long> ops = opCounts(pkg);
         int layers = config().get("n_layers").asInt();
-        assertEquals(7L * layers + 1, ops.getOrDefault("MatMulNBits", 0L), "q, k, v, o, gate, up, down per layer + head");
+        assertEquals(
+                7L * layers + 1, ops.getOrDefault("MatMulNBits", 0L), "q, k, v, o, gate, up, down per layer + head");
         assertEquals(0L, ops.getOrDefault("MatMul", 0L), "no float projection left");
-        assertEquals("int4:block=32:sym:acc=4", ModelPackage.open(pkg).manifest().precision().quantization());
+        assertEquals(
+                "int4:block=32:sym:acc=4",
+                ModelPackage.open(pkg).manifest().precision().quantization());
         assertCloseToFloat("int4 block 32", pkg, 0.5, 0.5);
     }
 
     @Test
     void int8StaysWithinASmallKlOfTheFloatModel() {
-        Path pkg = convert("int8", GraphOptions.of(WeightFormat.FP32).withFullLogits(true)
-                .withLinear(new MatMulNBitsLinear(QuantScheme.parse("int8:acc=fp32"), WeightFormat.FP32)));
+        Path pkg = convert(
+                "int8",
+                GraphOptions.of(WeightFormat.FP32)
+                        .withFullLogits(true)
+                        .withLinear(new MatMulNBitsLinear(QuantScheme.parse("int8:acc=fp32"), WeightFormat.FP32)));
         assertCloseToFloat("int8 block 32", pkg, 0.9, 0.02);
     }
 
     @Test
     void theHeadCanStayFloatWhileTheLayersAreInt4() throws IOException {
-        MatMulNBitsLinear linear = new MatMulNBitsLinear(QuantScheme.parse("int4:block=128:asym"),
-                HeadPrecision.FLOAT, WeightFormat.FP16);
-        Path pkg = convert("int4-float-head", GraphOptions.of(WeightFormat.FP16).withFullLogits(true).withLinear(linear));
+        MatMulNBitsLinear linear =
+                new MatMulNBitsLinear(QuantScheme.parse("int4:block=128:asym"), HeadPrecision.FLOAT, WeightFormat.FP16);
+        Path pkg = convert(
+                "int4-float-head",
+                GraphOptions.of(WeightFormat.FP16).withFullLogits(true).withLinear(linear));
         Map<String, Long> ops = opCounts(pkg);
         assertEquals(1L, ops.getOrDefault("MatMul", 0L), "only the head is a float MatMul");
-        assertEquals("int4:block=128:asym:acc=4;head=float",
+        assertEquals(
+                "int4:block=128:asym:acc=4;head=float",
                 ModelPackage.open(pkg).manifest().precision().quantization());
         assertCloseToFloat("int4 block 128 asym, fp16 head", pkg, 0.5, 0.5);
     }
 
     private static Path convert(String name, GraphOptions options) {
         Path out = tmp.resolve(name);
-        new PackageWriter(s -> { }, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), out, options));
+        new PackageWriter(s -> {}, Progress.NONE).convert(ConvertRequest.of(TinyModel.checkpoint(), out, options));
         return out;
     }
 
     private static JsonNode config() throws IOException {
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                TinyModel.checkpoint().resolve("config.json").toFile());
+        return new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(TinyModel.checkpoint().resolve("config.json").toFile());
     }
 
     private static Map<String, Long> opCounts(Path pkg) throws IOException {
@@ -104,7 +115,8 @@ class QuantizedPackageTest {
     private static void assertCloseToFloat(String label, Path pkg, double minTop1, double maxMeanKl) {
         Quality q = compare(fp32, pkg);
         long dataBytes = size(pkg.resolve("model.onnx.data"));
-        System.out.printf("%-32s data %,11d bytes (fp32 %,d)  top-1 agreement %.3f  mean KL %.2e nats over %d positions%n",
+        System.out.printf(
+                "%-32s data %,11d bytes (fp32 %,d)  top-1 agreement %.3f  mean KL %.2e nats over %d positions%n",
                 label, dataBytes, size(fp32.resolve("model.onnx.data")), q.top1Agreement(), q.meanKl(), q.positions());
         assertTrue(dataBytes < size(fp32.resolve("model.onnx.data")), label + ": package not smaller than fp32");
         assertTrue(q.top1Agreement() >= minTop1, label + ": top-1 agreement " + q.top1Agreement() + " < " + minTop1);
@@ -123,7 +135,7 @@ class QuantizedPackageTest {
         JsonNode fixture = TinyModel.forwardFixture();
         long mask = fixture.get("mask_token_id").asLong();
         try (OnnxDenoiser ref = OnnxDenoiser.load(ModelPackage.open(referencePkg), RuntimeOptions.defaults());
-             OnnxDenoiser quant = OnnxDenoiser.load(ModelPackage.open(quantizedPkg), RuntimeOptions.defaults())) {
+                OnnxDenoiser quant = OnnxDenoiser.load(ModelPackage.open(quantizedPkg), RuntimeOptions.defaults())) {
             int positions = 0;
             int agree = 0;
             double kl = 0;

@@ -9,7 +9,6 @@ import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -52,12 +51,14 @@ public final class ReferencePackages {
         Path out = Repo.root().resolve("target/reference-packages/tiny-llada-" + variant);
         try {
             Files.createDirectories(out.getParent());
-            try (FileChannel channel = FileChannel.open(out.getParent().resolve(".lock"),
-                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = channel.lock()) {
+            try (FileChannel channel = FileChannel.open(
+                            out.getParent().resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                    FileLock ignored = channel.lock()) {
                 if (!isCurrent(out, checkpoint)) {
                     new PackageWriter(line -> System.err.println("[reference package] " + line), Progress.NONE)
-                            .convert(ConvertRequest.of(checkpoint, out, options).withName("tiny-llada").withReplace(true));
+                            .convert(ConvertRequest.of(checkpoint, out, options)
+                                    .withName("tiny-llada")
+                                    .withReplace(true));
                 }
             }
         } catch (IOException e) {
@@ -72,7 +73,9 @@ public final class ReferencePackages {
         }
         try {
             PackageManifest manifest = Manifests.read(pkg);
-            if (manifest.source() == null || manifest.source().files() == null || manifest.source().files().isEmpty()) {
+            if (manifest.source() == null
+                    || manifest.source().files() == null
+                    || manifest.source().files().isEmpty()) {
                 return false;
             }
             for (Map.Entry<String, String> file : manifest.source().files().entrySet()) {

@@ -1,11 +1,11 @@
 package dev.unmask.engine.model;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.unmask.format.ModelPackage;
 import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * ONNX Runtime's contract: a session's {@code SessionOptions} must stay open until the session is closed. The
@@ -16,14 +16,17 @@ class OnnxDenoiserLifetimeTest {
 
     @Test
     void theSessionOptionsStayOpenWhileTheSessionRunsAndCloseWithIt() throws Exception {
-        OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(ReferencePackages.tinyLlada()),
+        OnnxDenoiser model = OnnxDenoiser.load(
+                ModelPackage.open(ReferencePackages.tinyLlada()),
                 RuntimeOptions.defaults().withIntraOpThreads(1));
         model.sessionOptions().setIntraOpNumThreads(1); // open: a setter is taken (and, after creation, has no effect)
         HeadOutput out = model.forward(new long[][] {{1, 2, 3}}, new long[][] {{1, 1, 1}}, new long[][] {{2}});
         assertEquals(1, out.batch());
 
         model.close();
-        assertThrows(IllegalStateException.class, () -> model.sessionOptions().setIntraOpNumThreads(1),
+        assertThrows(
+                IllegalStateException.class,
+                () -> model.sessionOptions().setIntraOpNumThreads(1),
                 "closed together with the session");
         model.close(); // idempotent
     }

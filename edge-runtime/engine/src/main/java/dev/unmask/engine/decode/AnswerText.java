@@ -26,14 +26,19 @@ public final class AnswerText {
      * @param decoder ids to text (special tokens skipped)
      * @param encoder text to ids without a BOS: the tokens of a text cut before a stop sequence
      */
-    public AnswerText(CanvasLayout layout, DecodingOptions options, ModelTraits traits,
-                      Function<long[], String> decoder, Function<String, long[]> encoder) {
+    public AnswerText(
+            CanvasLayout layout,
+            DecodingOptions options,
+            ModelTraits traits,
+            Function<long[], String> decoder,
+            Function<String, long[]> encoder) {
         this.layout = layout;
         this.options = options;
         this.traits = traits;
         this.decoder = decoder;
         this.encoder = encoder;
-        this.holdBack = options.stopSequences().stream().mapToInt(String::length).max().orElse(1) - 1;
+        this.holdBack =
+                options.stopSequences().stream().mapToInt(String::length).max().orElse(1) - 1;
     }
 
     /**
@@ -96,7 +101,9 @@ public final class AnswerText {
             boolean isMask = i < end && canvas[i] == traits.maskId();
             if (i == end || isMask) {
                 if (i > runStart) {
-                    long[] run = Arrays.stream(Arrays.copyOfRange(canvas, runStart, i)).filter(t -> !traits.isEnd(t)).toArray();
+                    long[] run = Arrays.stream(Arrays.copyOfRange(canvas, runStart, i))
+                            .filter(t -> !traits.isEnd(t))
+                            .toArray();
                     text.append(decoder.apply(run));
                 }
                 if (isMask) {

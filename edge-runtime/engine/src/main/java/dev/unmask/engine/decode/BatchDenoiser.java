@@ -2,7 +2,6 @@ package dev.unmask.engine.decode;
 
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -42,8 +41,8 @@ public final class BatchDenoiser {
             heads.add(head);
             positions = Math.max(positions, head.length);
         }
-        long[][] inputIds = new long[rows][sequence];       // [batch, sequence]
-        long[][] attentionMask = new long[rows][sequence];  // [batch, sequence]
+        long[][] inputIds = new long[rows][sequence]; // [batch, sequence]
+        long[][] attentionMask = new long[rows][sequence]; // [batch, sequence]
         long[][] headPositions = new long[rows][positions]; // [batch, positions]
         int row = 0;
         for (int r = 0; r < active.size(); r++) {

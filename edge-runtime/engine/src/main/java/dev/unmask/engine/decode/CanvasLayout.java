@@ -53,8 +53,9 @@ public record CanvasLayout(long[] tokens, int genStart, int genLength) {
             }
         }
         if (first < 0) {
-            throw new IllegalArgumentException("The text has no <|mdm_mask|> placeholder: put one mask token where each "
-                    + "token is to be written, e.g. \"def add(a, b):\\n    return <|mdm_mask|><|mdm_mask|><|mdm_mask|>\"");
+            throw new IllegalArgumentException(
+                    "The text has no <|mdm_mask|> placeholder: put one mask token where each "
+                            + "token is to be written, e.g. \"def add(a, b):\\n    return <|mdm_mask|><|mdm_mask|><|mdm_mask|>\"");
         }
         return new CanvasLayout(tokens, first, last - first + 1);
     }

@@ -36,7 +36,8 @@ public sealed interface CommitRule {
     record Threshold(double threshold) implements CommitRule {
         public Threshold {
             if (!(threshold > 0 && threshold <= 1)) {
-                throw new IllegalArgumentException("threshold must be in (0, 1], e.g. --threshold 0.9 (Fast-dLLM's default); got " + threshold);
+                throw new IllegalArgumentException(
+                        "threshold must be in (0, 1], e.g. --threshold 0.9 (Fast-dLLM's default); got " + threshold);
             }
         }
 

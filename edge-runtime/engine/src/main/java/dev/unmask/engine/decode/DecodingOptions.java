@@ -43,8 +43,18 @@ public record DecodingOptions(
 
     /** Greedy LLaDA: low-confidence remasking by probability, its schedule, no guidance, early exit, seed 0. */
     public static DecodingOptions defaults() {
-        return new DecodingOptions(0.0, Remasking.LOW_CONFIDENCE, ConfidenceMeasure.PROBABILITY,
-                new CommitRule.Schedule(), 0.0, 0, 1.0, 0, List.of(), true, 0L);
+        return new DecodingOptions(
+                0.0,
+                Remasking.LOW_CONFIDENCE,
+                ConfidenceMeasure.PROBABILITY,
+                new CommitRule.Schedule(),
+                0.0,
+                0,
+                1.0,
+                0,
+                List.of(),
+                true,
+                0L);
     }
 
     public Builder toBuilder() {
@@ -79,23 +89,84 @@ public record DecodingOptions(
             seed = o.seed;
         }
 
-        public Builder temperature(double v) { temperature = v; return this; }
-        public Builder remasking(Remasking v) { remasking = v; return this; }
-        public Builder confidence(ConfidenceMeasure v) { confidence = v; return this; }
-        public Builder commitRule(CommitRule v) { commitRule = v; return this; }
-        public Builder threshold(double v) { commitRule = new CommitRule.Threshold(v); return this; }
-        public Builder factor(double v) { commitRule = new CommitRule.Factor(v); return this; }
-        public Builder cfgScale(double v) { cfgScale = v; return this; }
-        public Builder topK(int v) { topK = v; return this; }
-        public Builder topP(double v) { topP = v; return this; }
-        public Builder maxTokens(int v) { maxTokens = v; return this; }
-        public Builder stopSequences(List<String> v) { stopSequences = v; return this; }
-        public Builder earlyExit(boolean v) { earlyExit = v; return this; }
-        public Builder seed(long v) { seed = v; return this; }
+        public Builder temperature(double v) {
+            temperature = v;
+            return this;
+        }
+
+        public Builder remasking(Remasking v) {
+            remasking = v;
+            return this;
+        }
+
+        public Builder confidence(ConfidenceMeasure v) {
+            confidence = v;
+            return this;
+        }
+
+        public Builder commitRule(CommitRule v) {
+            commitRule = v;
+            return this;
+        }
+
+        public Builder threshold(double v) {
+            commitRule = new CommitRule.Threshold(v);
+            return this;
+        }
+
+        public Builder factor(double v) {
+            commitRule = new CommitRule.Factor(v);
+            return this;
+        }
+
+        public Builder cfgScale(double v) {
+            cfgScale = v;
+            return this;
+        }
+
+        public Builder topK(int v) {
+            topK = v;
+            return this;
+        }
+
+        public Builder topP(double v) {
+            topP = v;
+            return this;
+        }
+
+        public Builder maxTokens(int v) {
+            maxTokens = v;
+            return this;
+        }
+
+        public Builder stopSequences(List<String> v) {
+            stopSequences = v;
+            return this;
+        }
+
+        public Builder earlyExit(boolean v) {
+            earlyExit = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
 
         public DecodingOptions build() {
-            return new DecodingOptions(temperature, remasking, confidence, commitRule,
-                    cfgScale, topK, topP, maxTokens, stopSequences, earlyExit, seed);
+            return new DecodingOptions(
+                    temperature,
+                    remasking,
+                    confidence,
+                    commitRule,
+                    cfgScale,
+                    topK,
+                    topP,
+                    maxTokens,
+                    stopSequences,
+                    earlyExit,
+                    seed);
         }
     }
 }

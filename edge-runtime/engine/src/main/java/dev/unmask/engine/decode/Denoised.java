@@ -14,8 +14,15 @@ import java.util.Arrays;
  * @param samplerNanos  time spent choosing and committing tokens
  * @param continuation  true when nothing follows the region (text is then cut at the first end-of-text token)
  */
-public record Denoised(long[] canvas, int genStart, int genLength, FinishReason reason, int steps,
-                       long modelNanos, long samplerNanos, boolean continuation) {
+public record Denoised(
+        long[] canvas,
+        int genStart,
+        int genLength,
+        FinishReason reason,
+        int steps,
+        long modelNanos,
+        long samplerNanos,
+        boolean continuation) {
 
     /** [genLength] the generated region as it stands. */
     public long[] region() {

@@ -1,7 +1,6 @@
 package dev.unmask.engine.decode;
 
 import dev.unmask.engine.model.HeadOutput;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -34,8 +33,9 @@ public final class DenoisingRun {
     private final RandomGenerator random;
     private final TokenChoice choice;
 
-    private final long[] canvas;       // [sequence]
-    private final long[] unconditional; // [sequence] CFG: the canvas with every initially fixed token masked; null without CFG
+    private final long[] canvas; // [sequence]
+    private final long[]
+            unconditional; // [sequence] CFG: the canvas with every initially fixed token masked; null without CFG
 
     private int block;
     private int stepInBlock;
@@ -47,8 +47,13 @@ public final class DenoisingRun {
     private long samplerNanos;
     private long listenerNanos; // time in the listener, kept out of samplerNanos
 
-    private DenoisingRun(CanvasLayout layout, List<Block> blocks, DecodingOptions options, ModelTraits traits,
-                         DenoisingListener listener, AnswerText text) {
+    private DenoisingRun(
+            CanvasLayout layout,
+            List<Block> blocks,
+            DecodingOptions options,
+            ModelTraits traits,
+            DenoisingListener listener,
+            AnswerText text) {
         this.layout = layout;
         this.blocks = List.copyOf(blocks);
         this.options = options;
@@ -80,8 +85,13 @@ public final class DenoisingRun {
      * @throws IllegalArgumentException when the blocks do not cover the region, it holds no mask, or a shifted model
      *                                  has no token before it
      */
-    public static DenoisingRun start(CanvasLayout layout, List<Block> blocks, DecodingOptions options,
-                                     ModelTraits traits, DenoisingListener listener, AnswerText text) {
+    public static DenoisingRun start(
+            CanvasLayout layout,
+            List<Block> blocks,
+            DecodingOptions options,
+            ModelTraits traits,
+            DenoisingListener listener,
+            AnswerText text) {
         int at = layout.genStart();
         for (Block b : blocks) {
             if (b.start() != at) {
@@ -156,7 +166,8 @@ public final class DenoisingRun {
         for (int j = 0; j < n; j++) {
             order[j] = j;
         }
-        Arrays.sort(order, Comparator.<Integer>comparingDouble(j -> -confidence[j]).thenComparingInt(j -> masked[j]));
+        Arrays.sort(
+                order, Comparator.<Integer>comparingDouble(j -> -confidence[j]).thenComparingInt(j -> masked[j]));
         double[] ranked = new double[n];
         for (int r = 0; r < n; r++) {
             ranked[r] = confidence[order[r]];
@@ -218,8 +229,15 @@ public final class DenoisingRun {
         if (!finished()) {
             throw new IllegalStateException("The run has not finished: step it until finished() is true");
         }
-        return new Denoised(canvas.clone(), layout.genStart(), layout.genLength(), finishReason, steps, modelNanos,
-                samplerNanos, layout.regionEndsCanvas());
+        return new Denoised(
+                canvas.clone(),
+                layout.genStart(),
+                layout.genLength(),
+                finishReason,
+                steps,
+                modelNanos,
+                samplerNanos,
+                layout.regionEndsCanvas());
     }
 
     /** [sequence] a copy of the canvas now. */

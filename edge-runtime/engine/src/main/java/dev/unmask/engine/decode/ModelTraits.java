@@ -14,13 +14,26 @@ import dev.unmask.format.PackageManifest;
  * @param fullLogits        whether the graph also outputs the full {@code logits}
  * @param maxSequenceLength the longest canvas the model was built for
  */
-public record ModelTraits(long maskId, long eosId, long eotId, long padId, boolean logitsShift, int headTopK,
-                          boolean fullLogits, int maxSequenceLength) {
+public record ModelTraits(
+        long maskId,
+        long eosId,
+        long eotId,
+        long padId,
+        boolean logitsShift,
+        int headTopK,
+        boolean fullLogits,
+        int maxSequenceLength) {
 
     public static ModelTraits of(PackageManifest manifest) {
         PackageManifest.SpecialTokens t = manifest.specialTokens();
-        return new ModelTraits(t.mask(), t.eos(), t.eot() == null ? -1 : t.eot(), t.pad(),
-                manifest.architecture().logitsShift(), manifest.graph().topK(), manifest.graph().fullLogits(),
+        return new ModelTraits(
+                t.mask(),
+                t.eos(),
+                t.eot() == null ? -1 : t.eot(),
+                t.pad(),
+                manifest.architecture().logitsShift(),
+                manifest.graph().topK(),
+                manifest.graph().fullLogits(),
                 manifest.architecture().maxSequenceLength());
     }
 

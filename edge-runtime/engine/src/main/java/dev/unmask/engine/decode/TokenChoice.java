@@ -1,7 +1,6 @@
 package dev.unmask.engine.decode;
 
 import dev.unmask.engine.model.HeadOutput;
-
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
@@ -36,7 +35,9 @@ final class TokenChoice {
         if (options.cfgScale() > 0) {
             chooseFromLogits(guidedLogits(out, row, j));
         } else if (out.hasLogits() && options.temperature() > 0) {
-            float[] logits = Arrays.copyOfRange(out.logits(), (row * out.positions() + j) * out.vocab(),
+            float[] logits = Arrays.copyOfRange(
+                    out.logits(),
+                    (row * out.positions() + j) * out.vocab(),
                     (row * out.positions() + j + 1) * out.vocab());
             chooseFromLogits(logits);
         } else {
@@ -62,7 +63,8 @@ final class TokenChoice {
         token = out.topkId(row, j, chosen);
         confidence = switch (options.confidence()) {
             case PROBABILITY -> Math.exp(out.topkLogit(row, j, chosen) - lse);
-            case MARGIN -> Math.exp(out.topkLogit(row, j, 0) - lse) - (k > 1 ? Math.exp(out.topkLogit(row, j, 1) - lse) : 0);
+            case MARGIN ->
+                Math.exp(out.topkLogit(row, j, 0) - lse) - (k > 1 ? Math.exp(out.topkLogit(row, j, 1) - lse) : 0);
             case NEGATIVE_ENTROPY -> -out.entropy(row, j);
         };
     }
@@ -169,7 +171,7 @@ final class TokenChoice {
         for (int v = 0; v < logits.length; v++) {
             int bits = Float.floatToIntBits(logits[v]);
             int ascending = bits ^ ((bits >> 31) & 0x7fffffff); // orders like the float value, as a signed int
-            keys[v] = ((long) ~ascending << 32) | v;             // ~ turns ascending into descending
+            keys[v] = ((long) ~ascending << 32) | v; // ~ turns ascending into descending
         }
         Arrays.sort(keys);
         int[] order = new int[keys.length];

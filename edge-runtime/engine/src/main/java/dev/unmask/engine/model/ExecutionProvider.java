@@ -26,6 +26,7 @@ public enum ExecutionProvider {
                 return p;
             }
         }
-        throw new IllegalArgumentException("Unknown execution provider '" + name + "'; use one of cpu, cuda, coreml, directml (e.g. --provider cpu)");
+        throw new IllegalArgumentException("Unknown execution provider '" + name
+                + "'; use one of cpu, cuda, coreml, directml (e.g. --provider cpu)");
     }
 }

@@ -13,9 +13,16 @@ package dev.unmask.engine.model;
  * @param logits     [batch, positions, vocab] full logits, or null when the package has no full-logits output
  * @param vocab      width of {@code logits} (0 when absent)
  */
-public record HeadOutput(int batch, int positions, int topK,
-                         long[] topkIds, float[] topkLogits, float[] logsumexp, float[] entropy,
-                         float[] logits, int vocab) {
+public record HeadOutput(
+        int batch,
+        int positions,
+        int topK,
+        long[] topkIds,
+        float[] topkLogits,
+        float[] logsumexp,
+        float[] entropy,
+        float[] logits,
+        int vocab) {
 
     public long topkId(int row, int position, int rank) {
         return topkIds[(row * positions + position) * topK + rank];

@@ -14,7 +14,6 @@ import dev.unmask.format.GraphSignature;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
-
 import java.nio.LongBuffer;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -40,7 +39,6 @@ public final class OnnxDenoiser implements DenoisingModel {
 
     private static final System.Logger LOG = System.getLogger(OnnxDenoiser.class.getName());
 
-
     private final OrtEnvironment env;
     private final OrtSession.SessionOptions sessionOptions; // outlives the session: closed after it
     private final OrtSession session;
@@ -51,8 +49,12 @@ public final class OnnxDenoiser implements DenoisingModel {
     private final boolean hasLogits;
     private volatile boolean closed;
 
-    private OnnxDenoiser(OrtEnvironment env, OrtSession.SessionOptions sessionOptions, OrtSession session,
-                         PackageManifest manifest, ExecutionProvider provider) {
+    private OnnxDenoiser(
+            OrtEnvironment env,
+            OrtSession.SessionOptions sessionOptions,
+            OrtSession session,
+            PackageManifest manifest,
+            ExecutionProvider provider) {
         this.env = env;
         this.sessionOptions = sessionOptions;
         this.session = session;
@@ -84,8 +86,10 @@ public final class OnnxDenoiser implements DenoisingModel {
             session = env.createSession(pkg.modelFile().toString(), so);
         } catch (OrtException e) {
             so.close(); // no session was made with them: nothing else holds them
-            throw new PackageException("ONNX Runtime could not load " + pkg.modelFile() + ": " + e.getMessage()
-                    + ". Re-package the checkpoint with this version of 'unmask-pack'.", e);
+            throw new PackageException(
+                    "ONNX Runtime could not load " + pkg.modelFile() + ": " + e.getMessage()
+                            + ". Re-package the checkpoint with this version of 'unmask-pack'.",
+                    e);
         } catch (RuntimeException | Error e) {
             so.close();
             throw e;
@@ -98,10 +102,14 @@ public final class OnnxDenoiser implements DenoisingModel {
             throw e;
         }
         PackageManifest.Precision precision = pkg.manifest().precision();
-        LOG.log(System.Logger.Level.INFO, "Loaded {0}: execution provider {1}, intra-op threads {2}, dtype {3}, quantization {4}, top_k {5}",
-                pkg.manifest().name(), chosen,
+        LOG.log(
+                System.Logger.Level.INFO,
+                "Loaded {0}: execution provider {1}, intra-op threads {2}, dtype {3}, quantization {4}, top_k {5}",
+                pkg.manifest().name(),
+                chosen,
                 options.intraOpThreads() == 0 ? "auto" : String.valueOf(options.intraOpThreads()),
-                precision == null ? "?" : precision.dtype(), precision == null ? "?" : precision.quantization(),
+                precision == null ? "?" : precision.dtype(),
+                precision == null ? "?" : precision.quantization(),
                 model.topK);
         return model;
     }
@@ -112,9 +120,12 @@ public final class OnnxDenoiser implements DenoisingModel {
         }
         EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
         if (!available.contains(requested.ortProvider())) {
-            LOG.log(System.Logger.Level.WARNING, "Execution provider {0} is not available in this ONNX Runtime build "
-                    + "(available: {1}); running on CPU instead. For CUDA use the onnxruntime_gpu artifact and a CUDA 12 driver.",
-                    requested, available);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "Execution provider {0} is not available in this ONNX Runtime build "
+                            + "(available: {1}); running on CPU instead. For CUDA use the onnxruntime_gpu artifact and a CUDA 12 driver.",
+                    requested,
+                    available);
             return ExecutionProvider.CPU;
         }
         try {
@@ -122,12 +133,15 @@ public final class OnnxDenoiser implements DenoisingModel {
                 case CUDA -> so.addCUDA(0);
                 case COREML -> so.addCoreML();
                 case DIRECTML -> so.addDirectML(0);
-                default -> { }
+                default -> {}
             }
             return requested;
         } catch (OrtException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "Execution provider {0} failed to initialise ({1}); running on CPU instead.",
-                    requested, e.getMessage());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "Execution provider {0} failed to initialise ({1}); running on CPU instead.",
+                    requested,
+                    e.getMessage());
             return ExecutionProvider.CPU;
         }
     }
@@ -142,8 +156,8 @@ public final class OnnxDenoiser implements DenoisingModel {
         }
     }
 
-    private static void checkSide(ModelPackage pkg, String side, List<PackageManifest.TensorSpec> declared,
-                                  Map<String, NodeInfo> actual) {
+    private static void checkSide(
+            ModelPackage pkg, String side, List<PackageManifest.TensorSpec> declared, Map<String, NodeInfo> actual) {
         Set<String> manifestNames = new LinkedHashSet<>();
         if (declared != null) {
             for (PackageManifest.TensorSpec spec : declared) {
@@ -193,8 +207,9 @@ public final class OnnxDenoiser implements DenoisingModel {
         int positions = headPositions.length == 0 ? 0 : headPositions[0].length;
         int maxSequence = manifest.architecture().maxSequenceLength();
         if (maxSequence > 0 && sequence > maxSequence) {
-            throw new IllegalArgumentException("sequence of " + sequence + " tokens exceeds the model's max_sequence_length "
-                    + maxSequence + " (manifest.json architecture); shorten the prompt or the generation length");
+            throw new IllegalArgumentException(
+                    "sequence of " + sequence + " tokens exceeds the model's max_sequence_length " + maxSequence
+                            + " (manifest.json architecture); shorten the prompt or the generation length");
         }
         requireRect("inputIds", inputIds, batch, sequence);
         requireRect("attentionMask", attentionMask, batch, sequence);
@@ -202,15 +217,15 @@ public final class OnnxDenoiser implements DenoisingModel {
         for (int b = 0; b < batch; b++) {
             for (long p : headPositions[b]) {
                 if (p < 0 || p >= sequence) {
-                    throw new IllegalArgumentException("headPositions[" + b + "] holds " + p
-                            + ", outside the sequence [0, " + sequence + ")");
+                    throw new IllegalArgumentException(
+                            "headPositions[" + b + "] holds " + p + ", outside the sequence [0, " + sequence + ")");
                 }
             }
         }
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try (OnnxTensor ids = tensor(inputIds, sequence);
-             OnnxTensor mask = tensor(attentionMask, sequence);
-             OnnxTensor heads = tensor(headPositions, positions)) {
+                OnnxTensor mask = tensor(attentionMask, sequence);
+                OnnxTensor heads = tensor(headPositions, positions)) {
             inputs.put(GraphSignature.INPUT_IDS, ids);
             inputs.put(GraphSignature.ATTENTION_MASK, mask);
             inputs.put(GraphSignature.HEAD_POSITIONS, heads);
@@ -220,23 +235,27 @@ public final class OnnxDenoiser implements DenoisingModel {
                 float[] lse = floats(result, GraphSignature.LOGSUMEXP);
                 float[] entropy = floats(result, GraphSignature.ENTROPY);
                 float[] logits = hasLogits ? floats(result, GraphSignature.LOGITS) : null;
-                return new HeadOutput(batch, positions, topK, topkIds, topkLogits, lse, entropy, logits,
-                        hasLogits ? vocab : 0);
+                return new HeadOutput(
+                        batch, positions, topK, topkIds, topkLogits, lse, entropy, logits, hasLogits ? vocab : 0);
             }
         } catch (OrtException e) {
-            throw new UnmaskException(Failure.RUNTIME, "ONNX Runtime failed on a forward pass of " + manifest.name()
-                    + " (batch " + batch + ", sequence " + sequence + ", positions " + positions + "): " + e.getMessage(), e);
+            throw new UnmaskException(
+                    Failure.RUNTIME,
+                    "ONNX Runtime failed on a forward pass of " + manifest.name() + " (batch " + batch + ", sequence "
+                            + sequence + ", positions " + positions + "): " + e.getMessage(),
+                    e);
         }
     }
 
     private static void requireRect(String name, long[][] rows, int batch, int width) {
         if (rows.length != batch) {
-            throw new IllegalArgumentException(name + " has " + rows.length + " rows, expected " + batch + " (one per canvas)");
+            throw new IllegalArgumentException(
+                    name + " has " + rows.length + " rows, expected " + batch + " (one per canvas)");
         }
         for (int b = 0; b < batch; b++) {
             if (rows[b].length != width) {
-                throw new IllegalArgumentException(name + "[" + b + "] has length " + rows[b].length
-                        + ", expected " + width + ": all rows of a batch have the same length (pad with attention_mask 0)");
+                throw new IllegalArgumentException(name + "[" + b + "] has length " + rows[b].length + ", expected "
+                        + width + ": all rows of a batch have the same length (pad with attention_mask 0)");
             }
         }
     }
@@ -244,7 +263,8 @@ public final class OnnxDenoiser implements DenoisingModel {
     /** A direct, native-order buffer, which ONNX Runtime reads without a copy. */
     private OnnxTensor tensor(long[][] rows, int width) throws OrtException {
         LongBuffer buf = java.nio.ByteBuffer.allocateDirect(rows.length * width * Long.BYTES)
-                .order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
+                .order(java.nio.ByteOrder.nativeOrder())
+                .asLongBuffer();
         for (long[] row : rows) {
             buf.put(row);
         }
@@ -286,7 +306,8 @@ public final class OnnxDenoiser implements DenoisingModel {
 
     private void checkClosed() {
         if (closed) {
-            throw new IllegalStateException("This OnnxDenoiser of " + manifest.name() + " is closed; load the package again");
+            throw new IllegalStateException(
+                    "This OnnxDenoiser of " + manifest.name() + " is closed; load the package again");
         }
     }
 

@@ -13,7 +13,8 @@ public record RuntimeOptions(ExecutionProvider executionProvider, int intraOpThr
             throw new IllegalArgumentException("executionProvider is required, e.g. ExecutionProvider.CPU");
         }
         if (intraOpThreads < 0) {
-            throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime's choice), got " + intraOpThreads);
+            throw new IllegalArgumentException(
+                    "intraOpThreads must be >= 0 (0 = ONNX Runtime's choice), got " + intraOpThreads);
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.unmask.engine.model;
 
 import dev.unmask.format.PackageManifest;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,9 +23,10 @@ public final class SelfTest {
         }
 
         public String summary() {
-            return passed ? "self-test passed: " + checked + " top-1 ids reproduced"
+            return passed
+                    ? "self-test passed: " + checked + " top-1 ids reproduced"
                     : "self-test FAILED: " + mismatches.size() + " of " + checked + " top-1 ids differ: "
-                    + String.join("; ", mismatches.subList(0, Math.min(5, mismatches.size())));
+                            + String.join("; ", mismatches.subList(0, Math.min(5, mismatches.size())));
         }
     }
 

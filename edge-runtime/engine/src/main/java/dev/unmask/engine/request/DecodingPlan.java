@@ -3,7 +3,6 @@ package dev.unmask.engine.request;
 import dev.unmask.engine.decode.Block;
 import dev.unmask.engine.decode.CanvasLayout;
 import dev.unmask.engine.decode.DecodingOptions;
-
 import java.util.List;
 
 /**

@@ -6,7 +6,6 @@ import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.ModelTraits;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,19 +56,28 @@ public final class DecodingPlanner {
         } else {
             length = r.length() != null ? r.length() : Math.min(defaults.genLength(), limits.maxLength());
             if (length < 1 || length > limits.maxLength()) {
-                problems.add(range(RequestField.LENGTH, length, "between 1 and " + limits.maxLength(),
+                problems.add(range(
+                        RequestField.LENGTH,
+                        length,
+                        "between 1 and " + limits.maxLength(),
                         Math.min(64, limits.maxLength())));
             }
         }
         int blockLength = r.blockLength() != null ? r.blockLength() : defaults.blockLength();
         if (blockLength < 1 || blockLength > limits.maxLength()) {
-            problems.add(range(RequestField.BLOCK_LENGTH, blockLength, "between 1 and " + limits.maxLength(),
+            problems.add(range(
+                    RequestField.BLOCK_LENGTH,
+                    blockLength,
+                    "between 1 and " + limits.maxLength(),
                     Math.min(32, limits.maxLength())));
         }
         checkContext(prompt, placeholders, length, problems);
         if (options.maxTokens() < 0 || (length >= 1 && options.maxTokens() > length)) {
-            problems.add(range(RequestField.MAX_TOKENS, options.maxTokens(), "between 0 (off) and the length to generate, "
-                    + length, Math.max(1, length)));
+            problems.add(range(
+                    RequestField.MAX_TOKENS,
+                    options.maxTokens(),
+                    "between 0 (off) and the length to generate, " + length,
+                    Math.max(1, length)));
         }
         if (length < 1 || length > limits.maxLength() || blockLength < 1 || blockLength > limits.maxLength()) {
             throw new InvalidRequestException(problems); // no blocks to plan steps for
@@ -81,20 +89,32 @@ public final class DecodingPlanner {
         int[] perBlock = new int[count];
         if (count > limits.maxSteps()) {
             int fewest = (length + limits.maxSteps() - 1) / limits.maxSteps();
-            problems.add(range(RequestField.BLOCK_LENGTH, blockLength, "at least " + fewest + ": this server takes at most "
-                    + limits.maxSteps() + " steps and each block needs one", fewest));
+            problems.add(range(
+                    RequestField.BLOCK_LENGTH,
+                    blockLength,
+                    "at least " + fewest + ": this server takes at most " + limits.maxSteps()
+                            + " steps and each block needs one",
+                    fewest));
         } else if (r.steps() != null) {
             int steps = r.steps();
             int most = Math.min(count * block, limits.maxSteps());
-            String why = count == 1 ? "1 block of " + length : count + " blocks of " + block
-                    + (length % block == 0 ? "" : " (the last one " + length % block + ")");
+            String why = count == 1
+                    ? "1 block of " + length
+                    : count + " blocks of " + block
+                            + (length % block == 0 ? "" : " (the last one " + length % block + ")");
             if (steps < count || steps > most) {
-                problems.add(range(RequestField.STEPS, steps, "between " + count + " (one per block: " + why + ") and "
-                        + most + (most == count * block ? " (one token per step)" : " (this server's limit)"),
+                problems.add(range(
+                        RequestField.STEPS,
+                        steps,
+                        "between " + count + " (one per block: " + why + ") and " + most
+                                + (most == count * block ? " (one token per step)" : " (this server's limit)"),
                         Math.max(count, most / count * count)));
             } else if (steps % count != 0) {
-                problems.add(range(RequestField.STEPS, steps, "a multiple of the number of blocks, " + count + " (" + why
-                        + ")", Math.max(count, steps / count * count)));
+                problems.add(range(
+                        RequestField.STEPS,
+                        steps,
+                        "a multiple of the number of blocks, " + count + " (" + why + ")",
+                        Math.max(count, steps / count * count)));
             } else {
                 for (int b = 0; b < count; b++) {
                     perBlock[b] = Math.min(steps / count, blockLength(b, block, length));
@@ -125,7 +145,8 @@ public final class DecodingPlanner {
             int start = layout.genStart() + b * block;
             blocks.add(new Block(start, start + blockLength(b, block, length), perBlock[b]));
         }
-        int given = prompt instanceof PromptTokens.Placeholders ? layout.length() - layout.maskedCount(traits.maskId())
+        int given = prompt instanceof PromptTokens.Placeholders
+                ? layout.length() - layout.maskedCount(traits.maskId())
                 : prompt.fixedTokens();
         return new DecodingPlan(layout, blocks, options, given);
     }
@@ -136,24 +157,38 @@ public final class DecodingPlanner {
 
     /** The prompt and the region must fit the model's context (or the surface's shorter one). */
     private void checkContext(PromptTokens prompt, CanvasLayout placeholders, int length, List<Violation> problems) {
-        int context = limits.maxCanvasTokens() == 0 ? traits.maxSequenceLength()
+        int context = limits.maxCanvasTokens() == 0
+                ? traits.maxSequenceLength()
                 : Math.min(limits.maxCanvasTokens(), traits.maxSequenceLength());
         String model = "this model's maximum context length is " + context + " tokens";
         if (placeholders != null) {
             if (placeholders.length() > context) {
-                problems.add(new Violation(RequestField.PROMPT, placeholders.length() + " tokens", "at most " + context
-                        + " tokens (" + model + ")", null, Violation.Kind.CONTEXT_LENGTH));
+                problems.add(new Violation(
+                        RequestField.PROMPT,
+                        placeholders.length() + " tokens",
+                        "at most " + context + " tokens (" + model + ")",
+                        null,
+                        Violation.Kind.CONTEXT_LENGTH));
             }
             return;
         }
         int fixed = prompt.fixedTokens();
         if (fixed >= context) {
-            problems.add(new Violation(RequestField.PROMPT, fixed + " tokens", "at most " + (context - 1) + " tokens, "
-                    + "leaving room for the tokens to generate (" + model + ")", null, Violation.Kind.CONTEXT_LENGTH));
+            problems.add(new Violation(
+                    RequestField.PROMPT,
+                    fixed + " tokens",
+                    "at most " + (context - 1) + " tokens, " + "leaving room for the tokens to generate (" + model
+                            + ")",
+                    null,
+                    Violation.Kind.CONTEXT_LENGTH));
         } else if (length >= 1 && fixed + length > context) {
             int room = context - fixed;
-            problems.add(new Violation(RequestField.LENGTH, String.valueOf(length), "at most " + room + " here ("
-                    + model + " and the prompt is " + fixed + " tokens), or the prompt shorter", String.valueOf(room),
+            problems.add(new Violation(
+                    RequestField.LENGTH,
+                    String.valueOf(length),
+                    "at most " + room + " here (" + model + " and the prompt is " + fixed
+                            + " tokens), or the prompt shorter",
+                    String.valueOf(room),
                     Violation.Kind.CONTEXT_LENGTH));
         }
     }
@@ -168,9 +203,14 @@ public final class DecodingPlanner {
         if (topK < 0) {
             problems.add(range(RequestField.TOP_K, topK, "0 (off) or positive", "8"));
         } else if (topK > traits.headTopK() && !traits.fullLogits()) {
-            problems.add(new Violation(RequestField.TOP_K, String.valueOf(topK), "at most " + traits.headTopK()
-                    + ": the package's head has " + traits.headTopK() + " candidates per position (re-package with "
-                    + "full logits, unmask-pack convert --full-logits, for more)", String.valueOf(traits.headTopK()),
+            problems.add(new Violation(
+                    RequestField.TOP_K,
+                    String.valueOf(topK),
+                    "at most " + traits.headTopK()
+                            + ": the package's head has " + traits.headTopK()
+                            + " candidates per position (re-package with "
+                            + "full logits, unmask-pack convert --full-logits, for more)",
+                    String.valueOf(traits.headTopK()),
                     Violation.Kind.UNSUPPORTED_BY_PACKAGE));
         }
         double topP = r.topP() != null ? r.topP() : 1.0;
@@ -181,14 +221,23 @@ public final class DecodingPlanner {
         if (!(cfgScale >= 0 && cfgScale <= 100)) {
             problems.add(range(RequestField.CFG_SCALE, cfgScale, "between 0 (off) and 100", "1.5"));
         } else if (cfgScale > 0 && !traits.fullLogits()) {
-            problems.add(new Violation(RequestField.CFG_SCALE, String.valueOf(cfgScale), "0 with this package: "
-                    + "guidance needs the full logits and it has only the top-" + traits.headTopK() + " head "
-                    + "(re-package with unmask-pack convert --full-logits)", "0", Violation.Kind.UNSUPPORTED_BY_PACKAGE));
+            problems.add(new Violation(
+                    RequestField.CFG_SCALE,
+                    String.valueOf(cfgScale),
+                    "0 with this package: "
+                            + "guidance needs the full logits and it has only the top-" + traits.headTopK() + " head "
+                            + "(re-package with unmask-pack convert --full-logits)",
+                    "0",
+                    Violation.Kind.UNSUPPORTED_BY_PACKAGE));
         }
         CommitRule rule = new CommitRule.Schedule();
         if (r.threshold() != null && r.factor() != null) {
-            problems.add(new Violation(RequestField.FACTOR, String.valueOf(r.factor()), "left out when a threshold is "
-                    + "given: use one commit rule", null, Violation.Kind.OUT_OF_RANGE));
+            problems.add(new Violation(
+                    RequestField.FACTOR,
+                    String.valueOf(r.factor()),
+                    "left out when a threshold is " + "given: use one commit rule",
+                    null,
+                    Violation.Kind.OUT_OF_RANGE));
         } else if (r.threshold() != null) {
             if (r.threshold() > 0 && r.threshold() <= 1) {
                 rule = new CommitRule.Threshold(r.threshold());
@@ -204,20 +253,28 @@ public final class DecodingPlanner {
         }
         for (String s : r.stop()) {
             if (s == null || s.isEmpty()) {
-                problems.add(new Violation(RequestField.STOP, "\"\"", "a non-empty text", "\"\\n\\n\"",
-                        Violation.Kind.OUT_OF_RANGE));
+                problems.add(new Violation(
+                        RequestField.STOP, "\"\"", "a non-empty text", "\"\\n\\n\"", Violation.Kind.OUT_OF_RANGE));
                 break;
             }
         }
         int maxTokens = r.maxTokens() != null ? r.maxTokens() : 0;
-        return new DecodingOptions(Double.isNaN(temperature) ? 0 : temperature,
+        return new DecodingOptions(
+                Double.isNaN(temperature) ? 0 : temperature,
                 r.remasking() != null ? r.remasking() : defaults.remasking(),
                 r.confidence() != null ? r.confidence() : ConfidenceMeasure.PROBABILITY,
-                rule, cfgScale, topK, topP, maxTokens, r.stop().stream().filter(s -> s != null && !s.isEmpty()).toList(),
-                r.earlyExit() == null || r.earlyExit(), r.seed() != null ? r.seed() : 0L);
+                rule,
+                cfgScale,
+                topK,
+                topP,
+                maxTokens,
+                r.stop().stream().filter(s -> s != null && !s.isEmpty()).toList(),
+                r.earlyExit() == null || r.earlyExit(),
+                r.seed() != null ? r.seed() : 0L);
     }
 
     private static Violation range(RequestField field, Object value, String allowed, Object example) {
-        return new Violation(field, String.valueOf(value), allowed, String.valueOf(example), Violation.Kind.OUT_OF_RANGE);
+        return new Violation(
+                field, String.valueOf(value), allowed, String.valueOf(example), Violation.Kind.OUT_OF_RANGE);
     }
 }

@@ -15,16 +15,18 @@ import dev.unmask.format.PackageManifest;
  * @param remasking   which positions each step commits
  * @param cfgScale    classifier-free guidance, 0 = off
  */
-public record GenerationDefaults(int genLength, int blockLength, int steps, double temperature, Remasking remasking,
-                                 double cfgScale) {
+public record GenerationDefaults(
+        int genLength, int blockLength, int steps, double temperature, Remasking remasking, double cfgScale) {
 
     /** LLaDA's reference defaults for a small model: 64 tokens, blocks of 32, one token per step, greedy. */
-    public static final GenerationDefaults LLADA = new GenerationDefaults(64, 32, 64, 0.0, Remasking.LOW_CONFIDENCE, 0.0);
+    public static final GenerationDefaults LLADA =
+            new GenerationDefaults(64, 32, 64, 0.0, Remasking.LOW_CONFIDENCE, 0.0);
 
     public GenerationDefaults {
         if (genLength < 1 || blockLength < 1 || steps < 1) {
-            throw new IllegalArgumentException("generation_defaults need a positive gen_length, block_length and steps, "
-                    + "e.g. 64, 32, 64; got " + genLength + ", " + blockLength + ", " + steps);
+            throw new IllegalArgumentException(
+                    "generation_defaults need a positive gen_length, block_length and steps, " + "e.g. 64, 32, 64; got "
+                            + genLength + ", " + blockLength + ", " + steps);
         }
     }
 
@@ -33,8 +35,13 @@ public record GenerationDefaults(int genLength, int blockLength, int steps, doub
         if (g == null) {
             return LLADA;
         }
-        return new GenerationDefaults(g.genLength(), g.blockLength(), g.steps(), g.temperature(),
-                g.remasking() == null ? Remasking.LOW_CONFIDENCE : Remasking.parse(g.remasking()), g.cfgScale());
+        return new GenerationDefaults(
+                g.genLength(),
+                g.blockLength(),
+                g.steps(),
+                g.temperature(),
+                g.remasking() == null ? Remasking.LOW_CONFIDENCE : Remasking.parse(g.remasking()),
+                g.cfgScale());
     }
 
     /** Denoising steps per generated token by default. */

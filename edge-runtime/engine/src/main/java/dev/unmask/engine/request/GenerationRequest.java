@@ -3,7 +3,6 @@ package dev.unmask.engine.request;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.text.ChatMessage;
-
 import java.util.List;
 import java.util.Objects;
 
@@ -97,9 +96,22 @@ public record GenerationRequest(
     }
 
     public Builder toBuilder() {
-        return new Builder(prompt).length(length).blockLength(blockLength).steps(steps).temperature(temperature)
-                .remasking(remasking).confidence(confidence).threshold(threshold).factor(factor).cfgScale(cfgScale)
-                .topK(topK).topP(topP).maxTokens(maxTokens).stop(stop).earlyExit(earlyExit).seed(seed);
+        return new Builder(prompt)
+                .length(length)
+                .blockLength(blockLength)
+                .steps(steps)
+                .temperature(temperature)
+                .remasking(remasking)
+                .confidence(confidence)
+                .threshold(threshold)
+                .factor(factor)
+                .cfgScale(cfgScale)
+                .topK(topK)
+                .topP(topP)
+                .maxTokens(maxTokens)
+                .stop(stop)
+                .earlyExit(earlyExit)
+                .seed(seed);
     }
 
     /** Sets fields one by one; unset ones stay absent (the package's defaults). */
@@ -125,26 +137,104 @@ public record GenerationRequest(
             this.prompt = prompt;
         }
 
-        public Builder prompt(Prompt v) { prompt = v; return this; }
-        public Builder length(Integer v) { length = v; return this; }
-        public Builder blockLength(Integer v) { blockLength = v; return this; }
-        public Builder steps(Integer v) { steps = v; return this; }
-        public Builder temperature(Double v) { temperature = v; return this; }
-        public Builder remasking(Remasking v) { remasking = v; return this; }
-        public Builder confidence(ConfidenceMeasure v) { confidence = v; return this; }
-        public Builder threshold(Double v) { threshold = v; return this; }
-        public Builder factor(Double v) { factor = v; return this; }
-        public Builder cfgScale(Double v) { cfgScale = v; return this; }
-        public Builder topK(Integer v) { topK = v; return this; }
-        public Builder topP(Double v) { topP = v; return this; }
-        public Builder maxTokens(Integer v) { maxTokens = v; return this; }
-        public Builder stop(List<String> v) { stop = v; return this; }
-        public Builder earlyExit(Boolean v) { earlyExit = v; return this; }
-        public Builder seed(Long v) { seed = v; return this; }
+        public Builder prompt(Prompt v) {
+            prompt = v;
+            return this;
+        }
+
+        public Builder length(Integer v) {
+            length = v;
+            return this;
+        }
+
+        public Builder blockLength(Integer v) {
+            blockLength = v;
+            return this;
+        }
+
+        public Builder steps(Integer v) {
+            steps = v;
+            return this;
+        }
+
+        public Builder temperature(Double v) {
+            temperature = v;
+            return this;
+        }
+
+        public Builder remasking(Remasking v) {
+            remasking = v;
+            return this;
+        }
+
+        public Builder confidence(ConfidenceMeasure v) {
+            confidence = v;
+            return this;
+        }
+
+        public Builder threshold(Double v) {
+            threshold = v;
+            return this;
+        }
+
+        public Builder factor(Double v) {
+            factor = v;
+            return this;
+        }
+
+        public Builder cfgScale(Double v) {
+            cfgScale = v;
+            return this;
+        }
+
+        public Builder topK(Integer v) {
+            topK = v;
+            return this;
+        }
+
+        public Builder topP(Double v) {
+            topP = v;
+            return this;
+        }
+
+        public Builder maxTokens(Integer v) {
+            maxTokens = v;
+            return this;
+        }
+
+        public Builder stop(List<String> v) {
+            stop = v;
+            return this;
+        }
+
+        public Builder earlyExit(Boolean v) {
+            earlyExit = v;
+            return this;
+        }
+
+        public Builder seed(Long v) {
+            seed = v;
+            return this;
+        }
 
         public GenerationRequest build() {
-            return new GenerationRequest(prompt, length, blockLength, steps, temperature, remasking, confidence,
-                    threshold, factor, cfgScale, topK, topP, maxTokens, stop, earlyExit, seed);
+            return new GenerationRequest(
+                    prompt,
+                    length,
+                    blockLength,
+                    steps,
+                    temperature,
+                    remasking,
+                    confidence,
+                    threshold,
+                    factor,
+                    cfgScale,
+                    topK,
+                    topP,
+                    maxTokens,
+                    stop,
+                    earlyExit,
+                    seed);
         }
     }
 }

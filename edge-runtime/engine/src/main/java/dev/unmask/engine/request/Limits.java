@@ -17,13 +17,15 @@ public record Limits(int maxLength, int maxSteps, int maxCanvasTokens) {
 
     public Limits {
         if (maxLength < 1 || maxLength > MAX_LENGTH) {
-            throw new IllegalArgumentException("maxLength must be between 1 and " + MAX_LENGTH + ", e.g. 512; got " + maxLength);
+            throw new IllegalArgumentException(
+                    "maxLength must be between 1 and " + MAX_LENGTH + ", e.g. 512; got " + maxLength);
         }
         if (maxSteps < 1) {
             throw new IllegalArgumentException("maxSteps must be at least 1, e.g. 512; got " + maxSteps);
         }
         if (maxCanvasTokens < 0) {
-            throw new IllegalArgumentException("maxCanvasTokens must be 0 (the model's) or positive, e.g. 512; got " + maxCanvasTokens);
+            throw new IllegalArgumentException(
+                    "maxCanvasTokens must be 0 (the model's) or positive, e.g. 512; got " + maxCanvasTokens);
         }
     }
 }

@@ -34,7 +34,8 @@ public record Violation(RequestField field, String value, String allowed, String
 
     /** The violation as a sentence naming the field the way {@code phrasing} does. */
     public String message(Phrasing phrasing) {
-        StringBuilder s = new StringBuilder(phrasing.name(field)).append(" must be ").append(allowed);
+        StringBuilder s =
+                new StringBuilder(phrasing.name(field)).append(" must be ").append(allowed);
         if (example != null) {
             s.append(", e.g. ").append(phrasing.example(field, example));
         }

@@ -4,7 +4,6 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,16 +36,19 @@ public final class ChatTemplate {
 
     public ChatTemplate(String source, String bosToken, String eosToken) {
         if (source == null || source.isBlank()) {
-            throw new IllegalArgumentException("This package has no chat template (manifest 'chat_template' is absent): "
-                    + "send a plain prompt instead of chat messages, or re-package a checkpoint whose "
-                    + "tokenizer_config.json has a 'chat_template'");
+            throw new IllegalArgumentException(
+                    "This package has no chat template (manifest 'chat_template' is absent): "
+                            + "send a plain prompt instead of chat messages, or re-package a checkpoint whose "
+                            + "tokenizer_config.json has a 'chat_template'");
         }
         this.source = source;
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         this.jinjava = new Jinjava(CONFIG);
-        this.jinjava.getGlobalContext().registerFunction(new com.hubspot.jinjava.lib.fn.ELFunctionDefinition(
-                "", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        this.jinjava
+                .getGlobalContext()
+                .registerFunction(new com.hubspot.jinjava.lib.fn.ELFunctionDefinition(
+                        "", "raise_exception", ChatTemplate.class, "raiseException", String.class));
     }
 
     /**
@@ -58,10 +60,12 @@ public final class ChatTemplate {
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
         Objects.requireNonNull(messages, "messages");
         if (messages.isEmpty()) {
-            throw new IllegalArgumentException("A chat needs at least one message, e.g. [{\"role\": \"user\", \"content\": \"Hello\"}]");
+            throw new IllegalArgumentException(
+                    "A chat needs at least one message, e.g. [{\"role\": \"user\", \"content\": \"Hello\"}]");
         }
         Map<String, Object> bindings = new HashMap<>();
-        bindings.put("messages", messages.stream().map(ChatMessage::asTemplateValue).collect(Collectors.toList()));
+        bindings.put(
+                "messages", messages.stream().map(ChatMessage::asTemplateValue).collect(Collectors.toList()));
         bindings.put("bos_token", bosToken);
         bindings.put("eos_token", eosToken);
         bindings.put("add_generation_prompt", addGenerationPrompt);
@@ -72,7 +76,8 @@ public final class ChatTemplate {
         if (!fatal.isEmpty()) {
             TemplateError first = fatal.get(0);
             for (Throwable t = first.getException(); t != null; t = t.getCause()) {
-                if (t instanceof IllegalArgumentException && t.getMessage() != null
+                if (t instanceof IllegalArgumentException
+                        && t.getMessage() != null
                         && t.getMessage().startsWith(REJECTED)) {
                     throw new IllegalArgumentException(t.getMessage());
                 }

@@ -4,7 +4,6 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -56,7 +55,8 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("Could not read tokenizer " + tokenizerJson, e);
         } catch (RuntimeException | UnsatisfiedLinkError e) {
-            throw new UnmaskException(Failure.RUNTIME, "Could not load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+            throw new UnmaskException(
+                    Failure.RUNTIME, "Could not load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,20 +1,5 @@
 package dev.unmask.engine.decode;
 
-import dev.unmask.engine.request.DecodingPlan;
-import dev.unmask.engine.request.DecodingPlanner;
-import dev.unmask.engine.request.GenerationDefaults;
-import dev.unmask.engine.request.GenerationRequest;
-import dev.unmask.engine.request.Limits;
-import dev.unmask.engine.request.PromptTokens;
-import dev.unmask.engine.testing.ScriptedModel;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.function.Function;
-import java.util.stream.Collectors;
-
 import static dev.unmask.engine.testing.ScriptedModel.EOS;
 import static dev.unmask.engine.testing.ScriptedModel.MASK;
 import static dev.unmask.engine.testing.ScriptedModel.prefer;
@@ -26,6 +11,20 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.DecodingPlanner;
+import dev.unmask.engine.request.GenerationDefaults;
+import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.Limits;
+import dev.unmask.engine.request.PromptTokens;
+import dev.unmask.engine.testing.ScriptedModel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
 class DenoisingRunTest {
 
     static final long[] PROMPT = {0, 10, 11};
@@ -36,12 +35,16 @@ class DenoisingRunTest {
 
     /** A request for {@code length} tokens in blocks of {@code blockLength} and {@code steps} steps, no early exit. */
     static GenerationRequest.Builder options(int length, int blockLength, int steps) {
-        return GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("")).length(length)
-                .blockLength(blockLength).steps(steps).earlyExit(false);
+        return GenerationRequest.builder(new GenerationRequest.Prompt.Continuation(""))
+                .length(length)
+                .blockLength(blockLength)
+                .steps(steps)
+                .earlyExit(false);
     }
 
-    static final Function<long[], String> LETTERS =
-            ids -> Arrays.stream(ids).mapToObj(id -> String.valueOf((char) ('a' + id % 26))).collect(Collectors.joining());
+    static final Function<long[], String> LETTERS = ids -> Arrays.stream(ids)
+            .mapToObj(id -> String.valueOf((char) ('a' + id % 26)))
+            .collect(Collectors.joining());
 
     static DecodingPlan plan(ScriptedModel model, PromptTokens prompt, GenerationRequest request) {
         return new DecodingPlanner(GenerationDefaults.LLADA, ModelTraits.of(model.manifest()), Limits.NONE)
@@ -50,7 +53,12 @@ class DenoisingRunTest {
 
     static DenoisingRun start(ScriptedModel model, DecodingPlan plan, DenoisingListener listener) {
         ModelTraits traits = ModelTraits.of(model.manifest());
-        return DenoisingRun.start(plan.layout(), plan.blocks(), plan.options(), traits, listener,
+        return DenoisingRun.start(
+                plan.layout(),
+                plan.blocks(),
+                plan.options(),
+                traits,
+                listener,
                 new AnswerText(plan.layout(), plan.options(), traits, LETTERS, text -> new long[0]));
     }
 
@@ -77,7 +85,8 @@ class DenoisingRunTest {
         }
 
         List<List<Integer>> positionsPerStep() {
-            return steps.stream().map(s -> s.committed().stream().map(Commit::position).collect(Collectors.toList()))
+            return steps.stream()
+                    .map(s -> s.committed().stream().map(Commit::position).collect(Collectors.toList()))
                     .collect(Collectors.toList());
         }
     }
@@ -97,22 +106,30 @@ class DenoisingRunTest {
 
     @Test
     void a_length_the_block_length_does_not_divide_ends_in_a_shorter_block() {
-        Recorder paced = run(ScriptedModel.of(RISING), PROMPT, options(10, 4, 4).steps(null).build());
+        Recorder paced = run(
+                ScriptedModel.of(RISING), PROMPT, options(10, 4, 4).steps(null).build());
         assertEquals(3, paced.blocks.size(), "blocks of 4, 4 and 2");
-        assertEquals(List.of(3, 7, 11), paced.blocks.stream().map(DenoisingListener.BlockEvent::start).toList());
-        assertEquals(List.of(7, 11, 13), paced.blocks.stream().map(DenoisingListener.BlockEvent::end).toList());
+        assertEquals(
+                List.of(3, 7, 11),
+                paced.blocks.stream().map(DenoisingListener.BlockEvent::start).toList());
+        assertEquals(
+                List.of(7, 11, 13),
+                paced.blocks.stream().map(DenoisingListener.BlockEvent::end).toList());
         assertEquals(10, paced.result.steps(), "the package's pace, one token per step, in every block");
         assertArrayEquals(new long[] {23, 24, 25, 26, 27, 28, 29, 30, 31, 32}, paced.result.region());
 
         Recorder given = run(ScriptedModel.of(RISING), PROMPT, options(10, 4, 6).build());
         assertEquals(6, given.result.steps(), "6 steps / 3 blocks: 2 per block, the short one included");
-        assertEquals(List.of(2, 2, 2, 2, 1, 1), given.steps.stream().map(e -> e.committed().size()).toList());
+        assertEquals(
+                List.of(2, 2, 2, 2, 1, 1),
+                given.steps.stream().map(e -> e.committed().size()).toList());
     }
 
     @Test
     void uneven_schedules_give_the_first_steps_one_more_token_as_get_num_transfer_tokens_does() {
         Recorder r = run(ScriptedModel.of(RISING), PROMPT, options(5, 5, 2).build());
-        assertEquals(List.of(3, 2), r.steps.stream().map(s -> s.committed().size()).collect(Collectors.toList()));
+        assertEquals(
+                List.of(3, 2), r.steps.stream().map(s -> s.committed().size()).collect(Collectors.toList()));
     }
 
     @Test
@@ -121,8 +138,11 @@ class DenoisingRunTest {
         assertEquals(4, r.steps.size());
         long[] first = r.steps.get(0).canvas();
         assertEquals(3, Arrays.stream(first).filter(t -> t == MASK).count());
-        assertEquals(0, Arrays.stream(r.steps.get(3).canvas()).filter(t -> t == MASK).count());
-        assertEquals(List.of(0, 1, 2, 3), r.steps.stream().map(DenoisingListener.StepEvent::step).collect(Collectors.toList()));
+        assertEquals(
+                0, Arrays.stream(r.steps.get(3).canvas()).filter(t -> t == MASK).count());
+        assertEquals(
+                List.of(0, 1, 2, 3),
+                r.steps.stream().map(DenoisingListener.StepEvent::step).collect(Collectors.toList()));
     }
 
     @Test
@@ -175,13 +195,19 @@ class DenoisingRunTest {
 
     @Test
     void random_remasking_is_deterministic_by_seed_and_differs_across_seeds() {
-        GenerationRequest o = options(16, 16, 16).remasking(Remasking.RANDOM).seed(7L).build();
+        GenerationRequest o =
+                options(16, 16, 16).remasking(Remasking.RANDOM).seed(7L).build();
         List<List<Integer>> a = run(ScriptedModel.of(RISING), PROMPT, o).positionsPerStep();
         List<List<Integer>> b = run(ScriptedModel.of(RISING), PROMPT, o).positionsPerStep();
-        List<List<Integer>> c = run(ScriptedModel.of(RISING), PROMPT, o.toBuilder().seed(8L).build()).positionsPerStep();
+        List<List<Integer>> c = run(
+                        ScriptedModel.of(RISING), PROMPT, o.toBuilder().seed(8L).build())
+                .positionsPerStep();
         assertEquals(a, b);
         assertNotEquals(a, c);
-        assertNotEquals(run(ScriptedModel.of(RISING), PROMPT, options(16, 16, 16).build()).positionsPerStep(), a,
+        assertNotEquals(
+                run(ScriptedModel.of(RISING), PROMPT, options(16, 16, 16).build())
+                        .positionsPerStep(),
+                a,
                 "random order is not the confidence order");
     }
 
@@ -200,30 +226,54 @@ class DenoisingRunTest {
         GenerationRequest hot = options(16, 16, 16).temperature(1.0).seed(42L).build();
         long[] a = run(ScriptedModel.of(FLAT), PROMPT, hot).result.region();
         long[] b = run(ScriptedModel.of(FLAT), PROMPT, hot).result.region();
-        long[] c = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().seed(43L).build()).result.region();
+        long[] c = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().seed(43L).build())
+                .result
+                .region();
         assertArrayEquals(a, b);
         assertFalse(Arrays.equals(a, c));
-        assertTrue(Arrays.stream(a).distinct().count() > 2, "a flat distribution gives varied tokens: " + Arrays.toString(a));
+        assertTrue(
+                Arrays.stream(a).distinct().count() > 2,
+                "a flat distribution gives varied tokens: " + Arrays.toString(a));
         assertTrue(Arrays.stream(a).allMatch(t -> t >= 20 && t < 28), "only tokens of the head's top-8");
-        long[] greedy = run(ScriptedModel.of(FLAT), PROMPT, options(16, 16, 16).build()).result.region();
+        long[] greedy = run(ScriptedModel.of(FLAT), PROMPT, options(16, 16, 16).build())
+                .result
+                .region();
         assertTrue(Arrays.stream(greedy).allMatch(t -> t == 20));
     }
 
     @Test
     void top_k_1_and_a_tiny_top_p_make_sampling_greedy() {
         GenerationRequest hot = options(16, 16, 16).temperature(1.0).seed(42L).build();
-        assertTrue(Arrays.stream(run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topK(1).build()).result.region())
+        assertTrue(Arrays.stream(run(
+                                ScriptedModel.of(FLAT),
+                                PROMPT,
+                                hot.toBuilder().topK(1).build())
+                        .result
+                        .region())
                 .allMatch(t -> t == 20));
-        assertTrue(Arrays.stream(run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topP(0.01).build()).result.region())
+        assertTrue(Arrays.stream(run(
+                                ScriptedModel.of(FLAT),
+                                PROMPT,
+                                hot.toBuilder().topP(0.01).build())
+                        .result
+                        .region())
                 .allMatch(t -> t == 20));
-        long[] top2 = run(ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topK(2).build()).result.region();
+        long[] top2 = run(
+                        ScriptedModel.of(FLAT), PROMPT, hot.toBuilder().topK(2).build())
+                .result
+                .region();
         assertTrue(Arrays.stream(top2).allMatch(t -> t == 20 || t == 21));
     }
 
     @Test
     void with_full_logits_sampling_reaches_beyond_the_heads_top_k() {
         ScriptedModel model = new ScriptedModel(VOCAB, 2, true, false, 512, FLAT);
-        long[] region = run(model, PROMPT, options(16, 16, 16).temperature(1.0).seed(3L).build()).result.region();
+        long[] region = run(
+                        model,
+                        PROMPT,
+                        options(16, 16, 16).temperature(1.0).seed(3L).build())
+                .result
+                .region();
         assertTrue(Arrays.stream(region).anyMatch(t -> t > 21), Arrays.toString(region));
     }
 
@@ -239,13 +289,27 @@ class DenoisingRunTest {
             return l;
         };
         GenerationRequest hot = options(16, 16, 16).temperature(5.0).seed(9L).build();
-        long[] top2 = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT, hot.toBuilder().topK(2).build()).result.region();
+        long[] top2 = run(
+                        new ScriptedModel(VOCAB, 1, true, false, 512, negative),
+                        PROMPT,
+                        hot.toBuilder().topK(2).build())
+                .result
+                .region();
         assertTrue(Arrays.stream(top2).allMatch(t -> t == 40 || t == 41), Arrays.toString(top2));
         assertTrue(Arrays.stream(top2).anyMatch(t -> t == 41), Arrays.toString(top2));
-        long[] nucleus = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT, hot.toBuilder().topP(0.5).build()).result.region();
+        long[] nucleus = run(
+                        new ScriptedModel(VOCAB, 1, true, false, 512, negative),
+                        PROMPT,
+                        hot.toBuilder().topP(0.5).build())
+                .result
+                .region();
         assertTrue(Arrays.stream(nucleus).allMatch(t -> t == 40 || t == 41), Arrays.toString(nucleus));
-        long[] margin = run(new ScriptedModel(VOCAB, 1, true, false, 512, negative), PROMPT,
-                hot.toBuilder().confidence(ConfidenceMeasure.MARGIN).build()).result.region();
+        long[] margin = run(
+                        new ScriptedModel(VOCAB, 1, true, false, 512, negative),
+                        PROMPT,
+                        hot.toBuilder().confidence(ConfidenceMeasure.MARGIN).build())
+                .result
+                .region();
         assertEquals(16, margin.length);
     }
 
@@ -267,11 +331,32 @@ class DenoisingRunTest {
             return l;
         };
         GenerationRequest o = options(2, 2, 2).build();
-        assertEquals(List.of(4), run(ScriptedModel.of(logits), PROMPT, o).positionsPerStep().get(0), "probability");
-        assertEquals(List.of(3), run(ScriptedModel.of(logits), PROMPT, o.toBuilder().confidence(ConfidenceMeasure.MARGIN).build())
-                .positionsPerStep().get(0), "margin");
-        assertEquals(List.of(4), run(ScriptedModel.of(logits), PROMPT, o.toBuilder().confidence(ConfidenceMeasure.NEGATIVE_ENTROPY).build())
-                .positionsPerStep().get(0), "negative entropy: two near-equal tokens are less uncertain than nine");
+        assertEquals(
+                List.of(4),
+                run(ScriptedModel.of(logits), PROMPT, o).positionsPerStep().get(0),
+                "probability");
+        assertEquals(
+                List.of(3),
+                run(
+                                ScriptedModel.of(logits),
+                                PROMPT,
+                                o.toBuilder()
+                                        .confidence(ConfidenceMeasure.MARGIN)
+                                        .build())
+                        .positionsPerStep()
+                        .get(0),
+                "margin");
+        assertEquals(
+                List.of(4),
+                run(
+                                ScriptedModel.of(logits),
+                                PROMPT,
+                                o.toBuilder()
+                                        .confidence(ConfidenceMeasure.NEGATIVE_ENTROPY)
+                                        .build())
+                        .positionsPerStep()
+                        .get(0),
+                "negative entropy: two near-equal tokens are less uncertain than nine");
     }
 
     @Test
@@ -302,8 +387,13 @@ class DenoisingRunTest {
             l[31] = sees ? 1.9f : 0.0f;
             return l;
         };
-        Recorder flipped = run(new ScriptedModel(VOCAB, 8, true, false, 512, flip), PROMPT, options(4, 4, 4).cfgScale(3.0).build());
-        assertTrue(Arrays.stream(flipped.result.region()).allMatch(t -> t == 31), Arrays.toString(flipped.result.region()));
+        Recorder flipped = run(
+                new ScriptedModel(VOCAB, 8, true, false, 512, flip),
+                PROMPT,
+                options(4, 4, 4).cfgScale(3.0).build());
+        assertTrue(
+                Arrays.stream(flipped.result.region()).allMatch(t -> t == 31),
+                Arrays.toString(flipped.result.region()));
     }
 
     /** Sure text at positions 3 and 4, EOS from position 5 on, less sure. */
@@ -311,9 +401,13 @@ class DenoisingRunTest {
 
     @Test
     void early_exit_stops_once_an_eos_follows_resolved_text_and_fills_the_rest_with_padding() {
-        Recorder full = run(ScriptedModel.of(EOS_AT_5), PROMPT, options(32, 32, 32).build());
+        Recorder full =
+                run(ScriptedModel.of(EOS_AT_5), PROMPT, options(32, 32, 32).build());
         assertEquals(32, full.result.steps());
-        Recorder early = run(ScriptedModel.of(EOS_AT_5), PROMPT, options(32, 32, 32).earlyExit(true).build());
+        Recorder early = run(
+                ScriptedModel.of(EOS_AT_5),
+                PROMPT,
+                options(32, 32, 32).earlyExit(true).build());
         assertEquals(FinishReason.EOS, early.result.reason());
         assertEquals(3, early.result.steps(), "two text tokens, then the first EOS");
         assertArrayEquals(full.result.canvas(), early.result.canvas());
@@ -321,7 +415,10 @@ class DenoisingRunTest {
 
     @Test
     void max_tokens_stops_once_that_many_leading_tokens_are_resolved() {
-        Recorder r = run(ScriptedModel.of(RISING), PROMPT, options(16, 4, 16).maxTokens(4).build());
+        Recorder r = run(
+                ScriptedModel.of(RISING),
+                PROMPT,
+                options(16, 4, 16).maxTokens(4).build());
         assertEquals(FinishReason.MAX_TOKENS, r.result.reason());
         assertEquals(4, r.result.steps(), "only the first block ran");
     }
@@ -329,7 +426,9 @@ class DenoisingRunTest {
     @Test
     void a_stop_sequence_in_the_resolved_text_ends_the_run() {
         // tokens 20+p decode to letters: position 3 -> 'x' (23 % 26 = 23), 4 -> 'y', 5 -> 'z'
-        Recorder r = run(ScriptedModel.of((c, p) -> prefer(VOCAB, 20 + p, 10 - 0.1f * p)), PROMPT,
+        Recorder r = run(
+                ScriptedModel.of((c, p) -> prefer(VOCAB, 20 + p, 10 - 0.1f * p)),
+                PROMPT,
                 options(16, 16, 16).stop(List.of("yz")).build());
         assertEquals(FinishReason.STOP_SEQUENCE, r.result.reason());
         assertEquals(3, r.result.steps());
@@ -343,9 +442,11 @@ class DenoisingRunTest {
         assertEquals(6, layout.genLength());
         ScriptedModel model = ScriptedModel.of(RISING);
         GenerationRequest o = options(6, 6, 4).build();
-        Denoised d = start(model, plan(model, new PromptTokens.Placeholders(tokens), o), DenoisingListener.NONE).runToEnd(model);
+        Denoised d = start(model, plan(model, new PromptTokens.Placeholders(tokens), o), DenoisingListener.NONE)
+                .runToEnd(model);
         assertArrayEquals(new long[] {0, 10, 22, 42, 24, 25, 43, 27}, d.canvas());
-        assertEquals(4, model.inputs.size(), "4 masks over 4 steps: the schedule counts masks, not the region's length");
+        assertEquals(
+                4, model.inputs.size(), "4 masks over 4 steps: the schedule counts masks, not the region's length");
     }
 
     @Test
@@ -381,7 +482,12 @@ class DenoisingRunTest {
     @Test
     void a_finished_run_refuses_more_steps_and_an_unfinished_one_has_no_result() {
         ScriptedModel model = ScriptedModel.of(RISING);
-        DenoisingRun run = start(model, plan(model, new PromptTokens.Continuation(PROMPT), options(4, 4, 4).build()),
+        DenoisingRun run = start(
+                model,
+                plan(
+                        model,
+                        new PromptTokens.Continuation(PROMPT),
+                        options(4, 4, 4).build()),
                 DenoisingListener.NONE);
         assertThrows(IllegalStateException.class, run::result);
         run.runToEnd(model);

@@ -1,15 +1,14 @@
 package dev.unmask.engine.decode;
 
-import dev.unmask.engine.testing.ScriptedModel;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
-
-import java.util.List;
-
 import static dev.unmask.engine.testing.ScriptedModel.MASK;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unmask.engine.testing.ScriptedModel;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * What a run itself refuses, whatever the plan: a region without masks, blocks that do not cover it, a shifted model
@@ -36,14 +35,20 @@ class ValidationTest {
     static DenoisingRun start(ScriptedModel model, CanvasLayout layout, List<Block> blocks) {
         ModelTraits traits = ModelTraits.of(model.manifest());
         DecodingOptions o = DecodingOptions.defaults();
-        return DenoisingRun.start(layout, blocks, o, traits, DenoisingListener.NONE,
+        return DenoisingRun.start(
+                layout,
+                blocks,
+                o,
+                traits,
+                DenoisingListener.NONE,
                 new AnswerText(layout, o, traits, ids -> "", t -> new long[0]));
     }
 
     @Test
     void a_region_without_masks_or_a_canvas_without_placeholders_is_refused() {
         ScriptedModel model = ScriptedModel.of((c, p) -> new float[64]);
-        refused(() -> start(model, new CanvasLayout(new long[] {0, 5, 6}, 1, 2), List.of(new Block(1, 3, 2))),
+        refused(
+                () -> start(model, new CanvasLayout(new long[] {0, 5, 6}, 1, 2), List.of(new Block(1, 3, 2))),
                 "Nothing to generate");
         refused(() -> CanvasLayout.ofPlaceholders(new long[] {0, 5, 6}, MASK), "no <|mdm_mask|> placeholder");
     }
@@ -60,7 +65,8 @@ class ValidationTest {
     @Test
     void a_shifted_model_needs_a_token_before_the_region() {
         ScriptedModel shifted = new ScriptedModel(64, 8, false, true, 512, (c, p) -> new float[64]);
-        refused(() -> start(shifted, CanvasLayout.continuation(new long[0], 4, MASK), List.of(new Block(0, 4, 4))),
+        refused(
+                () -> start(shifted, CanvasLayout.continuation(new long[0], 4, MASK), List.of(new Block(0, 4, 4))),
                 "logits_shift");
     }
 }

@@ -3,7 +3,6 @@ package dev.unmask.engine.testing;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.format.PackageManifest;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,7 +34,8 @@ public final class ScriptedModel implements DenoisingModel {
     public final List<long[][]> headPositions = new ArrayList<>();
     public boolean closed;
 
-    public ScriptedModel(int vocab, int topK, boolean fullLogits, boolean logitsShift, int maxSequenceLength, Logits logits) {
+    public ScriptedModel(
+            int vocab, int topK, boolean fullLogits, boolean logitsShift, int maxSequenceLength, Logits logits) {
         this.vocab = vocab;
         this.topK = topK;
         this.fullLogits = fullLogits;
@@ -125,14 +125,36 @@ public final class ScriptedModel implements DenoisingModel {
         closed = true;
     }
 
-    public static PackageManifest manifest(int vocab, int topK, boolean fullLogits, boolean logitsShift, int maxSequenceLength) {
-        return new PackageManifest(PackageManifest.FORMAT, PackageManifest.CURRENT_FORMAT_VERSION, "scripted",
-                new PackageManifest.Architecture("llada", "llada", 1, 8, 1, 1, 8, 8, vocab, vocab, maxSequenceLength,
-                        10000, 1e-5, true, logitsShift),
-                null, new PackageManifest.Precision("fp32", "none"),
+    public static PackageManifest manifest(
+            int vocab, int topK, boolean fullLogits, boolean logitsShift, int maxSequenceLength) {
+        return new PackageManifest(
+                PackageManifest.FORMAT,
+                PackageManifest.CURRENT_FORMAT_VERSION,
+                "scripted",
+                new PackageManifest.Architecture(
+                        "llada",
+                        "llada",
+                        1,
+                        8,
+                        1,
+                        1,
+                        8,
+                        8,
+                        vocab,
+                        vocab,
+                        maxSequenceLength,
+                        10000,
+                        1e-5,
+                        true,
+                        logitsShift),
+                null,
+                new PackageManifest.Precision("fp32", "none"),
                 new PackageManifest.Graph(21, 10, topK, fullLogits, List.of(), List.of()),
                 new PackageManifest.SpecialTokens(MASK, EOS, EOT, BOS, EOS),
                 new PackageManifest.GenerationDefaults(8, 8, 4, 0.0, "low_confidence", 0.0),
-                null, Map.of(), null, null);
+                null,
+                Map.of(),
+                null,
+                null);
     }
 }

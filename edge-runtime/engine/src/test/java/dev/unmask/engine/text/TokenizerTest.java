@@ -1,17 +1,16 @@
 package dev.unmask.engine.text;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.unmask.testing.Repo;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.nio.file.Path;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.testing.Repo;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 class TokenizerTest {
 
@@ -33,11 +32,17 @@ class TokenizerTest {
     void encodes_prompts_exactly_as_the_python_tokenizer_did_for_the_fixtures_with_the_bos_first() {
         for (JsonNode c : generation.get("cases")) {
             if (c.has("prompt")) {
-                assertArrayEquals(Repo.longs(c.get("prompt_ids")), tokenizer.encode(c.get("prompt").asText(), true),
+                assertArrayEquals(
+                        Repo.longs(c.get("prompt_ids")),
+                        tokenizer.encode(c.get("prompt").asText(), true),
                         c.get("name").asText());
             } else {
-                assertArrayEquals(Repo.longs(c.get("prefix_ids")), tokenizer.encode(c.get("prefix").asText(), true));
-                assertArrayEquals(Repo.longs(c.get("suffix_ids")), tokenizer.encode(c.get("suffix").asText(), false));
+                assertArrayEquals(
+                        Repo.longs(c.get("prefix_ids")),
+                        tokenizer.encode(c.get("prefix").asText(), true));
+                assertArrayEquals(
+                        Repo.longs(c.get("suffix_ids")),
+                        tokenizer.encode(c.get("suffix").asText(), false));
             }
         }
     }
