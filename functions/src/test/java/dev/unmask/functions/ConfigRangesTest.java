@@ -18,8 +18,7 @@ class ConfigRangesTest {
         assertThrows(
                 IllegalArgumentException.class,
                 () -> ModelHost.checkRange("unmask.batch.max-queue", 1_000_000, 0, ModelHost.MAX_QUEUE, 64));
-        assertThrows(
-                IllegalArgumentException.class, () -> ModelHost.checkRange("unmask.threads", -1, 0, 1024, 0));
+        assertThrows(IllegalArgumentException.class, () -> ModelHost.checkRange("unmask.threads", -1, 0, 1024, 0));
         assertDoesNotThrow(() -> ModelHost.checkRange("unmask.batch.max-size", 8, 1, ModelHost.MAX_BATCH, 8));
     }
 }

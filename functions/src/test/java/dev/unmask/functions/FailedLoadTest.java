@@ -26,7 +26,14 @@ import org.junit.jupiter.api.Test;
 @TestProfile(FailedLoadTest.CorruptPackage.class)
 class FailedLoadTest {
 
-    /** A copy of the tiny package whose {@code model.onnx} is garbage, served as model {@code corrupt}. */
+    /** Where this test's service logs: one file per test JVM. */
+    static final Path LOG = Path.of(
+            System.getProperty("java.io.tmpdir"), "unmask-failed-load-" + ProcessHandle.current().pid() + ".log");
+
+    /**
+     * A copy of the tiny package whose {@code model.onnx} is garbage, served as model {@code corrupt}; the log also
+     * goes to {@link #LOG}.
+     */
     public static class CorruptPackage implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
@@ -38,7 +45,13 @@ class FailedLoadTest {
                     }
                 }
                 Files.writeString(copy.resolve("model.onnx"), "this is no ONNX graph");
-                return Map.of("unmask.models.corrupt.path", copy.toString());
+                return Map.of(
+                        "unmask.models.corrupt.path",
+                        copy.toString(),
+                        "quarkus.log.file.enabled",
+                        "true",
+                        "quarkus.log.file.path",
+                        LOG.toString());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -67,5 +80,9 @@ class FailedLoadTest {
         assertFalse(api.headers().hasHeaderWithName("Retry-After"), "retrying does not help");
         assertFalse(body.contains("still loading"), body);
         assertTrue(body.contains("Could not load the configured packages"), body);
+
+        String log = Files.readString(LOG);
+        assertTrue(log.contains("Could not load the packages"), log);
+        assertTrue(log.contains("\tat dev.unmask."), "with its stack: " + log);
     }
 }

@@ -277,7 +277,7 @@ final class LocalModels implements AutoCloseable {
                     }
                 }
                 release(entry);
-                reap(); // keep_alive 0: gone before the answer is written
+                reap(entry); // keep_alive 0: gone before the answer is written
             }
         };
     }
@@ -293,8 +293,13 @@ final class LocalModels implements AutoCloseable {
      * of its model (its answer does not fail for it). An {@link Error} still stops the worker; /health then says so.
      */
     private void reap() {
+        reap(null);
+    }
+
+    /** {@link #reap()} of {@code only}; all when null. */
+    private void reap(Entry only) {
         try {
-            unloadIdle();
+            unloadIdle(only);
         } catch (RuntimeException e) {
             say("could not unload an idle model: " + e);
         }
@@ -314,13 +319,24 @@ final class LocalModels implements AutoCloseable {
      * even if another's unload fails; the first failure is thrown once all are done.
      */
     void unloadIdle() {
+        unloadIdle(null);
+    }
+
+    /**
+     * {@link #unloadIdle()} of one model: what a request does as it lets go of its model, so that its answer never
+     * waits for the unload of another (the worker unloads those).
+     */
+    private void unloadIdle(Entry only) {
         long now = System.nanoTime();
         Map<String, Entry> idle = new LinkedHashMap<>();
         Map<String, CompletableFuture<Void>> done = new HashMap<>();
         synchronized (this) {
             for (Map.Entry<String, Entry> e : models.entrySet()) {
                 Entry m = e.getValue();
-                if (m.ready() && m.inFlight == 0 && KeepAlive.expired(m.keepAlive, now - m.lastUsedNanos)) {
+                if ((only == null || m == only)
+                        && m.ready()
+                        && m.inFlight == 0
+                        && KeepAlive.expired(m.keepAlive, now - m.lastUsedNanos)) {
                     idle.put(e.getKey(), m);
                 }
             }
