@@ -28,7 +28,8 @@ class FailedLoadTest {
 
     /** Where this test's service logs: one file per test JVM. */
     static final Path LOG = Path.of(
-            System.getProperty("java.io.tmpdir"), "unmask-failed-load-" + ProcessHandle.current().pid() + ".log");
+            System.getProperty("java.io.tmpdir"),
+            "unmask-failed-load-" + ProcessHandle.current().pid() + ".log");
 
     /**
      * A copy of the tiny package whose {@code model.onnx} is garbage, served as model {@code corrupt}; the log also

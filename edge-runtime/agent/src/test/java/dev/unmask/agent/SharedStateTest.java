@@ -146,6 +146,41 @@ class SharedStateTest {
         }
     }
 
+    @Test
+    void serve_refuses_a_count_or_duration_out_of_range_at_start_not_at_the_first_request() throws Exception {
+        String[][] wrong = {
+            {"--max-batch", "0", "--max-batch 0 is out of range: use 1 to 256, e.g. --max-batch 4"},
+            {"--max-queue", "-1", "--max-queue -1 is out of range"},
+            {"--threads", "100000", "--threads 100000 is out of range"},
+            {"--keep-alive", "999999999999h", "--keep-alive: keep_alive '999999999999h' is longer than 365 days"},
+        };
+        for (String[] w : wrong) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            picocli.CommandLine cli = Unmask.commandLine();
+            cli.setErr(new java.io.PrintWriter(err, true));
+            cli.setOut(new java.io.PrintWriter(new java.io.StringWriter(), true));
+            java.util.concurrent.CompletableFuture<Integer> exit =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> cli.execute(
+                            "serve",
+                            "--port",
+                            "0",
+                            "--model",
+                            ReferencePackages.tinyLlada().toString(),
+                            w[0],
+                            w[1]));
+            int code;
+            try {
+                code = exit.get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException started) {
+                ServeCommand serve = cli.getSubcommands().get("serve").getCommand();
+                serve.stop();
+                throw new AssertionError(w[0] + " " + w[1] + " was taken: serve started");
+            }
+            assertEquals(ExitCodes.USAGE, code, err.toString());
+            assertTrue(err.toString().contains(w[2]), err.toString());
+        }
+    }
+
     /** Polls for up to a minute: generous on a loaded machine, and a state, not a speed, is asserted. */
     static boolean eventually(BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
