@@ -16,8 +16,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -167,9 +169,9 @@ final class LocalModels implements AutoCloseable {
         try {
             reaping.get();
             return "the keep-alive worker stopped";
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             return "the keep-alive worker stopped: " + e.getCause();
-        } catch (java.util.concurrent.CancellationException | InterruptedException e) {
+        } catch (CancellationException | InterruptedException e) {
             return "the keep-alive worker stopped";
         }
     }

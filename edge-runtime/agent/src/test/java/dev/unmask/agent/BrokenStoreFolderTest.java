@@ -55,6 +55,10 @@ class BrokenStoreFolderTest {
                                 l.startsWith("broken ") && l.contains("BROKEN") && l.contains("no 'architecture'")),
                 listed);
         assertTrue(err.toString().contains("unmask rm"), err.toString());
+
+        assertEquals(ExitCodes.BAD_PACKAGE, cli.execute("show", "broken", "--store", store.toString()));
+        assertEquals(ExitCodes.OK, cli.execute("rm", "broken", "--store", store.toString()), err.toString());
+        assertTrue(Files.notExists(store.resolve("broken")), "a broken folder can be removed as it is listed");
     }
 
     @Test
