@@ -23,7 +23,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Loads the configured packages, warms them, and holds the {@link OpenAiService} over them. Until that is done
- * {@link #service()} answers 503 and {@code /q/health/ready} is down.
+ * {@link #service()} answers 503 and {@code /q/health/ready} is down. A load that fails (a corrupt package, a value
+ * out of range in the configuration) is final: the API answers 500 saying what failed, readiness and liveness turn
+ * down (so that an orchestrator restarts the service), and the log has it with its stack.
  *
  * <p>Shutdown closes each model's scheduler (which returns once no step runs and every waiting request has its 503)
  * and then its engine. A model is handed to shutdown only once it is opened and warmed, so shutdown never closes an
@@ -89,6 +91,7 @@ public class ModelHost {
                 throw new IllegalStateException("No package configured: set unmask.models.<id>.path, e.g. "
                         + "unmask.models.tiny-llada.path=models/tiny-llada/package");
             }
+            checkRanges(config);
             RuntimeOptions runtime =
                     new RuntimeOptions(ExecutionProvider.parse(config.executionProvider()), config.threads());
             long created = Clock.systemUTC().instant().getEpochSecond();
@@ -153,15 +156,43 @@ public class ModelHost {
         }
     }
 
+    /** The most requests one forward pass takes: each holds a whole canvas of activations. */
+    static final int MAX_BATCH = 256;
+    /** The most requests that may wait; beyond, a client waits minutes: 429 tells it to come back. */
+    static final int MAX_QUEUE = 100_000;
+    /** More ONNX Runtime threads than any machine has cores only slows it down. */
+    static final int MAX_THREADS = 1024;
+
+    /** Every count in the configuration, checked before anything loads; the message shows a correct setting. */
+    static void checkRanges(UnmaskConfig config) {
+        checkRange("unmask.threads", config.threads(), 0, MAX_THREADS, 0);
+        checkRange("unmask.batch.max-size", config.batch().maxSize(), 1, MAX_BATCH, 8);
+        checkRange("unmask.batch.max-queue", config.batch().maxQueue(), 0, MAX_QUEUE, 64);
+        checkRange("unmask.limits.max-tokens", config.limits().maxTokens(), 1, Integer.MAX_VALUE, 512);
+        checkRange("unmask.limits.max-steps", config.limits().maxSteps(), 1, Integer.MAX_VALUE, 512);
+        checkRange("unmask.limits.max-canvas-tokens", config.limits().maxCanvasTokens(), 0, Integer.MAX_VALUE, 0);
+    }
+
+    static void checkRange(String key, int value, int min, int max, int example) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(key + "=" + value + " is out of range: use " + min + " to "
+                    + (max == Integer.MAX_VALUE ? "any larger number" : max) + ", e.g. " + key + "=" + example);
+        }
+    }
+
     private boolean loadInBackground() {
         return config.loadInBackground().orElse(System.getenv("AWS_LAMBDA_RUNTIME_API") == null);
     }
 
-    /** The API; 503 ({@code model_loading}) until the packages are loaded and warmed. */
+    /**
+     * The API; 503 ({@code model_loading}) until the packages are loaded and warmed, 500 ({@code model_load_failed},
+     * saying what failed) once their load has failed.
+     */
     public OpenAiService service() {
         OpenAiService s = service;
         if (s == null) {
-            throw Errors.notReady();
+            Throwable failed = failure;
+            throw failed != null ? Errors.loadFailed("the configured packages", failed) : Errors.notReady();
         }
         return s;
     }

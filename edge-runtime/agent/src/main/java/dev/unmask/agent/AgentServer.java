@@ -1,5 +1,6 @@
 package dev.unmask.agent;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -41,7 +42,9 @@ import java.util.function.Function;
  * (the same code the functions serve with) and writes the answer, the SSE stream or the error.
  *
  * <pre>
- * GET  /health               {"status":"ok","models":[...],"loaded":[{"model","in_flight","idle_millis","keep_alive"}]}
+ * GET  /health               {"status":"ok","models":[...],"loaded":[{"model","in_flight","idle_millis","keep_alive"}],
+ *                             "broken":[{"model","reason"}]}; 503 with "status":"degraded" and "problem" once a
+ *                             background worker has stopped
  * GET  /v1/models            the models this agent can serve (installed, and the bundled one)
  * GET  /v1/models/{id}
  * POST /v1/chat/completions  OpenAI's, plus the diffusion extras and Ollama's "keep_alive"
@@ -53,8 +56,19 @@ final class AgentServer implements AutoCloseable {
     /** The largest request body; a prompt of the longest canvas is far smaller. */
     static final int MAX_BODY_BYTES = 4 << 20;
 
-    /** What {@code GET /health} answers. */
-    record Health(String status, List<String> models, List<LocalModels.Status> loaded) {}
+    /**
+     * What {@code GET /health} answers. A broken folder in the store is listed, not a failure of the server: the
+     * other models are served.
+     */
+    record Health(
+            String status,
+            List<String> models,
+            List<LocalModels.Status> loaded,
+            List<BrokenModel> broken,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String problem) {}
+
+    /** An installed model that is not served, and why. */
+    record BrokenModel(String model, String reason) {}
 
     private final HttpServer server;
     private final LocalModels models;
@@ -128,8 +142,17 @@ final class AgentServer implements AutoCloseable {
         String path = exchange.getRequestURI().getPath();
         if (path.equals("/health") || path.equals("/")) {
             requireMethod(method, "GET");
-            Health health = new Health("ok", List.copyOf(models.available().keySet()), models.loaded());
-            writeJson(exchange, 200, health);
+            LocalModels.Catalog catalog = models.catalog();
+            String problem = models.workerProblem();
+            Health health = new Health(
+                    problem == null ? "ok" : "degraded",
+                    List.copyOf(catalog.models().keySet()),
+                    models.loaded(),
+                    catalog.broken().entrySet().stream()
+                            .map(b -> new BrokenModel(b.getKey(), b.getValue()))
+                            .toList(),
+                    problem);
+            writeJson(exchange, problem == null ? 200 : 503, health);
             return;
         }
         if (!path.startsWith("/v1/")) {
@@ -175,8 +198,10 @@ final class AgentServer implements AutoCloseable {
             PendingGeneration pending = submit.apply(service);
             if (!pending.streaming()) {
                 whole = pending.await();
+                lease.answered();
             } else {
                 stream(exchange, pending);
+                lease.answered();
                 return;
             }
         } // released before the answer is written: with keep_alive 0 the model is gone when the client reads it

@@ -6,7 +6,6 @@ import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.BatchScheduler;
-import dev.unmask.openai.ErrorKind;
 import dev.unmask.openai.Errors;
 import dev.unmask.openai.SchedulerObserver;
 import dev.unmask.openai.ServedModel;
@@ -17,10 +16,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -34,15 +36,35 @@ import java.util.function.Supplier;
  * a model that is loading wait for that one load (a future per name); a failed load is reported to each of them and
  * the next request tries again. A model is unloaded only with no request in flight, and only once it is out of the
  * table, so no new request can get it while its engine closes.
+ *
+ * <p>No request changes what others get when it fails: a request's {@code keep_alive} applies only once it is
+ * answered. The keep-alive worker outlives a failure of any one unload (it says so in the log and on
+ * {@code /health}); only an {@link Error} stops it, and {@link #workerProblem()} then says so.
  */
 final class LocalModels implements AutoCloseable {
 
     /** A model that is in memory now, as {@code GET /health} shows it. */
     record Status(String model, int inFlight, long idleMillis, String keepAlive) {}
 
+    /**
+     * What can be served: model ids and their package folders, and the ids installed whose folder cannot be read,
+     * with why (listed on {@code /health}, answered with that reason, never loaded).
+     */
+    record Catalog(Map<String, Path> models, Map<String, String> broken) {
+        static Catalog of(Map<String, Path> models) {
+            return new Catalog(models, Map.of());
+        }
+    }
+
     /** Held while a request uses a model: the model is not unloaded under it. */
     interface Lease extends AutoCloseable {
         ServedModel served();
+
+        /**
+         * The request was answered: its {@code keep_alive} applies from now. A request that fails leaves the model's
+         * keep-alive as it was.
+         */
+        void answered();
 
         @Override
         void close();
@@ -56,7 +78,7 @@ final class LocalModels implements AutoCloseable {
 
     private static final long REAP_PERIOD_MILLIS = 100;
 
-    private final Supplier<Map<String, Path>> catalog;
+    private final Supplier<Catalog> catalog;
     private final Loader loader;
     private final Duration defaultKeepAlive;
     private final Consumer<String> log;
@@ -64,6 +86,7 @@ final class LocalModels implements AutoCloseable {
     private final Map<String, CompletableFuture<Void>> unloading = new HashMap<>(); // guarded by this
     private boolean closed; // guarded by this
     private final ScheduledExecutorService reaper;
+    private final ScheduledFuture<?> reaping;
 
     /** One model, from the request that starts its load until it is unloaded. */
     private static final class Entry {
@@ -98,6 +121,11 @@ final class LocalModels implements AutoCloseable {
     }
 
     LocalModels(Supplier<Map<String, Path>> catalog, Loader loader, Duration defaultKeepAlive, Consumer<String> log) {
+        this(() -> Catalog.of(catalog.get()), defaultKeepAlive, loader, log);
+    }
+
+    /** With the broken models of the store too, for {@code /health} and a clear answer to a request for one. */
+    LocalModels(Supplier<Catalog> catalog, Duration defaultKeepAlive, Loader loader, Consumer<String> log) {
         this.catalog = catalog;
         this.loader = loader;
         this.defaultKeepAlive = defaultKeepAlive;
@@ -107,7 +135,8 @@ final class LocalModels implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        reaper.scheduleWithFixedDelay(this::unloadIdle, REAP_PERIOD_MILLIS, REAP_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        reaping = reaper.scheduleWithFixedDelay(
+                this::reap, REAP_PERIOD_MILLIS, REAP_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** The real loader: the package's engine and a scheduler over it. */
@@ -121,7 +150,34 @@ final class LocalModels implements AutoCloseable {
 
     /** The ids that can be served and their package folders. */
     Map<String, Path> available() {
+        return catalog.get().models();
+    }
+
+    /** What can be served now, and the installed models that cannot, with why: one reading of the store. */
+    Catalog catalog() {
         return catalog.get();
+    }
+
+    /**
+     * Null while every background worker runs; else what stopped one ({@code /health} then answers 503, so that a
+     * supervisor restarts the server: idle models would never be unloaded).
+     */
+    String workerProblem() {
+        if (!reaping.isDone() || closedNow()) {
+            return null;
+        }
+        try {
+            reaping.get();
+            return "the keep-alive worker stopped";
+        } catch (ExecutionException e) {
+            return "the keep-alive worker stopped: " + e.getCause();
+        } catch (CancellationException | InterruptedException e) {
+            return "the keep-alive worker stopped";
+        }
+    }
+
+    private synchronized boolean closedNow() {
+        return closed;
     }
 
     /**
@@ -135,23 +191,32 @@ final class LocalModels implements AutoCloseable {
         Entry entry;
         Path loadFrom = null;
         CompletableFuture<Void> previous = null;
+        Catalog available = null;
+        synchronized (this) {
+            entry = models.get(id);
+        }
+        if (entry == null) { // read outside the lock: listing the store reads every manifest
+            available = catalog.get();
+        }
         synchronized (this) {
             if (closed) {
                 throw new UnmaskException(Failure.SHUTTING_DOWN, "The server is shutting down");
             }
             entry = models.get(id);
             if (entry == null) {
-                Map<String, Path> available = catalog.get();
-                loadFrom = available.get(id);
+                if (available == null) { // unloaded since the first look
+                    available = catalog.get();
+                }
+                loadFrom = available.models().get(id);
                 if (loadFrom == null) {
-                    throw Errors.unknownModel(id, available.keySet());
+                    String reason = available.broken().get(id);
+                    throw reason != null
+                            ? Errors.brokenModel(id, reason)
+                            : Errors.unknownModel(id, available.models().keySet());
                 }
                 entry = new Entry(defaultKeepAlive);
                 models.put(id, entry);
                 previous = unloading.get(id);
-            }
-            if (keepAlive != null) {
-                entry.keepAlive = keepAlive;
             }
             entry.inFlight++;
         }
@@ -165,7 +230,7 @@ final class LocalModels implements AutoCloseable {
             release(entry);
             throw Errors.toApi(e);
         }
-        return lease(entry, served);
+        return lease(entry, served, keepAlive);
     }
 
     private void load(String id, Path dir, Entry entry, CompletableFuture<Void> previous) {
@@ -175,30 +240,31 @@ final class LocalModels implements AutoCloseable {
         long started = System.nanoTime();
         try {
             ServedModel served = loader.load(id, dir);
-            log.accept(
-                    String.format("loaded '%s' from %s in %d ms", id, dir, (System.nanoTime() - started) / 1_000_000));
+            say(String.format("loaded '%s' from %s in %d ms", id, dir, (System.nanoTime() - started) / 1_000_000));
             entry.loaded.complete(served);
         } catch (RuntimeException | Error e) {
             synchronized (this) {
                 models.remove(id, entry); // the next request tries again
             }
-            entry.loaded.completeExceptionally(new ApiException(
-                    ErrorKind.SERVER,
-                    "Could not load model '" + id + "' from " + dir + ": " + e.getMessage(),
-                    "model",
-                    "model_load_failed",
-                    0,
-                    e));
+            entry.loaded.completeExceptionally(Errors.loadFailed("model '" + id + "' from " + dir, e));
         }
     }
 
-    private Lease lease(Entry entry, ServedModel served) {
+    private Lease lease(Entry entry, ServedModel served, Duration keepAlive) {
         return new Lease() {
             private boolean released;
+            private boolean answered;
 
             @Override
             public ServedModel served() {
                 return served;
+            }
+
+            @Override
+            public void answered() {
+                synchronized (LocalModels.this) {
+                    answered = true;
+                }
             }
 
             @Override
@@ -208,9 +274,12 @@ final class LocalModels implements AutoCloseable {
                         return;
                     }
                     released = true;
+                    if (answered && keepAlive != null) {
+                        entry.keepAlive = keepAlive;
+                    }
                 }
                 release(entry);
-                unloadIdle();
+                reap(entry); // keep_alive 0: gone before the answer is written
             }
         };
     }
@@ -221,18 +290,55 @@ final class LocalModels implements AutoCloseable {
         notifyAll(); // close() waits for the last lease
     }
 
-    /** Unloads every model no request uses whose keep-alive has run out since its last request. */
+    /**
+     * {@link #unloadIdle()}, surviving its failure: the keep-alive worker's task, and what a request runs as it lets go
+     * of its model (its answer does not fail for it). An {@link Error} still stops the worker; /health then says so.
+     */
+    private void reap() {
+        reap(null);
+    }
+
+    /** {@link #reap()} of {@code only}; all when null. */
+    private void reap(Entry only) {
+        try {
+            unloadIdle(only);
+        } catch (RuntimeException e) {
+            say("could not unload an idle model: " + e);
+        }
+    }
+
+    /** A line for the log; a log that fails is no reason to leave a model loaded. */
+    private void say(String line) {
+        try {
+            log.accept(line);
+        } catch (RuntimeException ignored) {
+            // the unload or load it reports goes on
+        }
+    }
+
+    /**
+     * Unloads every model no request uses whose keep-alive has run out since its last request. Each one is unloaded
+     * even if another's unload fails; the first failure is thrown once all are done.
+     */
     void unloadIdle() {
+        unloadIdle(null);
+    }
+
+    /**
+     * {@link #unloadIdle()} of one model: what a request does as it lets go of its model, so that its answer never
+     * waits for the unload of another (the worker unloads those).
+     */
+    private void unloadIdle(Entry only) {
         long now = System.nanoTime();
         Map<String, Entry> idle = new LinkedHashMap<>();
         Map<String, CompletableFuture<Void>> done = new HashMap<>();
         synchronized (this) {
             for (Map.Entry<String, Entry> e : models.entrySet()) {
                 Entry m = e.getValue();
-                if (m.ready()
+                if ((only == null || m == only)
+                        && m.ready()
                         && m.inFlight == 0
-                        && !KeepAlive.forever(m.keepAlive)
-                        && now - m.lastUsedNanos >= m.keepAlive.toNanos()) {
+                        && KeepAlive.expired(m.keepAlive, now - m.lastUsedNanos)) {
                     idle.put(e.getKey(), m);
                 }
             }
@@ -243,17 +349,27 @@ final class LocalModels implements AutoCloseable {
                 done.put(id, f);
             }
         }
+        RuntimeException failed = null;
         for (Map.Entry<String, Entry> e : idle.entrySet()) { // outside the lock: closing an engine takes time
             try {
                 // said when it leaves the table, as /health then shows it gone; the native memory follows at once
-                log.accept("unloaded '" + e.getKey() + "' after " + KeepAlive.show(e.getValue().keepAlive) + " idle");
+                say("unloaded '" + e.getKey() + "' after " + KeepAlive.show(e.getValue().keepAlive) + " idle");
                 unload(e.getValue());
+            } catch (RuntimeException ex) {
+                if (failed == null) {
+                    failed = ex;
+                } else {
+                    failed.addSuppressed(ex);
+                }
             } finally {
                 synchronized (this) {
                     unloading.remove(e.getKey(), done.get(e.getKey()));
                 }
                 done.get(e.getKey()).complete(null);
             }
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 
@@ -287,7 +403,6 @@ final class LocalModels implements AutoCloseable {
      */
     @Override
     public void close() {
-        reaper.shutdownNow();
         List<Entry> all;
         List<CompletableFuture<Void>> pending;
         synchronized (this) {
@@ -296,6 +411,7 @@ final class LocalModels implements AutoCloseable {
             models.clear();
             pending = new ArrayList<>(unloading.values());
         }
+        reaper.shutdownNow(); // after closed is set: /health does not take the stop for a dead worker
         List<ServedModel> open = new ArrayList<>();
         for (Entry m : all) {
             try {

@@ -58,6 +58,12 @@ public final class ModelStore {
     /** An installed model. */
     public record Installed(String name, Path dir, PackageManifest manifest, long bytes) {}
 
+    /** A folder under a model name whose manifest cannot be read: listed with why, never served. */
+    public record Broken(String name, Path dir, String reason) {}
+
+    /** What the store holds: the usable models and the broken folders, each by name. */
+    public record Listing(List<Installed> models, List<Broken> broken) {}
+
     private final Path root;
 
     public ModelStore(Path root) {
@@ -145,12 +151,21 @@ public final class ModelStore {
                         + "'unmask pull <package folder | .zip | https URL> --name " + name + "'"));
     }
 
-    /** The installed models, by name; manifests are read, checksums are not (a pull checked them). */
+    /** The usable installed models, by name; manifests are read, checksums are not (a pull checked them). */
     public List<Installed> list() {
+        return listing().models();
+    }
+
+    /**
+     * The installed models and, apart, the folders under a model name whose manifest cannot be read (edited by hand,
+     * or damaged): one such folder must not hide the others, nor stop {@code serve}.
+     */
+    public Listing listing() {
         if (!Files.isDirectory(root)) {
-            return List.of();
+            return new Listing(List.of(), List.of());
         }
         List<Installed> out = new ArrayList<>();
+        List<Broken> broken = new ArrayList<>();
         try (Stream<Path> children = Files.list(root)) {
             for (Path dir : children.sorted().toList()) {
                 String name = dir.getFileName().toString();
@@ -159,12 +174,16 @@ public final class ModelStore {
                         || !Files.isRegularFile(dir.resolve(PackageManifest.FILE_NAME))) {
                     continue; // staging and trash folders, stray files, links
                 }
-                out.add(installed(name, dir));
+                try {
+                    out.add(installed(name, dir));
+                } catch (RuntimeException e) { // PackageException, or a manifest valid JSON but missing its parts
+                    broken.add(new Broken(name, dir, e.getMessage() == null ? e.toString() : e.getMessage()));
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Could not list the store " + root, e);
         }
-        return out;
+        return new Listing(List.copyOf(out), List.copyOf(broken));
     }
 
     /** The installed model {@code name} with its manifest. */

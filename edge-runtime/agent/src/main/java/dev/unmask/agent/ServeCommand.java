@@ -96,12 +96,21 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Duration idle = KeepAlive.parse(keepAlive);
+        Duration idle;
+        try {
+            idle = KeepAlive.parse(keepAlive);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--keep-alive: " + e.getMessage(), e);
+        }
+        checkRange("--max-batch", maxBatch, 1, MAX_BATCH, 4);
+        checkRange("--max-queue", maxQueue, 0, MAX_QUEUE, 16);
+        checkRange("--threads", model.threads, 0, MAX_THREADS, 4);
         InetSocketAddress address = listenAddress(host, port, apiKey);
         PrintWriter err = spec.commandLine().getErr();
         ModelOptions.quietLogs(); // the load line is ours, below
-        Supplier<Map<String, Path>> catalog = catalog();
-        try (LocalModels models = new LocalModels(catalog, model.runtime(), idle, maxBatch, maxQueue, line -> {
+        Supplier<LocalModels.Catalog> catalog = catalog();
+        LocalModels.Loader loader = LocalModels.engines(model.runtime(), maxBatch, maxQueue);
+        try (LocalModels models = new LocalModels(catalog, idle, loader, line -> {
                     err.println("unmask: " + line);
                     err.flush();
                 });
@@ -122,9 +131,13 @@ final class ServeCommand implements Callable<Integer> {
                     },
                     "unmask-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
+            LocalModels.Catalog now = catalog.get();
+            for (Map.Entry<String, String> b : now.broken().entrySet()) {
+                err.println("unmask: not serving the broken model '" + b.getKey() + "': " + b.getValue());
+            }
             err.printf(
                     "unmask: serving %s on %s (OpenAI base_url; GET /health), keep-alive %s%s%n",
-                    catalog.get().keySet(),
+                    now.models().keySet(),
                     server.baseUri(),
                     KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
@@ -142,6 +155,21 @@ final class ServeCommand implements Callable<Integer> {
             throw e;
         } finally {
             closed.countDown();
+        }
+    }
+
+    /** The most requests one forward pass takes: each holds a whole canvas of activations. */
+    static final int MAX_BATCH = 256;
+    /** The most requests that may wait: beyond, a client waits minutes; 429 tells it to come back. */
+    static final int MAX_QUEUE = 100_000;
+    /** More ONNX Runtime threads than any machine has cores only slows it down. */
+    static final int MAX_THREADS = 1024;
+
+    /** Refuses a count outside {@code [min, max]} at start, not at the first request. */
+    static void checkRange(String flag, int value, int min, int max, int example) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(flag + " " + value + " is out of range: use " + min + " to " + max
+                    + ", e.g. " + flag + " " + example);
         }
     }
 
@@ -175,28 +203,46 @@ final class ServeCommand implements Callable<Integer> {
         return new InetSocketAddress(address, port);
     }
 
-    /** With --model, that one; else every installed model, and the bundled package under its name unless one shadows it. */
-    private Supplier<Map<String, Path>> catalog() {
+    /**
+     * With --model, that one; else every installed model, and the bundled package under its name unless one shadows
+     * it. A broken folder in the store is listed apart, with why, and the rest are served.
+     */
+    private Supplier<LocalModels.Catalog> catalog() {
         if (model.model != null) {
             Path dir = model.packageDir();
             String id = ModelStore.isName(model.model) && !Files.isDirectory(Path.of(model.model))
                     ? model.model
                     : idOf(dir);
-            Map<String, Path> one = Map.of(id, dir);
+            LocalModels.Catalog one = LocalModels.Catalog.of(Map.of(id, dir));
             return () -> one;
         }
         ModelStore store = model.store.open();
         Path bundled = ModelOptions.bundledPackage();
-        String bundledId = Files.isRegularFile(bundled.resolve(PackageManifest.FILE_NAME)) ? idOf(bundled) : null;
+        String bundledId = null;
+        String bundledBroken = null;
+        if (Files.isRegularFile(bundled.resolve(PackageManifest.FILE_NAME))) {
+            try {
+                bundledId = idOf(bundled);
+            } catch (RuntimeException e) {
+                bundledBroken = e.getMessage();
+            }
+        }
+        String finalBundledId = bundledId;
+        Map<String, String> bundledProblem = bundledBroken == null ? Map.of() : Map.of("bundled", bundledBroken);
         return () -> {
+            ModelStore.Listing listing = store.listing();
             Map<String, Path> all = new LinkedHashMap<>();
-            for (ModelStore.Installed m : store.list()) {
+            for (ModelStore.Installed m : listing.models()) {
                 all.put(m.name(), m.dir());
             }
-            if (bundledId != null) {
-                all.putIfAbsent(bundledId, bundled);
+            Map<String, String> broken = new LinkedHashMap<>(bundledProblem);
+            for (ModelStore.Broken b : listing.broken()) {
+                broken.put(b.name(), b.reason());
             }
-            return all;
+            if (finalBundledId != null && !broken.containsKey(finalBundledId)) {
+                all.putIfAbsent(finalBundledId, bundled);
+            }
+            return new LocalModels.Catalog(all, broken);
         };
     }
 

@@ -86,9 +86,10 @@ final class StoreCommands {
         @Override
         public Integer call() {
             ModelStore s = store.open();
-            List<ModelStore.Installed> all = s.list();
+            ModelStore.Listing listing = s.listing();
+            List<ModelStore.Installed> all = listing.models();
             PrintWriter out = spec.commandLine().getOut();
-            if (all.isEmpty()) {
+            if (all.isEmpty() && listing.broken().isEmpty()) {
                 spec.commandLine()
                         .getErr()
                         .println("unmask: no model in " + s.root()
@@ -105,7 +106,18 @@ final class StoreCommands {
                         m.manifest().architecture().family(),
                         precision(m.manifest()));
             }
+            for (ModelStore.Broken b : listing.broken()) { // listed, so that one damaged folder hides nothing
+                out.printf("%-24s %10s  %-8s %s%n", b.name(), "-", "BROKEN", b.reason());
+            }
             out.flush();
+            if (!listing.broken().isEmpty()) {
+                spec.commandLine()
+                        .getErr()
+                        .println("unmask: " + listing.broken().size() + " broken folder(s) in " + s.root()
+                                + " are not served; reinstall with 'unmask pull <package> --name <model> --force' "
+                                + "or remove with 'unmask rm <model>'");
+                spec.commandLine().getErr().flush();
+            }
             return ExitCodes.OK;
         }
     }

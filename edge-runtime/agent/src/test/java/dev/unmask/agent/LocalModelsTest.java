@@ -148,6 +148,57 @@ class LocalModelsTest {
         }
     }
 
+    @Test
+    void aSlowReadingOfTheStoreHoldsUpNeitherHealthNorALoadedModel() throws Exception {
+        Path tiny = ReferencePackages.tinyLlada();
+        CountDownLatch reading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean holdNext = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.function.Supplier<Map<String, Path>> store = () -> { // a store on a disk busy with a large load
+            if (holdNext.compareAndSet(true, false)) {
+                reading.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return Map.of("fast", tiny, "other", tiny);
+        };
+        LocalModels.Loader real = LocalModels.engines(RuntimeOptions.defaults().withIntraOpThreads(1), 2, 4);
+        try (LocalModels models = new LocalModels(store, real, Duration.ofMinutes(5), line -> {});
+                AgentServer server = new AgentServer(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        models,
+                        ServingLimits.defaults(),
+                        List.of())) {
+            server.start();
+            URI base = URI.create("http://127.0.0.1:" + server.port());
+            assertEquals(200, post(base, "fast").statusCode());
+
+            holdNext.set(true);
+            CompletableFuture<HttpResponse<String>> other = CompletableFuture.supplyAsync(() -> post(base, "other"));
+            assertTrue(reading.await(60, TimeUnit.SECONDS), "the request for 'other' reads the store, held");
+
+            CompletableFuture<HttpResponse<String>> health = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ServeCommandTest.get(base, "/health");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            CompletableFuture<HttpResponse<String>> fast = CompletableFuture.supplyAsync(() -> post(base, "fast"));
+            try {
+                assertEquals(200, health.get(30, TimeUnit.SECONDS).statusCode(), "/health answers meanwhile");
+                assertEquals(200, fast.get(30, TimeUnit.SECONDS).statusCode(), "a loaded model answers meanwhile");
+                assertFalse(other.isDone());
+            } finally {
+                release.countDown();
+            }
+            assertEquals(200, other.get(60, TimeUnit.SECONDS).statusCode());
+        }
+    }
+
     private static HttpResponse<String> post(URI base, String model) {
         try {
             return ServeCommandTest.post(base, "/v1/completions", COMPLETION.formatted(model));

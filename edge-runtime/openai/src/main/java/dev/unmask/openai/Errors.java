@@ -91,4 +91,33 @@ public final class Errors {
                 5,
                 null);
     }
+
+    /**
+     * A 500 for a model whose package did not load: retrying as is does not help, so no Retry-After, and the message
+     * says what failed (not "still loading").
+     *
+     * @param what the model and its folder, e.g. {@code "model 'tiny' from /srv/tiny"}
+     */
+    public static ApiException loadFailed(String what, Throwable cause) {
+        return new ApiException(
+                ErrorKind.SERVER,
+                "Could not load " + what + ": " + (cause.getMessage() == null ? cause.toString() : cause.getMessage()),
+                "model",
+                "model_load_failed",
+                0,
+                cause);
+    }
+
+    /** A 404 for a model installed under {@code model} whose folder is not a readable package. */
+    public static ApiException brokenModel(String model, String reason) {
+        return new ApiException(
+                ErrorKind.NOT_FOUND,
+                "The model '" + model + "' is installed but broken, so it is not served: " + reason
+                        + ". Reinstall it with 'unmask pull <package> --name " + model + " --force', or remove it "
+                        + "with 'unmask rm " + model + "'",
+                "model",
+                "model_not_found",
+                0,
+                null);
+    }
 }
