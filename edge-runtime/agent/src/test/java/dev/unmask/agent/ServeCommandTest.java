@@ -150,6 +150,7 @@ class ServeCommandTest {
     void streaming_is_server_sent_events_with_drafts_ending_in_done() throws Exception {
         HttpResponse<java.util.stream.Stream<String>> r = HTTP.send(
                 HttpRequest.newBuilder(server.base.resolve("/v1/chat/completions"))
+                        .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(
                                 "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
                                         + " \"max_tokens\": 16, \"steps\": 16, \"stream\": true, \"diffusing\": true,"
