@@ -339,7 +339,8 @@ final class AgentServer implements AutoCloseable {
         exchange.getResponseHeaders().set("Content-Type", Sse.CONTENT_TYPE);
         exchange.getResponseHeaders().set("Cache-Control", "no-cache");
         exchange.sendResponseHeaders(200, 0); // chunked
-        pending.streamTo(exchange.getResponseBody()); // a failed write cancels the request
+        // a failed write cancels the request; between writes (a block can take long) the watch does
+        pending.streamTo(exchange.getResponseBody(), ClientWatch.of(exchange));
     }
 
     private List<ModelList.Model> cards() {

@@ -72,10 +72,16 @@ final class ClientWatch {
             return () -> false;
         }
         boolean[] gone = {false};
+        long[] asked = {0}; // a stream asks between every two events: probe the socket at most every POLL_MILLIS
         return () -> {
             if (gone[0]) {
                 return true;
             }
+            long now = System.nanoTime();
+            if (now - asked[0] < POLL_MILLIS * 1_000_000 && asked[0] != 0) {
+                return false;
+            }
+            asked[0] = now;
             try {
                 // the request was read whole, so nothing is due on this connection but its end (or, from a client
                 // that pipelines, the next request: then that byte is lost, and the connection closes after this
