@@ -22,6 +22,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -32,9 +33,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -70,20 +77,77 @@ final class AgentServer implements AutoCloseable {
     /** An installed model that is not served, and why. */
     record BrokenModel(String model, String reason) {}
 
+    /**
+     * How much of a refused body is read and dropped so that the client, still sending, reads the error instead of a
+     * connection reset; past this the connection is closed.
+     */
+    static final long MAX_DRAIN_BYTES = 64L << 20;
+
+    /** Handler threads: requests being read, waited for or streamed; more wait in line (the server bounds them). */
+    static final int MAX_THREADS = 64;
+
+    /** Open connections, idle ones included; more are closed at once. */
+    static final int MAX_CONNECTIONS = 512;
+
+    /** Seconds a client has to send its request line, headers and body; then the connection is closed. */
+    static final int REQUEST_SECONDS = 10;
+
+    /** Seconds a kept-alive connection may stay idle between requests. */
+    static final int IDLE_SECONDS = 30;
+
+    private static final System.Logger LOG = System.getLogger(AgentServer.class.getName());
+
+    static {
+        limitJdkHttpServer();
+    }
+
+    /**
+     * The JDK server reads its limits from system properties, once, when its first instance is made: set them here
+     * (unless the user set them with -D), before any is. Without them a connection that sends half a header holds a
+     * thread forever, and any number of connections may stay open.
+     */
+    static void limitJdkHttpServer() {
+        Map.of(
+                        "sun.net.httpserver.maxReqTime", REQUEST_SECONDS, // request line, headers, body
+                        "sun.net.httpserver.idleInterval", IDLE_SECONDS,
+                        "sun.net.httpserver.clockTick", 1000, // ms between idle checks (default 10 s)
+                        "jdk.httpserver.maxConnections", MAX_CONNECTIONS)
+                .forEach((k, v) -> {
+                    if (System.getProperty(k) == null) {
+                        System.setProperty(k, Integer.toString(v));
+                    }
+                });
+    }
+
     private final HttpServer server;
     private final LocalModels models;
     private final ServingLimits limits;
     private final ApiKeys apiKeys;
-    private final ExecutorService workers;
+    private final CrossSite crossSite;
+    private final ThreadPoolExecutor workers;
     private final Clock clock = Clock.systemUTC();
 
     /**
      * @param apiKeys when not empty, {@code /v1} takes only {@code Authorization: Bearer <one of them>}
      */
     AgentServer(InetSocketAddress address, LocalModels models, ServingLimits limits, List<String> apiKeys) {
+        this(address, models, limits, apiKeys, CrossSite.loopbackOnly());
+    }
+
+    /**
+     * @param apiKeys   when not empty, {@code /v1} takes only {@code Authorization: Bearer <one of them>}
+     * @param crossSite which {@code Host}s and browser {@code Origin}s may use the server
+     */
+    AgentServer(
+            InetSocketAddress address,
+            LocalModels models,
+            ServingLimits limits,
+            List<String> apiKeys,
+            CrossSite crossSite) {
         this.models = models;
         this.limits = limits;
         this.apiKeys = ApiKeys.of(apiKeys);
+        this.crossSite = crossSite;
         try {
             this.server = HttpServer.create(address, 64);
         } catch (BindException e) {
@@ -95,11 +159,13 @@ final class AgentServer implements AutoCloseable {
             throw new UncheckedIOException("Cannot listen on " + address + " (" + e.getMessage() + ")", e);
         }
         AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "unmask-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new ThreadPoolExecutor(
+                MAX_THREADS, MAX_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "unmask-http-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        workers.allowCoreThreadTimeOut(true); // none while idle, at most MAX_THREADS under load
         server.setExecutor(workers);
         server.createContext("/", this::handle);
     }
@@ -112,9 +178,19 @@ final class AgentServer implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
-    /** {@code http://host:port/v1}: what an OpenAI client takes as base_url. */
+    /**
+     * {@code http://host:port/v1}: what an OpenAI client takes as base_url. Listening on every address (0.0.0.0,
+     * ::), that is loopback's for this machine; an IPv6 address is bracketed.
+     */
     URI baseUri() {
-        return URI.create("http://" + server.getAddress().getHostString() + ":" + port() + "/v1");
+        InetAddress a = server.getAddress().getAddress();
+        String host = a.isAnyLocalAddress() ? "127.0.0.1" : a.getHostAddress();
+        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/v1");
+    }
+
+    /** Handler threads now alive (tests read it). */
+    int threads() {
+        return workers.getPoolSize();
     }
 
     @Override
@@ -124,13 +200,15 @@ final class AgentServer implements AutoCloseable {
     }
 
     private void handle(HttpExchange exchange) {
+        String requestId = "req_" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        exchange.getResponseHeaders().set("X-Request-Id", requestId);
         try (exchange) {
             try {
                 route(exchange);
             } catch (ApiException e) {
-                writeError(exchange, e);
+                writeError(exchange, e, requestId);
             } catch (RuntimeException | Error e) {
-                writeError(exchange, Errors.toApi(e));
+                writeError(exchange, Errors.toApi(e), requestId);
             }
         } catch (IOException e) {
             // the client went away while we wrote; nothing left to tell it
@@ -140,6 +218,20 @@ final class AgentServer implements AutoCloseable {
     private void route(HttpExchange exchange) throws IOException {
         String method = exchange.getRequestMethod();
         String path = exchange.getRequestURI().getPath();
+        crossSite.checkHost(exchange.getRequestHeaders().getFirst("Host"));
+        String origin = crossSite.allowOrigin(exchange.getRequestHeaders().getFirst("Origin"));
+        if (origin != null) {
+            exchange.getResponseHeaders().set("Access-Control-Allow-Origin", origin);
+            exchange.getResponseHeaders().set("Vary", "Origin");
+            exchange.getResponseHeaders().set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+        }
+        if (method.equals("OPTIONS")) {
+            preflight(exchange, origin != null);
+            return;
+        }
+        if (method.equals("POST")) {
+            requireJson(exchange.getRequestHeaders().getFirst("Content-Type"));
+        }
         if (path.equals("/health") || path.equals("/")) {
             requireMethod(method, "GET");
             LocalModels.Catalog catalog = models.catalog();
@@ -197,7 +289,7 @@ final class AgentServer implements AutoCloseable {
             OpenAiService service = new OpenAiService(List.of(lease.served()), limits, clock);
             PendingGeneration pending = submit.apply(service);
             if (!pending.streaming()) {
-                whole = pending.await();
+                whole = await(pending, ClientWatch.of(exchange));
                 lease.answered();
             } else {
                 stream(exchange, pending);
@@ -208,11 +300,72 @@ final class AgentServer implements AutoCloseable {
         writeJson(exchange, 200, whole);
     }
 
+    /**
+     * Waits for a whole answer, and cancels the request, dropping it from the batch, as soon as its client hangs up:
+     * nobody would read the answer.
+     */
+    private static Object await(PendingGeneration pending, BooleanSupplier clientGone) {
+        Future<Object> answer = pending.answer();
+        while (true) {
+            try {
+                return answer.get(ClientWatch.POLL_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if (clientGone.getAsBoolean()) {
+                    pending.cancel();
+                    throw Errors.toApi(new java.util.concurrent.CancellationException("the client hung up"));
+                }
+            } catch (InterruptedException e) {
+                pending.cancel();
+                Thread.currentThread().interrupt();
+                throw Errors.toApi(e);
+            } catch (ExecutionException e) {
+                throw Errors.toApi(e.getCause());
+            }
+        }
+    }
+
+    /**
+     * Answers {@code OPTIONS}: for an allowed browser origin, a CORS preflight answer that lets it send JSON with a
+     * key (and whatever headers it asks for); otherwise the methods the server takes.
+     */
+    private static void preflight(HttpExchange exchange, boolean cors) throws IOException {
+        var h = exchange.getResponseHeaders();
+        h.set("Allow", CrossSite.ALLOWED_METHODS);
+        if (cors) {
+            h.set("Access-Control-Allow-Methods", CrossSite.ALLOWED_METHODS);
+            String asked = exchange.getRequestHeaders().getFirst("Access-Control-Request-Headers");
+            h.set(
+                    "Access-Control-Allow-Headers",
+                    asked == null || asked.isBlank() ? "Authorization, Content-Type" : asked);
+            h.set("Access-Control-Max-Age", "600");
+        }
+        exchange.sendResponseHeaders(204, -1);
+    }
+
+    /** A POST's body must be declared JSON: the types a web page may send cross-site without asking are not. */
+    private static void requireJson(String contentType) {
+        String type = contentType == null ? "" : contentType.split(";", 2)[0].trim();
+        if (!type.equalsIgnoreCase("application/json")) {
+            throw new ApiException(
+                    ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+                    (contentType == null
+                                    ? "The request has no Content-Type"
+                                    : "The Content-Type is '" + contentType + "'")
+                            + ": send the JSON body with 'Content-Type: application/json' (curl: -H 'Content-Type: "
+                            + "application/json')",
+                    null,
+                    "unsupported_media_type",
+                    0,
+                    null);
+        }
+    }
+
     private static void stream(HttpExchange exchange, PendingGeneration pending) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", Sse.CONTENT_TYPE);
         exchange.getResponseHeaders().set("Cache-Control", "no-cache");
         exchange.sendResponseHeaders(200, 0); // chunked
-        pending.streamTo(exchange.getResponseBody()); // a failed write cancels the request
+        // a failed write cancels the request; between writes (a block can take long) the watch does
+        pending.streamTo(exchange.getResponseBody(), ClientWatch.of(exchange));
     }
 
     private List<ModelList.Model> cards() {
@@ -232,20 +385,39 @@ final class AgentServer implements AutoCloseable {
     }
 
     private static ObjectNode body(HttpExchange exchange, String example) throws IOException {
-        byte[] bytes;
-        try (InputStream in = exchange.getRequestBody()) {
-            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
+        String length = exchange.getRequestHeaders().getFirst("Content-Length");
+        if (length != null && Long.parseLong(length.trim()) > MAX_BODY_BYTES) { // the JDK server checked it is a long
+            throw payloadTooLarge(MAX_BODY_BYTES); // refused before a byte of it is read
         }
+        byte[] bytes = exchange.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
         if (bytes.length > MAX_BODY_BYTES) {
-            throw new ApiException(
-                    ErrorKind.PAYLOAD_TOO_LARGE,
-                    "The request body is over " + (MAX_BODY_BYTES >> 20) + " MiB: send a shorter prompt",
-                    null,
-                    null,
-                    0,
-                    null);
+            throw payloadTooLarge(MAX_BODY_BYTES);
         }
         return (ObjectNode) Json.readObject(bytes, example);
+    }
+
+    // TODO(integrator): Errors.payloadTooLarge(long) from the "requests" branch replaces this
+    private static ApiException payloadTooLarge(long limitBytes) {
+        return new ApiException(
+                ErrorKind.PAYLOAD_TOO_LARGE,
+                "The request body is over " + (limitBytes >> 20) + " MiB: send a shorter prompt",
+                null,
+                "payload_too_large",
+                0,
+                null);
+    }
+
+    // TODO(integrator): Errors.internal(Throwable, String) from the "requests" branch replaces this
+    private static ApiException internal(ApiException e, String requestId) {
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        LOG.log(System.Logger.Level.ERROR, "request " + requestId + " failed: " + e.getMessage(), cause);
+        return new ApiException(
+                e.kind(),
+                e.getMessage() + " (request id " + requestId + ")",
+                e.param(),
+                e.code(),
+                e.retryAfterSeconds(),
+                cause);
     }
 
     /** Ollama's per-request {@code keep_alive}, taken out of the body; null when not sent. */
@@ -288,7 +460,24 @@ final class AgentServer implements AutoCloseable {
                 null);
     }
 
-    private static void writeError(HttpExchange exchange, ApiException e) throws IOException {
+    /**
+     * Writes an error; a 500 is logged first, with its stack and the request id its body names too. What is left of
+     * a refused body is read first (up to {@link #MAX_DRAIN_BYTES}), else the client, still sending it, would see
+     * the connection reset instead of the answer.
+     */
+    private static void writeError(HttpExchange exchange, ApiException e, String requestId) throws IOException {
+        if (e.kind() == ErrorKind.SERVER && !"cancelled".equals(e.code())) {
+            e = internal(e, requestId);
+        }
+        try (InputStream in = exchange.getRequestBody()) {
+            long left = MAX_DRAIN_BYTES;
+            byte[] scratch = new byte[64 << 10];
+            for (int n; left > 0 && (n = in.read(scratch, 0, (int) Math.min(scratch.length, left))) > 0; ) {
+                left -= n;
+            }
+        } catch (IOException ignored) {
+            // the client is gone or too slow; the answer below may still reach it
+        }
         e.headers().forEach(exchange.getResponseHeaders()::set);
         writeJson(exchange, e.httpStatus(), e.body());
     }

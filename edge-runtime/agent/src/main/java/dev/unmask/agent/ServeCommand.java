@@ -10,6 +10,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +73,16 @@ final class ServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(
+            names = "--allow-origin",
+            split = ",",
+            defaultValue = "${env:UNMASK_ALLOWED_ORIGINS}",
+            paramLabel = "<origin>",
+            description = "a web app that may call the API from the browser, e.g. https://app.example.com; repeat or "
+                    + "separate with commas, * = any. Loopback pages (http://localhost:3000) always may "
+                    + "(default: $UNMASK_ALLOWED_ORIGINS, else none)")
+    List<String> allowedOrigins = new ArrayList<>();
+
+    @Option(
             names = "--max-batch",
             defaultValue = "4",
             paramLabel = "<n>",
@@ -106,6 +117,8 @@ final class ServeCommand implements Callable<Integer> {
         checkRange("--max-queue", maxQueue, 0, MAX_QUEUE, 16);
         checkRange("--threads", model.threads, 0, MAX_THREADS, 4);
         InetSocketAddress address = listenAddress(host, port, apiKey);
+        CrossSite crossSite = CrossSite.of(
+                !address.getAddress().isLoopbackAddress(), allowedOrigins == null ? List.of() : allowedOrigins);
         PrintWriter err = spec.commandLine().getErr();
         ModelOptions.quietLogs(); // the load line is ours, below
         Supplier<LocalModels.Catalog> catalog = catalog();
@@ -118,7 +131,8 @@ final class ServeCommand implements Callable<Integer> {
                         address,
                         models,
                         ServingLimits.defaults(),
-                        apiKey == null || apiKey.isBlank() ? List.of() : List.of(apiKey))) {
+                        apiKey == null || apiKey.isBlank() ? List.of() : List.of(apiKey),
+                        crossSite)) {
             server.start();
             Thread hook = new Thread(
                     () -> { // Ctrl-C: stop, and let the models unload before the JVM halts
@@ -136,9 +150,10 @@ final class ServeCommand implements Callable<Integer> {
                 err.println("unmask: not serving the broken model '" + b.getKey() + "': " + b.getValue());
             }
             err.printf(
-                    "unmask: serving %s on %s (OpenAI base_url; GET /health), keep-alive %s%s%n",
+                    "unmask: serving %s on %s (OpenAI base_url; GET /health)%s, keep-alive %s%s%n",
                     now.models().keySet(),
                     server.baseUri(),
+                    address.getAddress().isAnyLocalAddress() ? " and every address of this machine" : "",
                     KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
             err.flush();

@@ -150,6 +150,7 @@ class ServeCommandTest {
     void streaming_is_server_sent_events_with_drafts_ending_in_done() throws Exception {
         HttpResponse<java.util.stream.Stream<String>> r = HTTP.send(
                 HttpRequest.newBuilder(server.base.resolve("/v1/chat/completions"))
+                        .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(
                                 "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
                                         + " \"max_tokens\": 16, \"steps\": 16, \"stream\": true, \"diffusing\": true,"
@@ -229,6 +230,58 @@ class ServeCommandTest {
                 err.toString());
         // with a key the address is accepted (not bound here)
         assertEquals(0, ServeCommand.listenAddress("0.0.0.0", 0, "k").getPort());
+    }
+
+    @Test
+    void web_apps_are_allowed_by_origin_on_the_command_line_and_a_wrong_one_is_refused_with_an_example()
+            throws Exception {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Unmask.commandLine();
+        cli.setErr(new PrintWriter(err, true));
+        assertEquals(
+                ExitCodes.INVALID_INPUT,
+                cli.execute("serve", "--port", "0", "--store", store.toString(), "--allow-origin", "app.example.com"));
+        assertTrue(err.toString().contains("--allow-origin https://app.example.com"), err.toString());
+
+        try (Serving allowing = new Serving(
+                "--port", "0", "--store", store.toString(), "--allow-origin", "https://a.example, https://b.example")) {
+            HttpResponse<String> preflight = HTTP.send(
+                    HttpRequest.newBuilder(allowing.base.resolve("/v1/completions"))
+                            .header("Origin", "https://b.example")
+                            .header("Access-Control-Request-Method", "POST")
+                            .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(204, preflight.statusCode());
+            assertEquals(
+                    "https://b.example",
+                    preflight
+                            .headers()
+                            .firstValue("Access-Control-Allow-Origin")
+                            .orElse(""));
+            assertEquals(
+                    403,
+                    get(allowing.base, "/v1/models", "Origin", "https://c.example")
+                            .statusCode());
+        }
+    }
+
+    @Test
+    void listening_on_every_address_it_prints_a_base_url_that_works() throws Exception {
+        try (Serving wide =
+                new Serving("--host", "0.0.0.0", "--port", "0", "--store", store.toString(), "--api-key", "k")) {
+            int port = wide.base.getPort();
+            assertTrue(wide.err.toString().contains("on http://127.0.0.1:" + port + "/v1 "), wide.err.toString());
+            assertEquals(
+                    200,
+                    get(
+                                    URI.create(wide.err.toString().replaceAll("(?s).* on (http://\\S+/v1) .*", "$1")
+                                            + "/"),
+                                    "models",
+                                    "Authorization",
+                                    "Bearer k")
+                            .statusCode());
+        }
     }
 
     @Test

@@ -9,12 +9,16 @@ public enum ErrorKind {
     INVALID_REQUEST(400, "invalid_request_error"),
     /** a missing or wrong API key */
     AUTHENTICATION(401, "invalid_request_error"),
+    /** a foreign {@code Host} or {@code Origin}: a web page the user did not allow tried to use a local server */
+    FORBIDDEN(403, "invalid_request_error"),
     /** an unknown model or path */
     NOT_FOUND(404, "invalid_request_error"),
     /** a method the path does not take */
     METHOD_NOT_ALLOWED(405, "invalid_request_error"),
     /** a body larger than the server takes */
     PAYLOAD_TOO_LARGE(413, "invalid_request_error"),
+    /** a POST whose body is not declared {@code application/json} */
+    UNSUPPORTED_MEDIA_TYPE(415, "invalid_request_error"),
     /** the queue is full: retry after {@code Retry-After} seconds */
     RATE_LIMITED(429, "rate_limit_error"),
     /** a fault of the server */
