@@ -40,7 +40,8 @@ import java.util.zip.ZipFile;
  * <p>A pull copies or extracts the package into a hidden staging folder inside the root ({@value #STAGING_PREFIX}*),
  * verifies every file against the manifest's size and SHA-256 ({@link Verification#FULL}, which also writes the
  * verification record that later runs trust), and only then renames the folder to the model's name. An interrupted or corrupt pull therefore never leaves a folder under a model name; a
- * staging folder left by a killed process is hidden from {@link #list()} and swept by the next pull.
+ * staging folder left by a killed process is hidden from {@link #list()} and swept by the next pull or serve start
+ * ({@link #sweepLeftovers}): each staging folder is owned through a lock file that its pull holds while it lives.
  */
 public final class ModelStore {
 
@@ -205,13 +206,8 @@ public final class ModelStore {
         } catch (IOException e) {
             throw new UncheckedIOException("Could not create the store folder " + root, e);
         }
-        sweepStale();
-        Path staging;
-        try {
-            staging = Files.createTempDirectory(root, STAGING_PREFIX);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not create a staging folder in " + root, e);
-        }
+        sweepLeftovers();
+        Path staging = PackageFolders.createOwned(root, STAGING_PREFIX); // owned: no sweep takes it while we live
         try {
             Path content = staging.resolve("content");
             fetch(source, staging, content, progress);
@@ -539,15 +535,24 @@ public final class ModelStore {
         }
     }
 
-    /** Removes staging and trash folders a killed process left behind (older than an hour: not a pull running now). */
-    private void sweepStale() {
+    /**
+     * Removes what killed processes left behind: staging folders whose owner lock no process holds (at once; those of
+     * versions before owner locks once they are an hour old), trash of a removal that was cut short, and replaced
+     * models set aside an hour ago or more.
+     */
+    public void sweepLeftovers() {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        PackageFolders.sweepOrphans(root, ModelStore::isStagingName);
         try (Stream<Path> children = Files.list(root)) {
             long cutoff = System.currentTimeMillis() - STALE_STAGING.toMillis();
             for (Path p : children.toList()) {
                 String n = p.getFileName().toString();
-                if ((n.startsWith(STAGING_PREFIX)
-                                || n.startsWith(TRASH_PREFIX)
-                                || n.startsWith(".") && n.contains(PackageFolders.ASIDE_MARKER))
+                if (n.startsWith(TRASH_PREFIX)) {
+                    PackageFolders.deleteTree(p); // renamed away by 'rm': garbage from the first moment
+                } else if (n.startsWith(".")
+                        && n.contains(PackageFolders.ASIDE_MARKER)
                         && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS)
                                         .toMillis()
                                 < cutoff) {
@@ -557,5 +562,12 @@ public final class ModelStore {
         } catch (IOException | UncheckedIOException e) {
             // best effort: a leftover is invisible to list() and resolve()
         }
+    }
+
+    /** Whether {@code name} is that of a staging folder a pull makes ({@value #STAGING_PREFIX} and digits). */
+    static boolean isStagingName(String name) {
+        return name.startsWith(STAGING_PREFIX)
+                && name.length() > STAGING_PREFIX.length()
+                && name.substring(STAGING_PREFIX.length()).chars().allMatch(Character::isDigit);
     }
 }

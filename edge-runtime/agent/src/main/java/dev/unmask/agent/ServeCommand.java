@@ -186,6 +186,7 @@ final class ServeCommand implements Callable<Integer> {
             return () -> one;
         }
         ModelStore store = model.store.open();
+        store.sweepLeftovers(); // staging folders of pulls that were killed
         Path bundled = ModelOptions.bundledPackage();
         String bundledId = Files.isRegularFile(bundled.resolve(PackageManifest.FILE_NAME)) ? idOf(bundled) : null;
         return () -> {
