@@ -144,6 +144,25 @@ class ModelPackageTest {
     }
 
     @Test
+    void any_damage_to_the_graph_is_at_worst_a_package_exception_never_a_crash() throws IOException {
+        byte[] graph = SyntheticPackage.graphWithExternalData(ModelPackage.MODEL_DATA_FILE);
+        Path file = tmp.resolve("model.onnx");
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 1000; i++) {
+            byte[] damaged = java.util.Arrays.copyOf(graph, random.nextInt(graph.length + 8));
+            for (int flips = random.nextInt(4); flips >= 0 && damaged.length > 0; flips--) {
+                damaged[random.nextInt(damaged.length)] = (byte) random.nextInt(256);
+            }
+            Files.write(file, damaged);
+            try {
+                OnnxExternalData.scan(file);
+            } catch (PackageException expected) {
+                // refused with a message: fine
+            }
+        }
+    }
+
+    @Test
     void an_intact_package_opens_with_its_manifest_and_files() {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         ModelPackage opened = ModelPackage.open(tmp.resolve("pkg/../pkg"));

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
@@ -291,14 +292,37 @@ public final class ModelStore {
                 .connectTimeout(Duration.ofSeconds(30))
                 .build();
         try {
-            HttpResponse<Path> response =
-                    client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofFile(zip));
-            if (response.statusCode() != 200) {
-                throw new IllegalArgumentException("Downloading " + uri + " answered HTTP " + response.statusCode()
-                        + ": check the URL (it must point at a .zip of a package)");
-            }
+            HttpResponse<InputStream> response =
+                    client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
             long expected =
                     response.headers().firstValueAsLong("Content-Length").orElse(-1);
+            // a download may take what the disk has free, and never more than any package: the manifest inside
+            // cannot be read before the whole zip is here
+            long room = Math.min(
+                    MAX_PACKAGE_BYTES, Files.getFileStore(zip.getParent()).getUsableSpace());
+            try (InputStream body = response.body()) {
+                if (response.statusCode() != 200) {
+                    throw new IllegalArgumentException("Downloading " + uri + " answered HTTP " + response.statusCode()
+                            + ": check the URL (it must point at a .zip of a package)");
+                }
+                if (expected > room) {
+                    throw new UnmaskException(
+                            Failure.IO,
+                            "Downloading " + uri + " needs " + expected / (1 << 20)
+                                    + " MiB but the store has " + room / (1 << 20)
+                                    + " MiB free; make room, or pull into "
+                                    + "another store with --store <folder>");
+                }
+                copyAtMost(
+                        body,
+                        zip,
+                        room,
+                        () -> new UnmaskException(
+                                Failure.IO,
+                                "Downloading " + uri + " went past the " + room / (1 << 20)
+                                        + " MiB the store has free (or past any package's size); nothing was installed. Make "
+                                        + "room, or pull into another store with --store <folder>"));
+            }
             if (expected >= 0 && Files.size(zip) != expected) {
                 throw new PackageException("The download of " + uri + " was cut short: " + Files.size(zip) + " of "
                         + expected + " bytes; pull it again");
@@ -438,15 +462,25 @@ public final class ModelStore {
     /** Copies {@code in} to the new file {@code target}, refusing it as soon as it runs past {@code limit} bytes. */
     private static void copyAtMost(InputStream in, Path target, long limit, String source, String name)
             throws IOException {
+        copyAtMost(
+                in,
+                target,
+                limit,
+                () -> new PackageException(source + " holds '" + name + "' of more than the "
+                        + limit
+                        + " bytes its manifest lists: the file was replaced or the archive is damaged; nothing more of "
+                        + "it is unpacked"));
+    }
+
+    private static void copyAtMost(InputStream in, Path target, long limit, Supplier<RuntimeException> tooLarge)
+            throws IOException {
         byte[] buffer = new byte[1 << 16];
         long written = 0;
         try (java.io.OutputStream out = Files.newOutputStream(target, java.nio.file.StandardOpenOption.CREATE_NEW)) {
             for (int n; (n = in.read(buffer)) > 0; ) {
                 written += n;
                 if (written > limit) {
-                    throw new PackageException(source + " holds '" + name + "' of more than the " + limit
-                            + " bytes its manifest lists: the file was replaced or the archive is damaged; "
-                            + "nothing more of it is unpacked");
+                    throw tooLarge.get();
                 }
                 out.write(buffer, 0, n);
             }
