@@ -13,7 +13,8 @@ import java.util.TreeSet;
 /**
  * A package folder whose manifest was read and whose every listed file was checked: present, of the listed size, and
  * of the listed SHA-256, either hashed now or vouched for by the folder's verification record (see
- * {@link Verification}). Opening is the only validation step: once you hold a {@code ModelPackage}, its files are the
+ * {@link Verification}). {@code model.onnx} must hold a graph, and every file the graph keeps tensors in must be one
+ * the manifest lists. Opening is the only validation step: once you hold a {@code ModelPackage}, its files are the
  * ones the packager wrote.
  */
 public final class ModelPackage {
@@ -80,6 +81,7 @@ public final class ModelPackage {
             }
             verified.put(name, entry);
         }
+        checkGraphFiles(folder, manifest);
         if (!verified.equals(recorded)) {
             VerificationRecord.write(folder, verified); // best effort: a read-only folder is verified in full each time
         }
@@ -115,6 +117,30 @@ public final class ModelPackage {
                     + "was replaced");
         }
         return attributes;
+    }
+
+    /**
+     * Checks that {@code model.onnx} holds a graph and that every file its tensors are kept in (external data, e.g.
+     * {@code model.onnx.data}) is one the manifest lists, and so was checked above: a manifest that leaves the weights
+     * out must not leave them unverified.
+     */
+    private static void checkGraphFiles(Path folder, PackageManifest manifest) {
+        Path model = folder.resolve(MODEL_FILE);
+        OnnxExternalData.Scan scan = OnnxExternalData.scan(model);
+        if (!scan.hasGraph()) {
+            throw new PackageException(
+                    model + " holds no ONNX graph ("
+                            + manifest.files().get(MODEL_FILE).bytes()
+                            + " bytes): the file is empty or not an ONNX model. Re-copy the package or re-package the checkpoint.");
+        }
+        for (String location : scan.locations()) {
+            if (!manifest.files().containsKey(location)) {
+                throw new PackageException(model + " keeps tensors in '" + location + "', which manifest.json does "
+                        + "not list under \"files\", so nothing checks it. A package lists every file its graph reads, "
+                        + "e.g. \"" + MODEL_DATA_FILE
+                        + "\": {\"bytes\": ..., \"sha256\": ...}; re-package the checkpoint.");
+            }
+        }
     }
 
     /** Hashes {@code file}; its digest when it is the one the manifest lists. */

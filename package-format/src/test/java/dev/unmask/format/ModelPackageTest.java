@@ -96,6 +96,73 @@ class ModelPackageTest {
     }
 
     @Test
+    void a_manifest_that_leaves_out_the_graphs_external_data_is_refused_so_the_weights_are_never_unchecked()
+            throws IOException {
+        Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
+        Map<String, PackageManifest.FileEntry> files =
+                new LinkedHashMap<>(Manifests.read(pkg).files());
+        files.remove(ModelPackage.MODEL_DATA_FILE);
+        Manifests.write(SyntheticPackage.manifest(files), pkg);
+        SyntheticPackage.flipOneBitKeepingSizeAndTime(pkg.resolve(ModelPackage.MODEL_DATA_FILE), 4096);
+
+        for (Verification v : Verification.values()) {
+            PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg, v));
+            assertTrue(
+                    e.getMessage().contains("keeps tensors in 'model.onnx.data', which manifest.json does not list"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void an_empty_model_onnx_is_refused_even_when_the_manifest_lists_it_so() throws IOException {
+        Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
+        Files.write(pkg.resolve(ModelPackage.MODEL_FILE), new byte[0]);
+        SyntheticPackage.relist(pkg, ModelPackage.MODEL_FILE);
+        PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
+        assertTrue(e.getMessage().contains("holds no ONNX graph (0 bytes)"), e.getMessage());
+    }
+
+    @Test
+    void a_graph_that_is_not_well_formed_protobuf_is_refused_without_reading_past_its_end() throws IOException {
+        Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
+        byte[] graph = Files.readAllBytes(pkg.resolve(ModelPackage.MODEL_FILE));
+        // the graph field claims 120 bytes more than the file has
+        byte[] cut = java.util.Arrays.copyOf(graph, graph.length);
+        cut[3] = (byte) (cut[3] + 120);
+        Files.write(pkg.resolve(ModelPackage.MODEL_FILE), cut);
+        SyntheticPackage.relist(pkg, ModelPackage.MODEL_FILE);
+        PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
+        assertTrue(e.getMessage().contains("is not a well-formed ONNX model"), e.getMessage());
+    }
+
+    @Test
+    void every_external_data_location_the_graph_names_is_found() {
+        Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
+        OnnxExternalData.Scan scan = OnnxExternalData.scan(pkg.resolve(ModelPackage.MODEL_FILE));
+        assertTrue(scan.hasGraph());
+        assertEquals(java.util.Set.of(ModelPackage.MODEL_DATA_FILE), scan.locations());
+    }
+
+    @Test
+    void any_damage_to_the_graph_is_at_worst_a_package_exception_never_a_crash() throws IOException {
+        byte[] graph = SyntheticPackage.graphWithExternalData(ModelPackage.MODEL_DATA_FILE);
+        Path file = tmp.resolve("model.onnx");
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 1000; i++) {
+            byte[] damaged = java.util.Arrays.copyOf(graph, random.nextInt(graph.length + 8));
+            for (int flips = random.nextInt(4); flips >= 0 && damaged.length > 0; flips--) {
+                damaged[random.nextInt(damaged.length)] = (byte) random.nextInt(256);
+            }
+            Files.write(file, damaged);
+            try {
+                OnnxExternalData.scan(file);
+            } catch (PackageException expected) {
+                // refused with a message: fine
+            }
+        }
+    }
+
+    @Test
     void an_intact_package_opens_with_its_manifest_and_files() {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         ModelPackage opened = ModelPackage.open(tmp.resolve("pkg/../pkg"));

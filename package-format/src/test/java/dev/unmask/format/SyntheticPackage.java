@@ -29,7 +29,7 @@ final class SyntheticPackage {
             byte[] data = new byte[64 << 10];
             random.nextBytes(data);
             Files.write(dir.resolve(ModelPackage.MODEL_DATA_FILE), data);
-            Files.writeString(dir.resolve(ModelPackage.MODEL_FILE), "not a real graph, but bytes with a digest");
+            Files.write(dir.resolve(ModelPackage.MODEL_FILE), graphWithExternalData(ModelPackage.MODEL_DATA_FILE));
             Files.writeString(dir.resolve(ModelPackage.TOKENIZER_FILE), "{\"model\": {\"type\": \"BPE\"}}");
             Map<String, PackageManifest.FileEntry> files = new LinkedHashMap<>();
             for (String name :
@@ -39,6 +39,48 @@ final class SyntheticPackage {
             }
             Manifests.write(manifest(files), dir);
             return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The protobuf bytes of an ONNX ModelProto whose graph has one initializer kept in {@code location}:
+     * {@code ir_version: 8, graph { initializer { name: "w", data_location: EXTERNAL,
+     * external_data { key: "location", value: location } } }}.
+     */
+    static byte[] graphWithExternalData(String location) {
+        byte[] entry = concat(field(1, "location".getBytes()), field(2, location.getBytes()));
+        byte[] tensor = concat(field(8, "w".getBytes()), new byte[] {(byte) (14 << 3), 1}, field(13, entry));
+        byte[] graph = field(5, tensor);
+        return concat(new byte[] {(byte) (1 << 3), 8}, field(7, graph));
+    }
+
+    /** A length-delimited protobuf field (lengths under 128, which is all these tests need). */
+    static byte[] field(int number, byte[] value) {
+        return concat(new byte[] {(byte) (number << 3 | 2), (byte) value.length}, value);
+    }
+
+    static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** Rewrites the manifest so that it lists {@code name} as it now is on disk, or not at all when it is gone. */
+    static void relist(Path dir, String name) {
+        try {
+            Map<String, PackageManifest.FileEntry> files =
+                    new LinkedHashMap<>(Manifests.read(dir).files());
+            Path p = dir.resolve(name);
+            if (Files.exists(p)) {
+                files.put(name, new PackageManifest.FileEntry(Files.size(p), Sha256.ofFile(p)));
+            } else {
+                files.remove(name);
+            }
+            Manifests.write(manifest(files), dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

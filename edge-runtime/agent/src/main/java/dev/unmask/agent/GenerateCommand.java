@@ -46,6 +46,12 @@ final class GenerateCommand implements Callable<Integer> {
             description = "a system message before the user's (implies --chat)")
     String system;
 
+    @Option(
+            names = "--allow-special-tokens",
+            description = "with --chat: read control tokens written in the messages (e.g. <|eot_id|>) as those tokens; "
+                    + "by default a message's text is plain text, so it cannot open a turn of another role")
+    boolean allowSpecialTokens;
+
     @Mixin
     OutputArgs output;
 
@@ -66,7 +72,7 @@ final class GenerateCommand implements Callable<Integer> {
                     messages.add(ChatMessage.system(system));
                 }
                 messages.add(ChatMessage.user(prompt));
-                input = new GenerationRequest.Prompt.Chat(messages);
+                input = new GenerationRequest.Prompt.Chat(messages, allowSpecialTokens);
             } else {
                 input = new GenerationRequest.Prompt.Continuation(prompt);
             }

@@ -1,5 +1,7 @@
 package dev.unmask.agent;
 
+import dev.unmask.engine.Engine;
+import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
 import dev.unmask.format.Manifests;
@@ -22,11 +24,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
@@ -39,7 +41,8 @@ import java.util.zip.ZipFile;
  * <p>A pull copies or extracts the package into a hidden staging folder inside the root ({@value #STAGING_PREFIX}*),
  * verifies every file against the manifest's size and SHA-256 ({@link Verification#FULL}, which also writes the
  * verification record that later runs trust), and only then renames the folder to the model's name. An interrupted or corrupt pull therefore never leaves a folder under a model name; a
- * staging folder left by a killed process is hidden from {@link #list()} and swept by the next pull.
+ * staging folder left by a killed process is hidden from {@link #list()} and swept by the next pull or serve start
+ * ({@link #sweepLeftovers}): each staging folder is owned through a lock file that its pull holds while it lives.
  */
 public final class ModelStore {
 
@@ -52,6 +55,10 @@ public final class ModelStore {
 
     static final String STAGING_PREFIX = ".pull-";
     static final String TRASH_PREFIX = ".rm-";
+    /** A manifest is a few KiB; one larger than this is not a manifest. */
+    private static final long MAX_MANIFEST_BYTES = 16L << 20;
+    /** No package is larger (LLaDA-8B in fp32 is 32 GiB): a manifest declaring more is refused before unpacking. */
+    private static final long MAX_PACKAGE_BYTES = 1L << 40;
     /** Staging folders older than this are from a pull that was killed, and are swept. */
     private static final Duration STALE_STAGING = Duration.ofHours(1);
 
@@ -219,19 +226,16 @@ public final class ModelStore {
         } catch (IOException e) {
             throw new UncheckedIOException("Could not create the store folder " + root, e);
         }
-        sweepStale();
-        Path staging;
-        try {
-            staging = Files.createTempDirectory(root, STAGING_PREFIX);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not create a staging folder in " + root, e);
-        }
+        sweepLeftovers();
+        Path staging = PackageFolders.createOwned(root, STAGING_PREFIX); // owned: no sweep takes it while we live
         try {
             Path content = staging.resolve("content");
             fetch(source, staging, content, progress);
             Path packageDir = packageFolderIn(content, source);
             progress.accept("verifying every file against its SHA-256");
             ModelPackage verified = ModelPackage.open(packageDir, Verification.FULL); // and recorded: runs trust it
+            progress.accept("loading it once: ONNX Runtime session and tokenizer");
+            checkLoads(packageDir);
             String target = name != null ? name : nameFrom(verified.manifest());
             Path dest = dirOf(target);
             install(packageDir, dest, replace);
@@ -244,6 +248,20 @@ public final class ModelStore {
                     "Nothing was installed from " + source + ": " + e.getMessage(), e.getCause());
         } finally {
             PackageFolders.deleteTree(staging);
+        }
+    }
+
+    /**
+     * Opens the verified package as a run would (ONNX Runtime session and tokenizer) and closes it: a package whose
+     * checksums match but whose graph or tokenizer does not load is refused here, not at its first request.
+     */
+    private static void checkLoads(Path packageDir) {
+        try (Engine engine = Engine.open(packageDir, RuntimeOptions.defaults().withIntraOpThreads(1))) {
+            engine.manifest();
+        } catch (PackageException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            throw new PackageException("the package does not load: " + e.getMessage(), e);
         }
     }
 
@@ -265,7 +283,7 @@ public final class ModelStore {
         Path path = Path.of(source);
         if (Files.isDirectory(path)) {
             progress.accept("copying " + path);
-            copyTree(path, content);
+            copyPackage(path, content, source);
         } else if (Files.isRegularFile(path)
                 && path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".zip")) {
             progress.accept("extracting " + path);
@@ -293,14 +311,37 @@ public final class ModelStore {
                 .connectTimeout(Duration.ofSeconds(30))
                 .build();
         try {
-            HttpResponse<Path> response =
-                    client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofFile(zip));
-            if (response.statusCode() != 200) {
-                throw new IllegalArgumentException("Downloading " + uri + " answered HTTP " + response.statusCode()
-                        + ": check the URL (it must point at a .zip of a package)");
-            }
+            HttpResponse<InputStream> response =
+                    client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
             long expected =
                     response.headers().firstValueAsLong("Content-Length").orElse(-1);
+            // a download may take what the disk has free, and never more than any package: the manifest inside
+            // cannot be read before the whole zip is here
+            long room = Math.min(
+                    MAX_PACKAGE_BYTES, Files.getFileStore(zip.getParent()).getUsableSpace());
+            try (InputStream body = response.body()) {
+                if (response.statusCode() != 200) {
+                    throw new IllegalArgumentException("Downloading " + uri + " answered HTTP " + response.statusCode()
+                            + ": check the URL (it must point at a .zip of a package)");
+                }
+                if (expected > room) {
+                    throw new UnmaskException(
+                            Failure.IO,
+                            "Downloading " + uri + " needs " + expected / (1 << 20)
+                                    + " MiB but the store has " + room / (1 << 20)
+                                    + " MiB free; make room, or pull into "
+                                    + "another store with --store <folder>");
+                }
+                copyAtMost(
+                        body,
+                        zip,
+                        room,
+                        () -> new UnmaskException(
+                                Failure.IO,
+                                "Downloading " + uri + " went past the " + room / (1 << 20)
+                                        + " MiB the store has free (or past any package's size); nothing was installed. Make "
+                                        + "room, or pull into another store with --store <folder>"));
+            }
             if (expected >= 0 && Files.size(zip) != expected) {
                 throw new PackageException("The download of " + uri + " was cut short: " + Files.size(zip) + " of "
                         + expected + " bytes; pull it again");
@@ -313,25 +354,60 @@ public final class ModelStore {
         }
     }
 
-    /** Extracts every entry of {@code zip} under {@code into}; an entry that would land outside it is refused. */
+    /**
+     * Extracts the package in {@code zip} under {@code into}, its manifest first: then only the files that manifest
+     * lists, each cut off at the size it lists, so a zip can never unpack to more than its manifest declares (a zip
+     * bomb stops at the first byte past a listed size). An entry the manifest does not list, or that would land
+     * outside {@code into}, is refused; the package's bookkeeping (its verification record) is left out.
+     */
     private static void extract(Path zip, Path into, String source) {
         try (ZipFile file = new ZipFile(zip.toFile())) {
             Files.createDirectories(into);
-            Enumeration<? extends ZipEntry> entries = file.entries();
-            while (entries.hasMoreElements()) {
-                ZipEntry entry = entries.nextElement();
+            List<? extends ZipEntry> entries = file.stream().toList();
+            for (ZipEntry entry : entries) {
                 Path target = into.resolve(entry.getName()).normalize();
                 if (!target.startsWith(into) || target.equals(into) && !entry.isDirectory()) {
                     throw new PackageException(source + " holds the entry '" + entry.getName() + "', which would "
                             + "land outside the package folder; a package zip holds plain relative paths");
                 }
+            }
+            String prefix = manifestFolder(entries, source);
+            Path packageDir = prefix.isEmpty() ? into : into.resolve(prefix);
+            Files.createDirectories(packageDir);
+            ZipEntry manifestEntry = file.getEntry(prefix + PackageManifest.FILE_NAME);
+            try (InputStream in = file.getInputStream(manifestEntry)) {
+                copyAtMost(
+                        in,
+                        packageDir.resolve(PackageManifest.FILE_NAME),
+                        MAX_MANIFEST_BYTES,
+                        source,
+                        PackageManifest.FILE_NAME);
+            }
+            PackageManifest manifest = Manifests.read(packageDir);
+            checkRoomFor(manifest, into, source);
+            for (ZipEntry entry : entries) {
+                String name = entry.getName();
+                Path target = into.resolve(name).normalize();
                 if (entry.isDirectory()) {
-                    Files.createDirectories(target);
+                    if (!target.equals(into) && !target.equals(packageDir)) {
+                        throw unlisted(source, name);
+                    }
                     continue;
                 }
-                Files.createDirectories(target.getParent());
+                String listed = name.startsWith(prefix) ? name.substring(prefix.length()) : null;
+                if (PackageManifest.FILE_NAME.equals(listed)) {
+                    continue; // extracted first
+                }
+                if (listed != null && !listed.contains("/") && !PackageFolders.isContentFile(listed)) {
+                    continue; // the source's verification record: the pull verifies in full and writes its own
+                }
+                PackageManifest.FileEntry expected =
+                        listed == null ? null : manifest.files().get(listed);
+                if (expected == null) {
+                    throw unlisted(source, name);
+                }
                 try (InputStream in = file.getInputStream(entry)) {
-                    Files.copy(in, target);
+                    copyAtMost(in, packageDir.resolve(listed), expected.bytes(), source, listed);
                 }
             }
         } catch (ZipException e) {
@@ -342,8 +418,91 @@ public final class ModelStore {
         } catch (java.io.EOFException e) {
             throw new PackageException(
                     source + " ends in the middle of a file: the zip was cut short; fetch it again", e);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new PackageException(
+                    source + " holds '" + e.getFile() + "' twice; a package zip holds each file " + "once", e);
         } catch (IOException e) {
             throw new UncheckedIOException("Could not extract " + source + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Where in the zip the manifest is: "" at its top, or "folder/" when the zip holds one folder. */
+    private static String manifestFolder(List<? extends ZipEntry> entries, String source) {
+        List<String> found = new ArrayList<>();
+        for (ZipEntry e : entries) {
+            String n = e.getName();
+            if (n.equals(PackageManifest.FILE_NAME)) {
+                return "";
+            }
+            if (n.endsWith("/" + PackageManifest.FILE_NAME)
+                    && n.indexOf('/') == n.length() - PackageManifest.FILE_NAME.length() - 1) {
+                found.add(n.substring(0, n.length() - PackageManifest.FILE_NAME.length()));
+            }
+        }
+        if (found.size() != 1) {
+            throw new PackageException(
+                    source + " has no " + PackageManifest.FILE_NAME + " at its top or in its "
+                            + "only folder: it is not a package. Pull a folder written by 'unmask-pack convert' or a zip of one");
+        }
+        return found.get(0);
+    }
+
+    private static PackageException unlisted(String source, String name) {
+        return new PackageException(source + " holds '" + name + "', which its manifest.json does not list: a "
+                + "package holds manifest.json and the files it lists (model.onnx, model.onnx.data, tokenizer.json), "
+                + "nothing else. Re-package the checkpoint, or zip only the package folder");
+    }
+
+    /**
+     * Refuses a package whose manifest declares more bytes than the store's disk has free, or more than
+     * {@link #MAX_PACKAGE_BYTES} in all, before a byte of it is written.
+     */
+    private static void checkRoomFor(PackageManifest manifest, Path into, String source) throws IOException {
+        long declared = 0;
+        for (PackageManifest.FileEntry f : manifest.files().values()) {
+            if (f.bytes() < 0 || f.bytes() > MAX_PACKAGE_BYTES - declared) {
+                throw new PackageException(
+                        source + "'s manifest.json declares more than " + MAX_PACKAGE_BYTES / (1L << 30)
+                                + " GiB of files (or a negative size); no package is that big");
+            }
+            declared += f.bytes();
+        }
+        long free = Files.getFileStore(into).getUsableSpace();
+        if (declared > free) {
+            throw new UnmaskException(
+                    Failure.IO,
+                    source + " holds " + declared / (1 << 20) + " MiB of files but the "
+                            + "store " + into.getParent() + " has " + free / (1 << 20)
+                            + " MiB free; make room, or pull into "
+                            + "another store with --store <folder>");
+        }
+    }
+
+    /** Copies {@code in} to the new file {@code target}, refusing it as soon as it runs past {@code limit} bytes. */
+    private static void copyAtMost(InputStream in, Path target, long limit, String source, String name)
+            throws IOException {
+        copyAtMost(
+                in,
+                target,
+                limit,
+                () -> new PackageException(source + " holds '" + name + "' of more than the "
+                        + limit
+                        + " bytes its manifest lists: the file was replaced or the archive is damaged; nothing more of "
+                        + "it is unpacked"));
+    }
+
+    private static void copyAtMost(InputStream in, Path target, long limit, Supplier<RuntimeException> tooLarge)
+            throws IOException {
+        byte[] buffer = new byte[1 << 16];
+        long written = 0;
+        try (java.io.OutputStream out = Files.newOutputStream(target, java.nio.file.StandardOpenOption.CREATE_NEW)) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                written += n;
+                if (written > limit) {
+                    throw tooLarge.get();
+                }
+                out.write(buffer, 0, n);
+            }
         }
     }
 
@@ -393,14 +552,35 @@ public final class ModelStore {
         }
     }
 
-    private static void copyTree(Path from, Path to) {
+    /**
+     * Copies the package folder {@code from}: its manifest and the files it lists, each cut off at its listed size;
+     * any other file in it is refused, and its verification record is left out (the pull writes its own).
+     */
+    private static void copyPackage(Path from, Path to, String source) {
+        PackageManifest manifest = Manifests.read(from);
         try (Stream<Path> files = Files.walk(from)) {
+            Files.createDirectories(to);
+            checkRoomFor(manifest, to, source);
             for (Path p : files.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
+                String name = from.relativize(p).toString().replace('\\', '/');
+                if (p.equals(from)) {
+                    continue;
+                }
+                if (Files.isDirectory(p) || !Files.isRegularFile(p) && !Files.isSymbolicLink(p)) {
+                    throw unlisted(source, name);
+                }
+                long limit;
+                if (name.equals(PackageManifest.FILE_NAME)) {
+                    limit = MAX_MANIFEST_BYTES;
+                } else if (!name.contains("/") && !PackageFolders.isContentFile(name)) {
+                    continue; // the source's verification record
+                } else if (manifest.files().containsKey(name)) {
+                    limit = manifest.files().get(name).bytes();
                 } else {
-                    Files.copy(p, target);
+                    throw unlisted(source, name);
+                }
+                try (InputStream in = Files.newInputStream(p)) {
+                    copyAtMost(in, to.resolve(name), limit, source, name);
                 }
             }
         } catch (IOException e) {
@@ -408,15 +588,24 @@ public final class ModelStore {
         }
     }
 
-    /** Removes staging and trash folders a killed process left behind (older than an hour: not a pull running now). */
-    private void sweepStale() {
+    /**
+     * Removes what killed processes left behind: staging folders whose owner lock no process holds (at once; those of
+     * versions before owner locks once they are an hour old), trash of a removal that was cut short, and replaced
+     * models set aside an hour ago or more.
+     */
+    public void sweepLeftovers() {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        PackageFolders.sweepOrphans(root, ModelStore::isStagingName);
         try (Stream<Path> children = Files.list(root)) {
             long cutoff = System.currentTimeMillis() - STALE_STAGING.toMillis();
             for (Path p : children.toList()) {
                 String n = p.getFileName().toString();
-                if ((n.startsWith(STAGING_PREFIX)
-                                || n.startsWith(TRASH_PREFIX)
-                                || n.startsWith(".") && n.contains(PackageFolders.ASIDE_MARKER))
+                if (n.startsWith(TRASH_PREFIX)) {
+                    PackageFolders.deleteTree(p); // renamed away by 'rm': garbage from the first moment
+                } else if (n.startsWith(".")
+                        && n.contains(PackageFolders.ASIDE_MARKER)
                         && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS)
                                         .toMillis()
                                 < cutoff) {
@@ -426,5 +615,12 @@ public final class ModelStore {
         } catch (IOException | UncheckedIOException e) {
             // best effort: a leftover is invisible to list() and resolve()
         }
+    }
+
+    /** Whether {@code name} is that of a staging folder a pull makes ({@value #STAGING_PREFIX} and digits). */
+    static boolean isStagingName(String name) {
+        return name.startsWith(STAGING_PREFIX)
+                && name.length() > STAGING_PREFIX.length()
+                && name.substring(STAGING_PREFIX.length()).chars().allMatch(Character::isDigit);
     }
 }

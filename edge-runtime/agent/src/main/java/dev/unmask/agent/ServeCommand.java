@@ -232,6 +232,7 @@ final class ServeCommand implements Callable<Integer> {
             return () -> one;
         }
         ModelStore store = model.store.open();
+        store.sweepLeftovers(); // staging folders of pulls that were killed
         Path bundled = ModelOptions.bundledPackage();
         String bundledId = null;
         String bundledBroken = null;

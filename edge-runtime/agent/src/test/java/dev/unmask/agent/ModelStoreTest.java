@@ -4,8 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.unmask.format.ModelPackage;
+import dev.unmask.format.PackageException;
+import dev.unmask.format.PackageFolders;
+import dev.unmask.format.Sha256;
 import dev.unmask.testing.ReferencePackages;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -82,6 +87,7 @@ class ModelStoreTest {
         Path zip = tmp.resolve(folder + ".zip");
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(zip));
                 Stream<Path> files = Files.list(packageDir)) {
+            z.setLevel(java.util.zip.Deflater.BEST_SPEED); // compressed all the same, in a fraction of the time
             for (Path f : files.sorted().toList()) {
                 z.putNextEntry(new ZipEntry(folder + "/" + f.getFileName()));
                 Files.copy(f, z);
@@ -269,6 +275,129 @@ class ModelStoreTest {
         assertTrue(err.toString().contains("outside the package folder"), err.toString());
         assertFalse(Files.exists(tmp.resolve("evil.txt")));
         assertEquals(List.of(), storeEntries());
+    }
+
+    /** Rewrites {@code dir}'s manifest so that it lists {@code name} as it is now on disk, or not at all. */
+    static void relist(Path dir, String name) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        Path manifest = dir.resolve("manifest.json");
+        ObjectNode root = (ObjectNode) json.readTree(manifest.toFile());
+        ObjectNode files = (ObjectNode) root.get("files");
+        Path file = dir.resolve(name);
+        if (Files.exists(file)) {
+            files.putObject(name).put("bytes", Files.size(file)).put("sha256", Sha256.ofFile(file));
+        } else {
+            files.remove(name);
+        }
+        json.writeValue(manifest.toFile(), root);
+    }
+
+    @Test
+    void a_manifest_that_leaves_out_the_weights_cannot_get_damaged_weights_installed() throws IOException {
+        Path copy = copyOfPackage();
+        Path data = copy.resolve("model.onnx.data");
+        byte[] bytes = Files.readAllBytes(data);
+        java.util.Arrays.fill(bytes, 0, 4096, (byte) 0x55); // 4 KiB of weights overwritten
+        Path moved = Files.move(data, tmp.resolve("weights-aside"));
+        relist(copy, "model.onnx.data");
+        Files.write(moved, bytes);
+
+        // pulled as a zip that holds the damaged weights beside a manifest that does not list them
+        Path zip = zipOf(copy, "pkg");
+        try (java.nio.file.FileSystem fs = java.nio.file.FileSystems.newFileSystem(zip)) {
+            Files.copy(moved, fs.getPath("pkg/model.onnx.data"));
+        }
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", zip.toString(), "--name", "unlisted"));
+        assertTrue(
+                err.toString().contains("'pkg/model.onnx.data', which its manifest.json does not list"),
+                err.toString());
+        assertEquals(List.of(), storeEntries());
+
+        // and as a folder that the manifest leaves the weights out of: the graph names them, so the open refuses
+        Files.copy(moved, copy.resolve("model.onnx.data"));
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", copy.toString(), "--name", "unlisted"));
+        assertTrue(err.toString().contains("model.onnx.data"), err.toString());
+        assertEquals(List.of(), storeEntries());
+        PackageException e =
+                org.junit.jupiter.api.Assertions.assertThrows(PackageException.class, () -> ModelPackage.open(copy));
+        assertTrue(e.getMessage().contains("keeps tensors in 'model.onnx.data'"), e.getMessage());
+    }
+
+    @Test
+    void a_file_the_manifest_does_not_list_is_refused_from_a_folder_and_from_a_zip() throws IOException {
+        Path copy = copyOfPackage();
+        Files.writeString(copy.resolve("payload.sh"), "echo hello\n");
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", copy.toString(), "--name", "extra"));
+        assertTrue(err.toString().contains("'payload.sh', which its manifest.json does not list"), err.toString());
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", zipOf(copy, "pkg").toString(), "--name", "extra"));
+        assertTrue(err.toString().contains("'pkg/payload.sh', which its manifest.json does not list"), err.toString());
+        assertEquals(List.of(), storeEntries());
+    }
+
+    @Test
+    void a_zip_that_unpacks_to_more_than_its_manifest_lists_stops_at_the_listed_size() throws IOException {
+        Path pkg = tinyPackage();
+        long listed = Files.size(pkg.resolve("model.onnx.data"));
+        Path bomb = tmp.resolve("bomb.zip");
+        long zeros = 64L << 20; // 64 MiB of zeros, a few dozen KiB compressed
+        try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(bomb));
+                Stream<Path> files = Files.list(pkg)) {
+            for (Path f : files.sorted().toList()) {
+                z.putNextEntry(new ZipEntry("pkg/" + f.getFileName()));
+                if (f.getFileName().toString().equals("model.onnx.data")) {
+                    byte[] block = new byte[1 << 20];
+                    for (long w = 0; w < zeros; w += block.length) {
+                        z.write(block);
+                    }
+                } else {
+                    Files.copy(f, z);
+                }
+                z.closeEntry();
+            }
+        }
+        assertTrue(Files.size(bomb) < 4L << 20, "the zip is small: " + Files.size(bomb));
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", bomb.toString(), "--name", "bomb"));
+        assertTrue(
+                err.toString().contains("'model.onnx.data' of more than the " + listed + " bytes its manifest lists"),
+                err.toString());
+        assertEquals(List.of(), storeEntries());
+    }
+
+    @Test
+    void an_empty_graph_or_a_tokenizer_that_does_not_load_is_refused_though_its_checksums_match() throws IOException {
+        Path copy = copyOfPackage();
+        Files.write(copy.resolve("model.onnx"), new byte[0]);
+        relist(copy, "model.onnx");
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", copy.toString(), "--name", "empty"));
+        assertTrue(err.toString().contains("holds no ONNX graph (0 bytes)"), err.toString());
+        assertEquals(List.of(), storeEntries());
+
+        PackageFolders.deleteTree(copy);
+        Path other = copyOfPackage();
+        Files.writeString(other.resolve("tokenizer.json"), "{\"model\": {\"type\": \"NotATokenizer\"}}");
+        relist(other, "tokenizer.json");
+        assertEquals(ExitCodes.BAD_PACKAGE, unmask("pull", other.toString(), "--name", "untokenized"));
+        assertTrue(err.toString().contains("does not load"), err.toString());
+        assertEquals(List.of(), storeEntries());
+    }
+
+    @Test
+    void a_killed_pulls_staging_folder_is_swept_at_the_next_pull_at_once_and_a_running_ones_is_not()
+            throws IOException {
+        Files.createDirectories(store());
+        // what a pull killed with kill -9 leaves: its staging folder, half a download, and its lock file, unheld
+        Path killed = Files.createDirectories(store().resolve(".pull-1234/content"));
+        Files.write(killed.resolve("model.onnx.data"), new byte[1 << 16]);
+        Files.writeString(store().resolve(".pull-1234.lock"), "99999\n");
+        Path running = PackageFolders.createOwned(store(), ".pull-"); // a pull in progress, its lock held
+        Path trash = Files.createDirectories(store().resolve(".rm-gone-1"));
+
+        assertEquals(0, unmask("pull", tinyPackage().toString(), "--name", "tiny"), err.toString());
+        assertFalse(Files.exists(killed.getParent()), "swept at once, not after an hour");
+        assertFalse(Files.exists(trash));
+        assertTrue(Files.isDirectory(running), "the running pull's folder stays");
+        PackageFolders.deleteTree(running);
+        assertEquals(List.of("tiny"), storeEntries(), "lock files go with their folders");
     }
 
     @Test

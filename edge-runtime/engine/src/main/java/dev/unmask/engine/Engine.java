@@ -109,7 +109,12 @@ public final class Engine implements AutoCloseable {
                                 + "prompt (unmask generate without --chat), or re-package a checkpoint whose tokenizer_config.json has one");
             }
             // the rendered template carries its own BOS
-            return new PromptTokens.Continuation(tokenizer.encode(chatTemplate.render(c.messages(), true), false));
+            if (c.allowSpecialTokens()) {
+                return new PromptTokens.Continuation(tokenizer.encode(chatTemplate.render(c.messages(), true), false));
+            }
+            // the messages' own text is plain text: a control token typed into one cannot forge a turn
+            return new PromptTokens.Continuation(
+                    tokenizer.encode(chatTemplate.render(c.messages(), true, tokenizer.controlTokens())));
         }
         if (prompt instanceof GenerationRequest.Prompt.Infill i) {
             return new PromptTokens.Infill(tokenizer.encode(i.prefix(), true), tokenizer.encode(i.suffix(), false));

@@ -68,10 +68,23 @@ public record GenerationRequest(
             }
         }
 
-        /** A chat rendered with the package's template, the assistant's turn opened; the region is the answer. */
-        record Chat(List<ChatMessage> messages) implements Prompt {
+        /**
+         * A chat rendered with the package's template, the assistant's turn opened; the region is the answer.
+         *
+         * @param messages           the conversation, oldest first
+         * @param allowSpecialTokens whether a control token spelled out in a message's content (say
+         *                           {@code <|start_header_id|>}) is read as that token; false (the default) reads it
+         *                           as plain text, so that no message can forge a turn of another role. Only the
+         *                           template's own text then holds control tokens.
+         */
+        record Chat(List<ChatMessage> messages, boolean allowSpecialTokens) implements Prompt {
             public Chat {
                 messages = List.copyOf(messages);
+            }
+
+            /** A chat whose message contents are read as plain text, control-token spellings and all. */
+            public Chat(List<ChatMessage> messages) {
+                this(messages, false);
             }
         }
 

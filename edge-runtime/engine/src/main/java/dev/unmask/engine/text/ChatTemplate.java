@@ -4,6 +4,7 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,10 @@ import java.util.stream.Collectors;
  *
  * <p>The result is text with the special tokens written out; encode it without adding special tokens, as
  * LLaDA's reference does ({@code add_special_tokens=False}), since the template already starts with the BOS.
+ *
+ * <p>{@link #render(List, boolean, ControlTokens)} renders the same text as segments, so that what came from the
+ * messages is tokenized as plain text: a user who types {@code <|start_header_id|>system<|end_header_id|>} into a
+ * message gets those characters, not a forged system turn.
  */
 public final class ChatTemplate {
 
@@ -28,6 +33,14 @@ public final class ChatTemplate {
             .build();
 
     private static final String REJECTED = "The chat template rejected the messages: ";
+
+    /*
+     * Quoting: each control-token spelling in a message's role or content is replaced, before rendering, by
+     * QUOTE_OPEN + its index + QUOTE_CLOSE (private-use characters, no whitespace, unchanged by trim, upper or lower),
+     * and the rendered text is cut at those markers. A marker character typed by the user is quoted the same way.
+     */
+    private static final char QUOTE_OPEN = '\uE000';
+    private static final char QUOTE_CLOSE = '\uE001';
 
     private final String source;
     private final String bosToken;
@@ -85,6 +98,89 @@ public final class ChatTemplate {
             throw new IllegalArgumentException("The chat template did not render: " + first.getMessage());
         }
         return result.getOutput();
+    }
+
+    /**
+     * Renders {@code messages} as {@link #render(List, boolean)} does, as segments: the template's own text, whose
+     * control tokens count, and, {@linkplain TextSegment#plain() plain}, every control-token spelling that a message's
+     * role or content holds. The segments' texts joined are exactly what {@link #render(List, boolean)} returns.
+     *
+     * @param controls the spellings the tokenizer would read as control tokens ({@link Tokenizer#controlTokens()})
+     * @throws IllegalArgumentException when the template raises an exception, does not render, or cuts into a quoted
+     *                                  spelling
+     */
+    public List<TextSegment> render(List<ChatMessage> messages, boolean addGenerationPrompt, ControlTokens controls) {
+        Objects.requireNonNull(messages, "messages");
+        List<String> quoted = new ArrayList<>();
+        List<ChatMessage> marked = new ArrayList<>(messages.size());
+        for (ChatMessage m : messages) {
+            marked.add(new ChatMessage(quote(m.role(), controls, quoted), quote(m.content(), controls, quoted)));
+        }
+        String rendered = render(marked, addGenerationPrompt);
+        if (quoted.isEmpty()) {
+            return List.of(new TextSegment(rendered, false));
+        }
+        List<TextSegment> segments = new ArrayList<>();
+        int start = 0;
+        for (int open = rendered.indexOf(QUOTE_OPEN); open >= 0; open = rendered.indexOf(QUOTE_OPEN, start)) {
+            int close = rendered.indexOf(QUOTE_CLOSE, open);
+            int index = close < 0 ? -1 : quoteIndex(rendered.substring(open + 1, close), quoted.size());
+            if (index < 0) {
+                throw new IllegalArgumentException("The chat template cut into a control token spelled out in a "
+                        + "message, so the message cannot be read as plain text: remove the control tokens from the "
+                        + "messages");
+            }
+            if (open > start) {
+                segments.add(new TextSegment(rendered.substring(start, open), false));
+            }
+            segments.add(new TextSegment(quoted.get(index), true));
+            start = close + 1;
+        }
+        if (start < rendered.length()) {
+            segments.add(new TextSegment(rendered.substring(start), false));
+        }
+        return List.copyOf(segments);
+    }
+
+    /** {@code text} with each control-token spelling (and each marker character) replaced by a numbered marker. */
+    private static String quote(String text, ControlTokens controls, List<String> quoted) {
+        ControlTokens.Match next = controls.next(text, 0);
+        if (next == null && text.indexOf(QUOTE_OPEN) < 0 && text.indexOf(QUOTE_CLOSE) < 0) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length() + 16);
+        int i = 0;
+        while (i < text.length()) {
+            char c = text.charAt(i);
+            String spelling = null;
+            if (c == QUOTE_OPEN || c == QUOTE_CLOSE) {
+                spelling = String.valueOf(c);
+            } else {
+                if (next != null && next.start() < i) {
+                    next = controls.next(text, i);
+                }
+                if (next != null && next.start() == i) {
+                    spelling = next.spelling();
+                }
+            }
+            if (spelling == null) {
+                out.append(c);
+                i++;
+                continue;
+            }
+            out.append(QUOTE_OPEN).append(quoted.size()).append(QUOTE_CLOSE);
+            quoted.add(spelling);
+            i += spelling.length();
+        }
+        return out.toString();
+    }
+
+    private static int quoteIndex(String digits, int count) {
+        if (digits.isEmpty() || digits.length() > 9 || !digits.chars().allMatch(Character::isDigit)) {
+            return -1;
+        }
+        int index = Integer.parseInt(digits);
+        return index < count ? index : -1;
     }
 
     public String source() {

@@ -2,12 +2,19 @@ package dev.unmask.engine.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * A package's {@code tokenizer.json}, run by the Hugging Face tokenizers library through DJL's binding.
@@ -26,10 +33,13 @@ public final class Tokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tokenizer;
     private final Path file;
+    /** The added tokens' spellings, longest first: what the library matches in any text before it splits words. */
+    private final ControlTokens controlTokens;
 
-    private Tokenizer(HuggingFaceTokenizer tokenizer, Path file) {
+    private Tokenizer(HuggingFaceTokenizer tokenizer, Path file, ControlTokens controlTokens) {
         this.tokenizer = tokenizer;
         this.file = file;
+        this.controlTokens = controlTokens;
     }
 
     /**
@@ -51,7 +61,12 @@ public final class Tokenizer implements AutoCloseable {
                     .optTruncation(false)
                     .optPadding(false)
                     .build();
-            return new Tokenizer(tokenizer, tokenizerJson);
+            try {
+                return new Tokenizer(tokenizer, tokenizerJson, new ControlTokens(addedTokens(tokenizerJson)));
+            } catch (IOException | RuntimeException e) {
+                tokenizer.close();
+                throw e;
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("Could not read tokenizer " + tokenizerJson, e);
         } catch (RuntimeException | UnsatisfiedLinkError e) {
@@ -66,6 +81,64 @@ public final class Tokenizer implements AutoCloseable {
         return encoding.getIds();
     }
 
+    /**
+     * Token ids of {@code text} read as plain text: a control token spelled out in it (say {@code <|eot_id|>}) becomes
+     * the ordinary tokens of its characters, never the control token, which {@link #encode} would make of it (the
+     * library matches added tokens in any text, whatever {@code addSpecialTokens} says). No post-processor tokens.
+     * Text that spells no control token is encoded exactly as {@code encode(text, false)} encodes it.
+     */
+    public long[] encodeAsText(String text) {
+        List<long[]> parts = new ArrayList<>();
+        encodeAsText(text, parts);
+        return concat(parts);
+    }
+
+    /**
+     * Cuts {@code text} after the first character of each control-token spelling, so that no piece holds a whole
+     * one, and encodes the pieces. Pieces that spell nothing are the whole text: it encodes as {@code encode} would.
+     */
+    private void encodeAsText(String text, List<long[]> parts) {
+        int start = 0;
+        for (ControlTokens.Match m = controlTokens.next(text, 0); m != null; m = controlTokens.next(text, start)) {
+            int cut = text.offsetByCodePoints(m.start(), 1);
+            if (cut == m.end()) {
+                // a one-character control token cannot be cut: plain text leaves it out rather than read it as one
+                addEncoded(text.substring(start, m.start()), parts);
+            } else {
+                addEncoded(text.substring(start, cut), parts);
+            }
+            start = cut;
+        }
+        addEncoded(text.substring(start), parts);
+    }
+
+    private void addEncoded(String piece, List<long[]> parts) {
+        if (!piece.isEmpty()) {
+            parts.add(encode(piece, false));
+        }
+    }
+
+    /**
+     * Token ids of {@code segments}, one after the other: template text encoded with its control tokens, quoted text
+     * {@linkplain #encodeAsText as plain text}. No post-processor tokens: a chat template writes its own BOS.
+     */
+    public long[] encode(List<TextSegment> segments) {
+        List<long[]> parts = new ArrayList<>();
+        for (TextSegment segment : segments) {
+            if (segment.plain()) {
+                encodeAsText(segment.text(), parts);
+            } else {
+                addEncoded(segment.text(), parts);
+            }
+        }
+        return concat(parts);
+    }
+
+    /** The spellings of the tokenizer's added tokens (BOS, EOS, turn headers, the mask, ...). */
+    public ControlTokens controlTokens() {
+        return controlTokens;
+    }
+
     /** Text of {@code ids}, special tokens (BOS, EOS, EOT, masks) left out. */
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true);
@@ -74,6 +147,58 @@ public final class Tokenizer implements AutoCloseable {
     /** Text of {@code ids} with every special token written out, as the canvas view shows it. */
     public String decodeWithSpecialTokens(long[] ids) {
         return tokenizer.decode(ids, false);
+    }
+
+    private static long[] concat(List<long[]> parts) {
+        if (parts.size() == 1) {
+            return parts.get(0);
+        }
+        int n = 0;
+        for (long[] p : parts) {
+            n += p.length;
+        }
+        long[] out = new long[n];
+        int at = 0;
+        for (long[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    /**
+     * The {@code content} of every entry of {@code tokenizer.json}'s {@code added_tokens}, read with a streaming
+     * parser (the vocabulary of a large model is megabytes; only this one array is kept).
+     */
+    static List<String> addedTokens(Path tokenizerJson) throws IOException {
+        Set<String> spellings = new LinkedHashSet<>();
+        try (JsonParser p = new JsonFactory().createParser(tokenizerJson.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException(tokenizerJson + " is not a JSON object");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("added_tokens") && value == JsonToken.START_ARRAY) {
+                    while (p.nextToken() == JsonToken.START_OBJECT) {
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String name = p.currentName();
+                            JsonToken v = p.nextToken();
+                            if (name.equals("content")
+                                    && v == JsonToken.VALUE_STRING
+                                    && !p.getText().isEmpty()) {
+                                spellings.add(p.getText());
+                            } else {
+                                p.skipChildren();
+                            }
+                        }
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+        }
+        return List.copyOf(spellings);
     }
 
     public Path file() {
