@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
@@ -55,7 +54,10 @@ public record CharsPerToken(int max) {
         return known() ? (long) tokens * max : Long.MAX_VALUE;
     }
 
-    /** Reads the bound of a {@code tokenizer.json}; {@link #UNKNOWN} for a tokenizer this cannot vouch for. */
+    /**
+     * Reads the bound of a {@code tokenizer.json}; {@link #UNKNOWN} for a tokenizer this cannot vouch for, or a file
+     * it cannot read.
+     */
     public static CharsPerToken of(Path tokenizerJson) {
         // tokenizer.json files of large vocabularies hold long merges lists, not deep ones
         ObjectMapper mapper = new ObjectMapper(JsonFactory.builder()
@@ -64,8 +66,9 @@ public record CharsPerToken(int max) {
                 .build());
         try {
             return of(mapper.readTree(tokenizerJson.toFile()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not read tokenizer " + tokenizerJson, e);
+        } catch (IOException | RuntimeException e) {
+            // the tokenizer itself loaded this file: without a bound prompts are tokenized whole, as before
+            return new CharsPerToken(UNKNOWN);
         }
     }
 
