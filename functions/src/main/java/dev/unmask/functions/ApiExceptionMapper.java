@@ -21,12 +21,15 @@ public class ApiExceptionMapper {
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
+        if (status >= 500) {
+            return write(Errors.internal(e, Errors.newRequestId()));
+        }
         ErrorKind kind = switch (status) {
             case 401 -> ErrorKind.AUTHENTICATION;
             case 404 -> ErrorKind.NOT_FOUND;
             case 405 -> ErrorKind.METHOD_NOT_ALLOWED;
             case 413 -> ErrorKind.PAYLOAD_TOO_LARGE;
-            default -> status >= 500 ? ErrorKind.SERVER : ErrorKind.INVALID_REQUEST;
+            default -> ErrorKind.INVALID_REQUEST;
         };
         String message = switch (status) {
             case 404 ->
@@ -38,8 +41,9 @@ public class ApiExceptionMapper {
         return write(new ApiException(kind, message, null, null, 0, e));
     }
 
+    /** Everything else: the typed failures by their kind; a fault of the server's own is logged with an id. */
     @ServerExceptionMapper
-    public Response other(RuntimeException e) {
+    public Response other(Throwable e) {
         return write(Errors.toApi(e));
     }
 

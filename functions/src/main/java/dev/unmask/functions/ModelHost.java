@@ -105,7 +105,7 @@ public class ModelHost {
                 BatchScheduler scheduler = new BatchScheduler(
                         engine, config.batch().maxSize(), config.batch().maxQueue(), metrics);
                 unregistered.add(0, scheduler); // closed before its engine
-                metrics.gauges(id, scheduler::queueDepth, scheduler::activeCount);
+                metrics.gauges(id, scheduler);
                 if (config.warmUp()) {
                     long t = System.nanoTime();
                     engine.generate(

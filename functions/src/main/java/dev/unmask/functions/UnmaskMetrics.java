@@ -1,12 +1,13 @@
 package dev.unmask.functions;
 
+import dev.unmask.openai.BatchScheduler;
 import dev.unmask.openai.SchedulerObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
  * The service's Prometheus metrics (at {@code /q/metrics}): requests by endpoint and status, generated tokens,
@@ -53,17 +54,22 @@ final class UnmaskMetrics implements SchedulerObserver {
                 .register(registry);
     }
 
-    void gauges(String model, Supplier<Number> queueDepth, Supplier<Number> active) {
-        registry.gauge(
-                "unmask.queue.depth",
-                io.micrometer.core.instrument.Tags.of("model", model),
-                queueDepth,
-                s -> s.get().doubleValue());
-        registry.gauge(
-                "unmask.batch.active",
-                io.micrometer.core.instrument.Tags.of("model", model),
-                active,
-                s -> s.get().doubleValue());
+    /**
+     * {@code unmask_queue_depth} and {@code unmask_batch_active}, read from the scheduler. Held by strong reference:
+     * {@code MeterRegistry.gauge} keeps only a weak one, and a gauge over a method reference nobody else holds reads
+     * NaN from the first garbage collection on.
+     */
+    void gauges(String model, BatchScheduler scheduler) {
+        Gauge.builder("unmask.queue.depth", scheduler, BatchScheduler::queueDepth)
+                .description("Requests waiting for a place in the batch")
+                .tag("model", model)
+                .strongReference(true)
+                .register(registry);
+        Gauge.builder("unmask.batch.active", scheduler, BatchScheduler::activeCount)
+                .description("Requests being stepped now")
+                .tag("model", model)
+                .strongReference(true)
+                .register(registry);
     }
 
     @Override

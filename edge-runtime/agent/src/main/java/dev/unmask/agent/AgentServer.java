@@ -36,7 +36,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -200,7 +199,7 @@ final class AgentServer implements AutoCloseable {
     }
 
     private void handle(HttpExchange exchange) {
-        String requestId = "req_" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        String requestId = Errors.newRequestId();
         exchange.getResponseHeaders().set("X-Request-Id", requestId);
         try (exchange) {
             try {
@@ -387,37 +386,13 @@ final class AgentServer implements AutoCloseable {
     private static ObjectNode body(HttpExchange exchange, String example) throws IOException {
         String length = exchange.getRequestHeaders().getFirst("Content-Length");
         if (length != null && Long.parseLong(length.trim()) > MAX_BODY_BYTES) { // the JDK server checked it is a long
-            throw payloadTooLarge(MAX_BODY_BYTES); // refused before a byte of it is read
+            throw Errors.payloadTooLarge(MAX_BODY_BYTES); // refused before a byte of it is read
         }
         byte[] bytes = exchange.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
         if (bytes.length > MAX_BODY_BYTES) {
-            throw payloadTooLarge(MAX_BODY_BYTES);
+            throw Errors.payloadTooLarge(MAX_BODY_BYTES);
         }
         return (ObjectNode) Json.readObject(bytes, example);
-    }
-
-    // TODO(integrator): Errors.payloadTooLarge(long) from the "requests" branch replaces this
-    private static ApiException payloadTooLarge(long limitBytes) {
-        return new ApiException(
-                ErrorKind.PAYLOAD_TOO_LARGE,
-                "The request body is over " + (limitBytes >> 20) + " MiB: send a shorter prompt",
-                null,
-                "payload_too_large",
-                0,
-                null);
-    }
-
-    // TODO(integrator): Errors.internal(Throwable, String) from the "requests" branch replaces this
-    private static ApiException internal(ApiException e, String requestId) {
-        Throwable cause = e.getCause() == null ? e : e.getCause();
-        LOG.log(System.Logger.Level.ERROR, "request " + requestId + " failed: " + e.getMessage(), cause);
-        return new ApiException(
-                e.kind(),
-                e.getMessage() + " (request id " + requestId + ")",
-                e.param(),
-                e.code(),
-                e.retryAfterSeconds(),
-                cause);
     }
 
     /** Ollama's per-request {@code keep_alive}, taken out of the body; null when not sent. */
@@ -466,8 +441,8 @@ final class AgentServer implements AutoCloseable {
      * the connection reset instead of the answer.
      */
     private static void writeError(HttpExchange exchange, ApiException e, String requestId) throws IOException {
-        if (e.kind() == ErrorKind.SERVER && !"cancelled".equals(e.code())) {
-            e = internal(e, requestId);
+        if (e.kind() == ErrorKind.SERVER && e.requestId() == null && !"cancelled".equals(e.code())) {
+            e = Errors.logged(e, requestId);
         }
         try (InputStream in = exchange.getRequestBody()) {
             long left = MAX_DRAIN_BYTES;

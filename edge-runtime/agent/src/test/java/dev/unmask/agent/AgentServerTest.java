@@ -335,7 +335,7 @@ class AgentServerTest {
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(413, declared.statusCode(), declared.body());
         assertEquals(
-                "payload_too_large",
+                "request_too_large",
                 ServeCommandTest.json(declared).at("/error/code").asText());
 
         HttpResponse<String> chunked = ServeCommandTest.HTTP.send( // no Content-Length: found while reading
@@ -346,7 +346,7 @@ class AgentServerTest {
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(413, chunked.statusCode(), chunked.body());
         assertEquals(
-                "payload_too_large",
+                "request_too_large",
                 ServeCommandTest.json(chunked).at("/error/code").asText());
     }
 
@@ -367,7 +367,7 @@ class AgentServerTest {
             @Override
             public void close() {}
         };
-        Logger log = Logger.getLogger(AgentServer.class.getName());
+        Logger log = Logger.getLogger("dev.unmask"); // the server's own log and the shared Errors' (unmask-openai)
         log.addHandler(capture);
         try (LocalModels broken = new LocalModels(
                         () -> {

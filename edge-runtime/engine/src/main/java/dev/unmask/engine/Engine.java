@@ -16,6 +16,7 @@ import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
 import dev.unmask.engine.request.Limits;
 import dev.unmask.engine.request.PromptTokens;
+import dev.unmask.engine.text.CharsPerToken;
 import dev.unmask.engine.text.ChatTemplate;
 import dev.unmask.engine.text.Tokenizer;
 import dev.unmask.format.ModelPackage;
@@ -47,6 +48,7 @@ public final class Engine implements AutoCloseable {
     private final ModelTraits traits;
     private final GenerationDefaults defaults;
     private final ChatTemplate chatTemplate; // null when the package has none
+    private final CharsPerToken charsPerToken; // bounds a prompt's length before it is tokenized
 
     /** Takes ownership of {@code model} and {@code tokenizer}: closing the engine closes them. */
     public Engine(DenoisingModel model, Tokenizer tokenizer) {
@@ -62,6 +64,7 @@ public final class Engine implements AutoCloseable {
                         template,
                         tokenText(manifest.specialTokens().bos()),
                         tokenText(manifest.specialTokens().eos()));
+        this.charsPerToken = CharsPerToken.of(tokenizer.file());
     }
 
     /** Opens a package folder: manifest and checksums verified, ONNX Runtime session, tokenizer. */
@@ -134,7 +137,14 @@ public final class Engine implements AutoCloseable {
      * @throws InvalidRequestException with every problem found, before any forward pass
      */
     public DecodingPlan plan(GenerationRequest request, Limits limits) {
-        return new DecodingPlanner(defaults, traits, limits).plan(request, encode(request.prompt()));
+        DecodingPlanner planner = new DecodingPlanner(defaults, traits, limits);
+        planner.checkSize(request.prompt(), charsPerToken); // a prompt too long for any canvas is never tokenized
+        return planner.plan(request, encode(request.prompt()));
+    }
+
+    /** The most characters one token of this package's tokenizer covers: what bounds a prompt before tokenizing. */
+    public CharsPerToken charsPerToken() {
+        return charsPerToken;
     }
 
     /** Plans and runs one request alone. */

@@ -21,14 +21,27 @@ public final class ApiException extends RuntimeException {
     private final String param;
     private final String code;
     private final int retryAfterSeconds;
+    private final String requestId;
 
     public ApiException(
             ErrorKind kind, String message, String param, String code, int retryAfterSeconds, Throwable cause) {
+        this(kind, message, param, code, retryAfterSeconds, cause, null);
+    }
+
+    ApiException(
+            ErrorKind kind,
+            String message,
+            String param,
+            String code,
+            int retryAfterSeconds,
+            Throwable cause,
+            String requestId) {
         super(Objects.requireNonNull(message, "message"), cause);
         this.kind = Objects.requireNonNull(kind, "kind");
         this.param = param;
         this.code = code;
         this.retryAfterSeconds = retryAfterSeconds;
+        this.requestId = requestId;
     }
 
     /** A 400 about {@code param}; the message says what to send instead. */
@@ -57,6 +70,14 @@ public final class ApiException extends RuntimeException {
         return code;
     }
 
+    /**
+     * The id a 500 was logged under ({@link Errors#internal}), also in its message and its {@code X-Request-Id}
+     * header, so that a user's report finds the stack in the log; null for other errors.
+     */
+    public String requestId() {
+        return requestId;
+    }
+
     /** Seconds for the {@code Retry-After} header; 0 = send none. */
     public int retryAfterSeconds() {
         return retryAfterSeconds;
@@ -64,7 +85,8 @@ public final class ApiException extends RuntimeException {
 
     /**
      * The headers the answer carries besides its body, for both servers to write alike: {@code Retry-After} when
-     * {@link #retryAfterSeconds()} is set, {@code WWW-Authenticate: Bearer} on a 401.
+     * {@link #retryAfterSeconds()} is set, {@code WWW-Authenticate: Bearer} on a 401, {@code X-Request-Id} on a
+     * logged 500.
      */
     public Map<String, String> headers() {
         Map<String, String> headers = new LinkedHashMap<>();
@@ -73,6 +95,9 @@ public final class ApiException extends RuntimeException {
         }
         if (kind == ErrorKind.AUTHENTICATION) {
             headers.put("WWW-Authenticate", "Bearer");
+        }
+        if (requestId != null) {
+            headers.put("X-Request-Id", requestId);
         }
         return headers;
     }

@@ -76,7 +76,8 @@ public final class BatchScheduler implements AutoCloseable {
             if (closed) {
                 throw shuttingDown();
             }
-            starting++; // close() waits for it: the engine is in use until the run is queued
+            refuseWhenFull(); // before engine.start: a refusal costs no work
+            starting++; // holds its place, and close() waits for it: the engine is in use until the run is queued
         }
         Ticket ticket;
         try {
@@ -94,16 +95,38 @@ public final class BatchScheduler implements AutoCloseable {
                 if (closed) {
                     throw shuttingDown();
                 }
-                if (queue.size() >= maxQueue + (maxBatch - active)) { // free places in the batch count as queue
-                    observer.onRejected();
-                    throw new QueueFullException(queue.size(), 1);
-                }
-                queue.addLast(ticket);
+                queue.addLast(ticket); // its place was held since the check
             } finally {
                 lock.notifyAll(); // the worker (a new ticket) and close() (one submit fewer)
             }
         }
         return ticket;
+    }
+
+    /**
+     * Refuses at once when a request submitted now would find no place: call it before any work on the request
+     * (reading the prompt, tokenizing, planning), so that an overloaded server refuses in microseconds and leaves
+     * the CPU to the stepping thread. {@link #submit} checks again, exactly.
+     *
+     * @throws QueueFullException       when {@code maxQueue} requests already wait
+     * @throws UnmaskException          {@link Failure#SHUTTING_DOWN} once {@link #close()} has begun
+     */
+    public void admit() {
+        synchronized (lock) {
+            if (closed) {
+                throw shuttingDown();
+            }
+            refuseWhenFull();
+        }
+    }
+
+    /** Free places in the batch count as queue; submits between check and queue hold theirs. Holds the lock. */
+    private void refuseWhenFull() {
+        int waiting = queue.size() + starting;
+        if (waiting >= maxQueue + (maxBatch - active)) {
+            observer.onRejected();
+            throw new QueueFullException(waiting, 1);
+        }
     }
 
     /** What a request gets once shutdown has begun: the typed error the servers answer 503 with. */

@@ -2,13 +2,18 @@ package dev.unmask.openai;
 
 import dev.unmask.failure.Failure;
 import java.util.Collection;
+import java.util.UUID;
 import java.util.concurrent.CancellationException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The one place where failures become API errors (status, OpenAI type and code, message), for both servers: by the
  * failure's kind ({@link Failure#of}), never by its message.
  */
 public final class Errors {
+
+    private static final Logger LOG = Logger.getLogger(Errors.class.getName());
 
     private Errors() {}
 
@@ -42,17 +47,74 @@ public final class Errors {
                         "unavailable",
                         5,
                         e);
-            // the client sent nothing wrong: whoever runs the server reads the failure in the message
-            case BAD_INPUT, BAD_PACKAGE, IO, QUALITY_GATE, RUNTIME, INTERNAL ->
-                new ApiException(
-                        ErrorKind.SERVER,
-                        "The server failed (" + e.getClass().getSimpleName() + ": " + e.getMessage()
-                                + "). This is a bug: " + "retry, and report it with the request if it happens again",
-                        null,
-                        "internal_error",
-                        0,
-                        e);
+            // the client sent nothing wrong: logged with its stack, under an id the answer carries
+            case BAD_INPUT, BAD_PACKAGE, IO, QUALITY_GATE, RUNTIME, INTERNAL -> internal(e, newRequestId());
         };
+    }
+
+    /**
+     * A 500: logs {@code failure} with its stack under {@code requestId} and returns the answer that carries the
+     * same id (in the message and the {@code X-Request-Id} header), so that a user's report leads to the stack. The
+     * one path of every 500 of both servers; {@link #toApi} takes it for failures of the server's own.
+     *
+     * @param requestId the server's id of the request, e.g. from {@link #newRequestId()}
+     */
+    public static ApiException internal(Throwable failure, String requestId) {
+        Throwable e = Failure.unwrap(failure);
+        LOG.log(
+                Level.SEVERE,
+                "Request " + requestId + " failed with a 500: " + e.getClass().getName() + ": " + e.getMessage(),
+                e);
+        return new ApiException(
+                ErrorKind.SERVER,
+                "The server failed (" + e.getClass().getSimpleName() + ": " + e.getMessage() + "). This is a bug: "
+                        + "retry, and report it with the request id " + requestId + " if it happens again",
+                null,
+                "internal_error",
+                0,
+                e,
+                requestId);
+    }
+
+    /**
+     * A server-side {@link ApiException} that no one logged yet (e.g. a model whose package did not load): logged
+     * with its stack under {@code requestId}, which the returned answer names in its message and header. Faults of
+     * the server's own code are logged by {@link #internal} already.
+     */
+    public static ApiException logged(ApiException e, String requestId) {
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        LOG.log(
+                Level.SEVERE,
+                "Request " + requestId + " failed with a " + e.httpStatus() + ": " + e.getMessage(),
+                cause);
+        return new ApiException(
+                e.kind(),
+                e.getMessage() + " (request id " + requestId + ")",
+                e.param(),
+                e.code(),
+                e.retryAfterSeconds(),
+                cause,
+                requestId);
+    }
+
+    /** A fresh request id in OpenAI's form, {@code req_} and 32 hex digits. */
+    public static String newRequestId() {
+        return "req_" + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    /**
+     * A 413 for a body larger than {@code limitBytes}, in OpenAI's shape (a server refuses it before reading it, so
+     * it costs nothing).
+     */
+    public static ApiException payloadTooLarge(long limitBytes) {
+        return new ApiException(
+                ErrorKind.PAYLOAD_TOO_LARGE,
+                "The request body is larger than this server takes, " + limitBytes + " bytes: send a shorter prompt "
+                        + "(no prompt longer than the model's context fits anyway)",
+                null,
+                "request_too_large",
+                0,
+                null);
     }
 
     /** A 401 in OpenAI's shape for a missing or wrong key. */

@@ -1,6 +1,10 @@
 package dev.unmask.openai;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,7 +19,17 @@ import java.io.UncheckedIOException;
  */
 public final class Json {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper()
+    /**
+     * How deep a request body may nest. The deepest valid request is 5 levels (body, messages, message, content,
+     * part); a bound well above that keeps a hostile body of many thousand brackets a cheap 400.
+     */
+    public static final int MAX_NESTING_DEPTH = 64;
+
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(MAX_NESTING_DEPTH)
+                            .build())
+                    .build())
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -48,14 +62,21 @@ public final class Json {
         JsonNode node;
         try {
             node = MAPPER.readTree(body);
+        } catch (StreamConstraintsException e) { // it has no location: the limit, not the text, is at fault
+            throw ApiException.invalid(
+                    null,
+                    "invalid_json",
+                    "The request body nests deeper than " + MAX_NESTING_DEPTH + " levels (" + e.getOriginalMessage()
+                            + "): send a JSON object, e.g. " + example);
         } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
             throw ApiException.invalid(
                     null,
                     "invalid_json",
                     "The request body is not valid JSON ("
-                            + e.getOriginalMessage() + " at line "
-                            + e.getLocation().getLineNr() + ", column "
-                            + e.getLocation().getColumnNr() + "): send a JSON object, e.g. " + example);
+                            + e.getOriginalMessage()
+                            + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())
+                            + "): send a JSON object, e.g. " + example);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

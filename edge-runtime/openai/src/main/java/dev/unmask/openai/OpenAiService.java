@@ -73,9 +73,12 @@ public final class OpenAiService {
         return List.copyOf(models.values());
     }
 
-    /** {@code POST /v1/chat/completions}: checks, plans and queues the request. */
+    /**
+     * {@code POST /v1/chat/completions}: checks, plans and queues the request. A full server refuses it (429) before
+     * anything else, and a prompt longer than any canvas (400) before it is tokenized: refusals cost microseconds.
+     */
     public PendingGeneration chat(ChatCompletionRequest request) {
-        ServedModel m = served(request.model());
+        ServedModel m = admitted(request.model());
         GenerationRequest r = request.params().request(new GenerationRequest.Prompt.Chat(request.messages()));
         DecodingPlan plan;
         try {
@@ -95,12 +98,23 @@ public final class OpenAiService {
 
     /** {@code POST /v1/completions}: a continuation, or fill-in-the-middle with {@code suffix}. */
     public PendingGeneration completion(CompletionRequest request) {
-        ServedModel m = served(request.model());
+        ServedModel m = admitted(request.model());
         GenerationRequest.Prompt prompt = request.suffix() == null
                 ? new GenerationRequest.Prompt.Continuation(request.prompt())
                 : new GenerationRequest.Prompt.Infill(request.prompt(), request.suffix());
         DecodingPlan plan = plan(m.engine(), request.params().request(prompt), request.params(), ApiFields.COMPLETION);
         return submit(PendingGeneration.Kind.COMPLETION, "cmpl-", m, plan, request.params());
+    }
+
+    /** The served model, if its scheduler has room for one more request: 404, 429 or 503 otherwise. */
+    private ServedModel admitted(String id) {
+        ServedModel m = served(id);
+        try {
+            m.scheduler().admit();
+        } catch (RuntimeException e) {
+            throw Errors.toApi(e);
+        }
+        return m;
     }
 
     /**

@@ -310,6 +310,58 @@ class OpenAiServiceTest {
         assertEquals("context_length_exceeded", e.code());
     }
 
+    @Test
+    void aPromptLongerThanAnyCanvasIsRefusedBeforeItIsTokenizedNamingTheFieldAsSent() {
+        String huge = "word ".repeat(2_000_000); // 10 M characters: seconds of tokenizing, were it tokenized
+        long most = 511L * engine.charsPerToken().max();
+        ApiException completion = assertThrows(
+                ApiException.class, () -> service.completion(new CompletionRequest("tiny", huge, null, params(8))));
+        assertEquals(400, completion.httpStatus());
+        assertEquals("context_length_exceeded", completion.code());
+        assertEquals("prompt", completion.param());
+        assertTrue(
+                completion.getMessage().contains("'prompt' must be at most " + most + " characters"),
+                completion.getMessage());
+        assertTrue(completion.getMessage().endsWith("got " + huge.length() + " characters"), completion.getMessage());
+        ApiException infill = assertThrows(
+                ApiException.class,
+                () -> service.completion(new CompletionRequest("tiny", "def f():", huge, params(8))));
+        assertEquals("prompt", infill.param(), "prefix and suffix are the prompt");
+        ApiException chat = assertThrows(
+                ApiException.class,
+                () -> service.chat(new ChatCompletionRequest("tiny", List.of(ChatMessage.user(huge)), params(8))));
+        assertEquals("context_length_exceeded", chat.code());
+        assertEquals("messages", chat.param());
+        assertTrue(chat.getMessage().contains("characters"), chat.getMessage());
+
+        String justOver = "word ".repeat(600); // within the bound: counted in tokens, as before
+        ApiException tokens = assertThrows(
+                ApiException.class, () -> service.completion(new CompletionRequest("tiny", justOver, null, params(8))));
+        assertEquals("prompt", tokens.param());
+        assertTrue(tokens.getMessage().endsWith("tokens"), tokens.getMessage());
+    }
+
+    @Test
+    void aFullServerRefusesWith429BeforeItReadsThePrompt() throws Exception {
+        try (BatchScheduler one = new BatchScheduler(engine, 1, 0, SchedulerObserver.NONE)) {
+            OpenAiService small = new OpenAiService(
+                    List.of(new ServedModel("tiny", engine, one, 0)), ServingLimits.defaults(), Clock.systemUTC());
+            PendingGeneration running = small.completion(CompletionRequest.parse(
+                    body("{'model': 'tiny', 'prompt': 'x', 'max_tokens': 256, 'block_length': 256, 'steps': 256}")));
+            ApiException refused = assertThrows(
+                    ApiException.class,
+                    () -> small.completion(new CompletionRequest("tiny", "word ".repeat(600), null, params(8))));
+            assertEquals(429, refused.httpStatus(), "no tokenizing to find the prompt too long: " + refused);
+            assertThrows(QueueFullException.class, one::admit, "the check servers make before any work");
+            running.cancel();
+            assertThrows(ApiException.class, running::await);
+        }
+    }
+
+    static GenerationParams params(int maxTokens) {
+        return new GenerationParams(maxTokens, null, null, null, null, false, false, null);
+    }
+
     /** The text a client assembles from a stream's content deltas. */
     static String streamedText(PendingGeneration p) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -219,4 +219,21 @@ class RequestParsingTest {
                 "suffix",
                 completionError("{'model': 'm', 'prompt': 'a', 'suffix': 5}").param());
     }
+
+    @Test
+    void jsonNestedDeeperThanAnyRequestIsA400NotACrash() {
+        for (int depth : new int[] {Json.MAX_NESTING_DEPTH + 1, 1001, 100_000}) {
+            String deep = "[".repeat(depth) + "]".repeat(depth);
+            ApiException chat = chatError("{'model': 'tiny', 'messages': " + deep + "}");
+            assertEquals(400, chat.httpStatus(), depth + " levels");
+            assertEquals("invalid_json", chat.code());
+            assertTrue(chat.getMessage().contains("nests deeper than " + Json.MAX_NESTING_DEPTH), chat.getMessage());
+            assertEquals(
+                    "invalid_json",
+                    completionError("{'model': 'tiny', 'prompt': 'x', 'stop': " + deep + "}")
+                            .code());
+        }
+        ChatCompletionRequest.parse(
+                json("{'model': 'tiny', 'messages': [{'role': 'user', 'content': [{'type': 'text', 'text': 'Hi'}]}]}"));
+    }
 }
