@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -301,7 +302,13 @@ public final class ModelStore {
             Enumeration<? extends ZipEntry> entries = file.entries();
             while (entries.hasMoreElements()) {
                 ZipEntry entry = entries.nextElement();
-                Path target = into.resolve(entry.getName()).normalize();
+                Path target;
+                try {
+                    target = into.resolve(entry.getName()).normalize();
+                } catch (InvalidPathException e) { // a NUL in the name, found by fuzzing (PullZipFuzzTest)
+                    throw new PackageException(source + " holds an entry whose name is not a file name ("
+                            + e.getMessage() + "); a package zip holds plain relative paths like 'model.onnx'");
+                }
                 if (!target.startsWith(into) || target.equals(into) && !entry.isDirectory()) {
                     throw new PackageException(source + " holds the entry '" + entry.getName() + "', which would "
                             + "land outside the package folder; a package zip holds plain relative paths");
