@@ -285,7 +285,7 @@ def oversize(args, server):
             "seconds": round(time.monotonic() - started, 1), "cpu_s": round(server.cpu_seconds() - cpu0, 1)}
 
 
-def idle(args, server, monitor):
+def idle(args, server):
     """--idle connections that send half a request line, held --idle-hold s; how many the server closed."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = args.idle + 256
@@ -307,12 +307,13 @@ def idle(args, server, monitor):
     with ThreadPoolExecutor(64) as pool:
         list(pool.map(connect, range(args.idle)))
     opened = len(socks)
-    probe_ok, probe_ms = [], []
+    probe_ok, probe_ms, threads = [], [], 0
     hold_end = time.monotonic() + args.idle_hold
     while time.monotonic() < hold_end:
         t = time.monotonic()
         probe_ok.append(server.healthy())
         probe_ms.append(round((time.monotonic() - t) * 1000))
+        threads = max(threads, server.status()[1])
         time.sleep(1)
     closed = 0
     for s in socks:
@@ -326,9 +327,8 @@ def idle(args, server, monitor):
             closed += 1
     for s in socks:
         s.close()
-    _, peak_threads, _ = monitor.window()
     return {"connections": args.idle, "opened": opened, "connect_failed": failed[0], "hold_s": args.idle_hold,
-            "closed_by_server": closed, "peak_threads": peak_threads,
+            "statuses": {}, "closed_by_server": closed, "peak_threads": threads,
             "health_ok_during": f"{sum(probe_ok)}/{len(probe_ok)}", "health_max_ms": max(probe_ms or [0])}
 
 
@@ -388,7 +388,7 @@ def main():
     scenario("streams", lambda: dropped(args, server, args.streams, True))
     scenario("dropped", lambda: dropped(args, server, args.dropped, False))
     scenario("oversize", lambda: oversize(args, server))
-    scenario("idle", lambda: idle(args, server, monitor))
+    scenario("idle", lambda: idle(args, server))
 
     time.sleep(3)
     final_rss, _ = server.status()
