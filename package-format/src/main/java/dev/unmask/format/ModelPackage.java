@@ -2,6 +2,7 @@ package dev.unmask.format;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Collections;
@@ -91,7 +92,13 @@ public final class ModelPackage {
     /** The file's attributes, once it is known to be a file inside the folder, of the size the manifest lists. */
     private static BasicFileAttributes checkPresentAndSized(
             Path folder, String name, PackageManifest.FileEntry expected) {
-        Path file = folder.resolve(name).normalize();
+        Path file;
+        try {
+            file = folder.resolve(name).normalize();
+        } catch (InvalidPathException e) { // a NUL in the name (as the pull fuzz test found in zip entries)
+            throw new PackageException("manifest.json lists '" + name.replace("\0", "\\0") + "', which is not a "
+                    + "file name (" + e.getReason() + "); file names must be plain relative names like 'model.onnx'");
+        }
         if (!file.startsWith(folder) || file.equals(folder)) {
             throw new PackageException("manifest.json lists '" + name + "', which is outside the package folder "
                     + folder + "; file names must be plain relative names like 'model.onnx'");

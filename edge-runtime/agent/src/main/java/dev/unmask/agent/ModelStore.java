@@ -19,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -365,7 +366,13 @@ public final class ModelStore {
             Files.createDirectories(into);
             List<? extends ZipEntry> entries = file.stream().toList();
             for (ZipEntry entry : entries) {
-                Path target = into.resolve(entry.getName()).normalize();
+                Path target;
+                try {
+                    target = into.resolve(entry.getName()).normalize();
+                } catch (InvalidPathException e) { // a NUL in the name, found by fuzzing (PullZipFuzzTest)
+                    throw new PackageException(source + " holds an entry whose name is not a file name ("
+                            + e.getMessage() + "); a package zip holds plain relative paths like 'model.onnx'");
+                }
                 if (!target.startsWith(into) || target.equals(into) && !entry.isDirectory()) {
                     throw new PackageException(source + " holds the entry '" + entry.getName() + "', which would "
                             + "land outside the package folder; a package zip holds plain relative paths");

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -77,6 +78,14 @@ public final class Json {
                             + e.getOriginalMessage()
                             + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())
                             + "): send a JSON object, e.g. " + example);
+        } catch (CharConversionException e) {
+            // Jackson guesses the encoding from the first bytes (UTF-8, -16 or -32, RFC 4627): a body that looks
+            // like UTF-32 but is not fails in its decoder, outside JsonProcessingException (found by fuzzing)
+            throw ApiException.invalid(
+                    null,
+                    "invalid_json",
+                    "The request body is not valid JSON text (" + e.getMessage() + "): send UTF-8 JSON, e.g. "
+                            + example);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
