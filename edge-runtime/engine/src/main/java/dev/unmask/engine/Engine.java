@@ -48,7 +48,7 @@ public final class Engine implements AutoCloseable {
     private final ModelTraits traits;
     private final GenerationDefaults defaults;
     private final ChatTemplate chatTemplate; // null when the package has none
-    private final CharsPerToken charsPerToken; // bounds a prompt's length before it is tokenized
+    private volatile CharsPerToken charsPerToken; // bounds a prompt's length before it is tokenized; read on first need
 
     /** Takes ownership of {@code model} and {@code tokenizer}: closing the engine closes them. */
     public Engine(DenoisingModel model, Tokenizer tokenizer) {
@@ -64,7 +64,6 @@ public final class Engine implements AutoCloseable {
                         template,
                         tokenText(manifest.specialTokens().bos()),
                         tokenText(manifest.specialTokens().eos()));
-        this.charsPerToken = CharsPerToken.of(tokenizer.file());
     }
 
     /** Opens a package folder: manifest and checksums verified, ONNX Runtime session, tokenizer. */
@@ -138,13 +137,18 @@ public final class Engine implements AutoCloseable {
      */
     public DecodingPlan plan(GenerationRequest request, Limits limits) {
         DecodingPlanner planner = new DecodingPlanner(defaults, traits, limits);
-        planner.checkSize(request.prompt(), charsPerToken); // a prompt too long for any canvas is never tokenized
+        planner.checkSize(request.prompt(), this::charsPerToken); // a prompt too long for any canvas is never tokenized
         return planner.plan(request, encode(request.prompt()));
     }
 
     /** The most characters one token of this package's tokenizer covers: what bounds a prompt before tokenizing. */
     public CharsPerToken charsPerToken() {
-        return charsPerToken;
+        CharsPerToken bound = charsPerToken;
+        if (bound == null) { // racing first readers read the same file to the same value
+            bound = CharsPerToken.of(tokenizer.file());
+            charsPerToken = bound;
+        }
+        return bound;
     }
 
     /** Plans and runs one request alone. */

@@ -10,6 +10,7 @@ import dev.unmask.engine.text.CharsPerToken;
 import dev.unmask.engine.text.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The one policy that turns a {@link GenerationRequest} into a {@link DecodingPlan}, for every surface, and the one
@@ -165,6 +166,18 @@ public final class DecodingPlanner {
      *
      * @throws InvalidRequestException a {@link Violation.Kind#CONTEXT_LENGTH} violation of the prompt
      */
+    /**
+     * As {@link #checkSize(GenerationRequest.Prompt, CharsPerToken)}, asking for the bound only when the prompt has
+     * more characters than the context has tokens: every token covers at least one character, so a shorter prompt
+     * passes whatever the bound, and reading it (a parse of the whole {@code tokenizer.json}) stays off start-up
+     * and off every ordinary request.
+     */
+    public void checkSize(GenerationRequest.Prompt prompt, Supplier<CharsPerToken> bound) {
+        if (characters(prompt) >= context() - 1) {
+            checkSize(prompt, bound.get());
+        }
+    }
+
     public void checkSize(GenerationRequest.Prompt prompt, CharsPerToken bound) {
         if (!bound.known()) {
             return;
