@@ -41,9 +41,11 @@ public final class Manifests {
             throw new PackageException(
                     file + " has format '" + manifest.format() + "', expected '" + PackageManifest.FORMAT + "'");
         }
-        if (manifest.formatVersion() != PackageManifest.CURRENT_FORMAT_VERSION) {
+        if (manifest.formatVersion() < PackageManifest.OLDEST_FORMAT_VERSION
+                || manifest.formatVersion() > PackageManifest.CURRENT_FORMAT_VERSION) {
             throw new PackageException(file + " has format_version " + manifest.formatVersion()
-                    + "; this engine reads format_version " + PackageManifest.CURRENT_FORMAT_VERSION
+                    + "; this engine reads format_version " + PackageManifest.OLDEST_FORMAT_VERSION + " to "
+                    + PackageManifest.CURRENT_FORMAT_VERSION
                     + ". Re-package the checkpoint with a matching 'unmask-pack', or upgrade Unmask.");
         }
         return manifest;

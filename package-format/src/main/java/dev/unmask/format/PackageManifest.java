@@ -31,7 +31,15 @@ public record PackageManifest(
         Quality quality) {
 
     public static final String FORMAT = "unmask-package";
-    public static final int CURRENT_FORMAT_VERSION = 1;
+    /**
+     * 2 added the optional decoding fields of {@link GenerationDefaults} (other families than LLaDA); a version 1
+     * manifest is read as one without them.
+     */
+    public static final int CURRENT_FORMAT_VERSION = 2;
+
+    /** The oldest {@code format_version} this reader accepts. */
+    public static final int OLDEST_FORMAT_VERSION = 1;
+
     public static final String FILE_NAME = "manifest.json";
 
     @JsonCreator
@@ -134,6 +142,25 @@ public record PackageManifest(
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SpecialTokens(int mask, int eos, Integer eot, Integer bos, int pad) {}
 
+    /**
+     * How the package's model is decoded when a request does not say. The first six fields are LLaDA's
+     * ({@code generate.py}); the optional ones (format version 2) carry the other families' decoding, Dream's
+     * {@code generation_config.json} among them. Absent optional fields mean LLaDA's behaviour.
+     *
+     * @param remasking  {@code low_confidence}, {@code random}, or {@code origin} (Dream's D3PM reveal: each masked
+     *                   position is revealed with probability {@code 1 - s/t})
+     * @param confidence how positions are ranked: {@code probability} (absent; LLaDA, Dream {@code maskgit_plus}),
+     *                   {@code margin} (Dream {@code topk_margin}), {@code entropy} (Dream {@code entropy})
+     * @param schedule   how many positions a step commits: {@code even} (absent; LLaDA's
+     *                   {@code get_num_transfer_tokens} per block) or {@code timesteps} (Dream: {@code t} runs over
+     *                   {@code linspace(1, eps, steps + 1)} and a step commits {@code int(masked * (1 - s/t))})
+     * @param eps        the last timestep of the {@code timesteps} schedule (Dream's {@code eps}, 1e-3)
+     * @param algTemp    above 0, the committed positions are drawn without replacement from
+     *                   {@code softmax(confidence / alg_temp)} instead of taking the top ones (Dream's
+     *                   {@code alg_temp}); absent or 0 takes the top ones
+     * @param topP       nucleus filter of token sampling; absent = 1 (off)
+     * @param topK       top-k filter of token sampling; absent = 0 (off)
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record GenerationDefaults(
             int steps,
@@ -141,7 +168,20 @@ public record PackageManifest(
             @JsonProperty("block_length") int blockLength,
             double temperature,
             String remasking,
-            @JsonProperty("cfg_scale") double cfgScale) {}
+            @JsonProperty("cfg_scale") double cfgScale,
+            String confidence,
+            String schedule,
+            Double eps,
+            @JsonProperty("alg_temp") Double algTemp,
+            @JsonProperty("top_p") Double topP,
+            @JsonProperty("top_k") Integer topK) {
+
+        /** LLaDA's defaults: the optional fields absent. */
+        public GenerationDefaults(
+                int steps, int genLength, int blockLength, double temperature, String remasking, double cfgScale) {
+            this(steps, genLength, blockLength, temperature, remasking, cfgScale, null, null, null, null, null, null);
+        }
+    }
 
     public record FileEntry(long bytes, String sha256) {}
 

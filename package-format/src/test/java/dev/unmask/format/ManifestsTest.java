@@ -32,11 +32,11 @@ class ManifestsTest {
                         .toList());
         Manifests.write(m, pkg);
         assertEquals(m, Manifests.read(pkg));
-        assertTrue(Manifests.toJson(m).contains("\"format_version\" : 1"));
+        assertTrue(Manifests.toJson(m).contains("\"format_version\" : " + PackageManifest.CURRENT_FORMAT_VERSION));
     }
 
     @Test
-    void fields_this_reader_does_not_know_are_ignored_as_format_version_1_promises() throws IOException {
+    void fields_this_reader_does_not_know_are_ignored_as_the_format_promises() throws IOException {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         Path file = pkg.resolve(PackageManifest.FILE_NAME);
         Files.writeString(file, Files.readString(file).replaceFirst("\\{", "{ \"added_later\": {\"x\": 1},"));

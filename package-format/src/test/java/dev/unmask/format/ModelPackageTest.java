@@ -1,6 +1,7 @@
 package dev.unmask.format;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,14 +52,26 @@ class ModelPackageTest {
     }
 
     @Test
-    void an_unknown_format_version_is_refused_saying_which_one_is_read() throws IOException {
+    void an_unknown_format_version_is_refused_saying_which_ones_are_read() throws IOException {
         Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
         Path manifest = pkg.resolve(PackageManifest.FILE_NAME);
-        Files.writeString(
-                manifest, Files.readString(manifest).replace("\"format_version\" : 1", "\"format_version\" : 2"));
+        String current = "\"format_version\" : " + PackageManifest.CURRENT_FORMAT_VERSION;
+        Files.writeString(manifest, Files.readString(manifest).replace(current, "\"format_version\" : 3"));
         PackageException e = assertThrows(PackageException.class, () -> ModelPackage.open(pkg));
-        assertTrue(e.getMessage().contains("format_version 2"), e.getMessage());
-        assertTrue(e.getMessage().contains("reads format_version 1"), e.getMessage());
+        assertTrue(e.getMessage().contains("format_version 3"), e.getMessage());
+        assertTrue(e.getMessage().contains("reads format_version 1 to 2"), e.getMessage());
+    }
+
+    @Test
+    void a_version_1_package_still_opens_and_reads_as_llada_decoding() throws IOException {
+        Path pkg = SyntheticPackage.write(tmp.resolve("pkg"));
+        Path manifest = pkg.resolve(PackageManifest.FILE_NAME);
+        String current = "\"format_version\" : " + PackageManifest.CURRENT_FORMAT_VERSION;
+        Files.writeString(manifest, Files.readString(manifest).replace(current, "\"format_version\" : 1"));
+        PackageManifest.GenerationDefaults d = Manifests.read(pkg).generationDefaults();
+        assertEquals("low_confidence", d.remasking());
+        assertNull(d.schedule());
+        assertNull(d.algTemp());
     }
 
     @Test
