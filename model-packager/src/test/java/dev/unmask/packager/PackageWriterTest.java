@@ -51,7 +51,7 @@ class PackageWriterTest {
     void manifestDescribesThePackage() {
         PackageManifest m = Manifests.read(pkg);
         assertEquals("tiny-llada", m.name());
-        assertEquals(1, m.formatVersion());
+        assertEquals(PackageManifest.CURRENT_FORMAT_VERSION, m.formatVersion());
         assertEquals(6, m.architecture().layers());
         assertEquals(2, m.architecture().kvHeads());
         assertEquals(new PackageManifest.SpecialTokens(3, 1, 2, 0, 1), m.specialTokens());
