@@ -69,7 +69,9 @@ CONFIG = dict(
     architectures=["DreamModel"],
     attention_dropout=0.0,
     auto_map={"AutoConfig": "configuration_dream.DreamConfig", "AutoModel": "modeling_dream.DreamModel"},
-    bos_token_id=BOS,
+    # As in Dream-v0's config.json (Qwen2.5 heritage): bos_token_id is <|endoftext|>'s id, while the
+    # tokenizer names <|beginoftext|> as its bos_token; the tokenizer adds neither on encode.
+    bos_token_id=EOS,
     eos_token_id=EOS,
     hidden_act="silu",
     hidden_size=256,
@@ -370,12 +372,15 @@ def held_out_ar_loss(model, windows):
 # ----------------------------------------------------------------------------------------------
 # Hugging Face files
 # ----------------------------------------------------------------------------------------------
-GENERATION_CONFIG = dict(
-    # Dream-v0-Instruct-7B's generation_config.json keys (DreamGenerationConfig in generation_utils.py).
-    alg="entropy", alg_temp=0.0, bos_token_id=BOS, eos_token_id=EOS, eps=1e-3, mask_token_id=MASK,
-    max_new_tokens=64, pad_token_id=EOS, steps=64, temperature=0.0, top_k=None, top_p=None,
-    transformers_version="4.46.2",
-)
+GENERATION_CONFIG = {
+    # Dream-v0-Instruct-7B's generation_config.json, key for key (read in a public copy:
+    # monash-yann/dllm-research models/Dream-7B-Instruct/generation_config.json): alg "origin", alg_temp null,
+    # eps 0.001, mask_token_id null (the mask comes from config.json), bos = eos = pad = <|endoftext|>.
+    # Only steps differs (512 there; 64 here, for a 512-position model).
+    "_from_model_config": True, "alg": "origin", "alg_temp": None, "bos_token_id": EOS, "eos_token_id": EOS,
+    "eps": 0.001, "mask_token_id": None, "output_history": False, "pad_token_id": EOS, "steps": 64,
+    "temperature": 0.0, "top_k": None, "top_p": None, "transformers_version": "4.46.2",
+}
 
 
 def write_hf_files(tok, out):
@@ -410,6 +415,7 @@ def save_weights(model, out):
     exactly the checkpoint on disk."""
     state = {k: v.detach().to(torch.bfloat16).contiguous() for k, v in model.state_dict().items()}
     save_file(state, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(out, "model.safetensors"), 0o644)  # save_file writes 0600
     return load_model(out)
 
 
