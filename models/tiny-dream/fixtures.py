@@ -76,10 +76,17 @@ INFILL_CASES = [
 EPS = 1e-3
 
 
-def confidences(mask_logits, alg):
-    """sample_tokens at temperature 0, top_p/top_k None. mask_logits [n, V] float32 -> (confidence [n], x0 [n])."""
+def confidences(mask_logits, alg, temperature=0.0):
+    """sample_tokens, top_p/top_k None. mask_logits [n, V] float32 -> (confidence [n], x0 [n]).
+    temperature > 0 draws tokens from torch's RNG (used for the model card's samples only, not the fixtures)."""
+    if temperature > 0:
+        mask_logits = mask_logits / temperature
     probs = torch.softmax(mask_logits, dim=-1)
-    confidence, x0 = probs.max(dim=-1)
+    if temperature > 0:
+        x0 = torch.distributions.Categorical(probs=probs).sample()
+        confidence = torch.gather(probs, -1, x0.unsqueeze(-1)).squeeze(-1)
+    else:
+        confidence, x0 = probs.max(dim=-1)
     if alg == "topk_margin":
         sorted_probs, _ = torch.sort(probs, dim=-1, descending=True)
         confidence = sorted_probs[:, 0] - sorted_probs[:, 1]
@@ -99,7 +106,7 @@ class UniformStream:
 
 
 @torch.no_grad()
-def sample(model, x, steps, alg, alg_temp=None, eps=EPS, stream=None, torch_rng=False):
+def sample(model, x, steps, alg, alg_temp=None, eps=EPS, stream=None, torch_rng=False, temperature=0.0):
     """Dream's _sample for batch 1, temperature 0, no padding (attention_mask "full").
 
     x: [1, L] canvas; whatever is MASK is denoised (prompt + appended masks, or prefix/middle/suffix).
@@ -115,7 +122,8 @@ def sample(model, x, steps, alg, alg_temp=None, eps=EPS, stream=None, torch_rng=
         t, s = timesteps[i], timesteps[i + 1]
         positions = mask_index[0].nonzero().flatten().tolist()  # increasing order
         n = len(positions)
-        conf, x0 = confidences(mask_logits, "maskgit_plus" if alg == "origin" else alg)
+        assert temperature == 0 or torch_rng, "the explicit stream covers temperature 0 only"
+        conf, x0 = confidences(mask_logits, "maskgit_plus" if alg == "origin" else alg, temperature)
         step = {"step": i, "t": float(t), "s": float(s), "masked_before": n}
         committed = []
         if alg == "origin":
