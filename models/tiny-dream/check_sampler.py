@@ -17,7 +17,9 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else train.HERE
     model, tok = train.load_model(out), train.load_tokenizer()
     failures = 0
-    cases = [(p, n, s) for _, p, n, s, _, _, _ in fixtures.GENERATION_CASES[:2]]
+    # two different prompts, lengths and step counts from the fixture list (fib: 32 in 32; Stack: 32 in 16)
+    cases = [(p, n, s) for name, p, n, s, _, _, _ in fixtures.GENERATION_CASES
+             if name in ("fib_maskgit_plus", "stack_entropy_16_steps")]
     for prompt, gen_length, steps in cases:
         ids = tok.encode(prompt).ids
         x = torch.tensor([ids + [train.MASK] * gen_length])
