@@ -356,6 +356,24 @@ class AgentServerTest {
     }
 
     @Test
+    void a_port_in_use_is_refused_with_a_hint_and_leaves_no_server_threads_behind() throws Exception {
+        int before = Thread.activeCount();
+        java.io.UncheckedIOException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.io.UncheckedIOException.class,
+                () -> new AgentServer(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()),
+                        models,
+                        ServingLimits.defaults(),
+                        List.of()));
+        assertTrue(
+                e.getMessage().contains("is another 'unmask serve' running? Choose another port with --port"),
+                e.getMessage());
+        assertTrue(
+                Thread.activeCount() <= before + 2,
+                "its event loop is closed: " + Thread.activeCount() + " threads, were " + before);
+    }
+
+    @Test
     void a_request_line_or_headers_past_their_limits_are_refused_by_the_parser() throws Exception {
         try (Socket s =
                 send("GET", "/health?" + "a".repeat(AgentServer.MAX_INITIAL_LINE_BYTES), "127.0.0.1", null, "")) {
