@@ -66,10 +66,10 @@ slim "$input/lib/$(cd "$input/lib" && ls tokenizers-*.jar)" "native/lib/" "$keep
   || { echo "package-app: ONNX Runtime has no native library for $os-$arch" >&2; exit 1; }
 
 # the runtime: the modules the jars use, plus what is found through services: https (jdk.crypto.ec),
-# the sampler's L64X128MixRandom (jdk.random), the JDK's HTTP server
+# the sampler's L64X128MixRandom (jdk.random); `unmask serve` runs on Vert.x (a jar), not on jdk.httpserver
 modules="$("$JDEPS" --multi-release 17 --ignore-missing-deps --print-module-deps \
   --class-path "$input/lib/*" "$main_jar" 2>/dev/null || echo java.base,java.logging,java.net.http,java.sql)"
-modules="$modules,jdk.httpserver,java.net.http,jdk.crypto.ec,jdk.random,jdk.unsupported,jdk.zipfs"
+modules="$modules,java.net.http,jdk.crypto.ec,jdk.random,jdk.unsupported,jdk.zipfs"
 
 "$JPACKAGE" --type app-image --name unmask --app-version "$version" \
   --input "$input" --main-jar "$(basename "$main_jar")" --main-class dev.unmask.agent.Unmask \

@@ -3,8 +3,8 @@ package dev.unmask.agent;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.unmask.failure.Failure;
+import dev.unmask.failure.UnmaskException;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.ApiKeys;
 import dev.unmask.openai.ChatCompletionRequest;
@@ -17,8 +17,18 @@ import dev.unmask.openai.OpenAiService;
 import dev.unmask.openai.PendingGeneration;
 import dev.unmask.openai.ServingLimits;
 import dev.unmask.openai.Sse;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.FileSystemOptions;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -31,21 +41,26 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
+import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * {@code unmask serve}'s HTTP layer on the JDK's own server: reads the raw body, hands it to {@code unmask-openai}
- * (the same code the functions serve with) and writes the answer, the SSE stream or the error.
+ * {@code unmask serve}'s HTTP layer on Vert.x core: an event loop parses requests and reads bodies without holding a
+ * thread, hands each body to {@code unmask-openai} (the same code the functions serve with) on a bounded worker pool,
+ * and writes the answer, the SSE stream or the error.
  *
  * <pre>
  * GET  /health               {"status":"ok","models":[...],"loaded":[{"model","in_flight","idle_millis","keep_alive"}],
@@ -56,6 +71,17 @@ import java.util.function.Function;
  * POST /v1/chat/completions  OpenAI's, plus the diffusion extras and Ollama's "keep_alive"
  * POST /v1/completions       with "suffix" for fill-in-the-middle
  * </pre>
+ *
+ * <p>Threads: the event loop (one) runs every check that needs no I/O (Host, Origin, Content-Type, method, path, key,
+ * the body limit) and every timer; Vert.x's small worker pool reads the store for {@code /health} and
+ * {@code /v1/models}; the engine pool ({@link #MAX_THREADS}) parses bodies, loads models, plans and queues requests,
+ * and streams. A whole (non-stream) answer holds no thread while it waits: it is written when the scheduler completes
+ * it. No client can hold a thread by sending slowly: the event loop reads what comes, and {@link Connections} closes
+ * a connection that owes the server a request head or body past its time.
+ *
+ * <p>A client that hangs up is noticed by the event loop at once (the connection's close), on every path: a request
+ * whose body was still coming is dropped, a queued or running one is cancelled ({@link PendingGeneration#cancel()}),
+ * so that nobody's abandoned request keeps a place in the batch.
  */
 final class AgentServer implements AutoCloseable {
 
@@ -77,53 +103,70 @@ final class AgentServer implements AutoCloseable {
     record BrokenModel(String model, String reason) {}
 
     /**
-     * How much of a refused body is read and dropped so that the client, still sending, reads the error instead of a
-     * connection reset; past this the connection is closed.
+     * How much of a refused body is read and dropped (never kept) so that the client, still sending, reads the error
+     * instead of a connection reset; past this the connection is closed.
      */
     static final long MAX_DRAIN_BYTES = 64L << 20;
 
-    /** Handler threads: requests being read, waited for or streamed; more wait in line (the server bounds them). */
+    /** Engine threads: requests being parsed, planned, loaded for or streamed; more wait in line. */
     static final int MAX_THREADS = 64;
 
-    /** Open connections, idle ones included; more are closed at once. */
-    static final int MAX_CONNECTIONS = 512;
-
-    /** Seconds a client has to send its request line, headers and body; then the connection is closed. */
-    static final int REQUEST_SECONDS = 10;
-
-    /** Seconds a kept-alive connection may stay idle between requests. */
-    static final int IDLE_SECONDS = 30;
-
-    private static final System.Logger LOG = System.getLogger(AgentServer.class.getName());
-
-    static {
-        limitJdkHttpServer();
-    }
+    /** Open connections, idle ones included; more are closed as they arrive. */
+    static final int MAX_CONNECTIONS = 4096;
 
     /**
-     * The JDK server reads its limits from system properties, once, when its first instance is made: set them here
-     * (unless the user set them with -D), before any is. Without them a connection that sends half a header holds a
-     * thread forever, and any number of connections may stay open.
+     * Seconds a client has to send its request line and headers, and then again its body; then the connection is
+     * closed (Slowloris).
      */
-    static void limitJdkHttpServer() {
-        Map.of(
-                        "sun.net.httpserver.maxReqTime", REQUEST_SECONDS, // request line, headers, body
-                        "sun.net.httpserver.idleInterval", IDLE_SECONDS,
-                        "sun.net.httpserver.clockTick", 1000, // ms between idle checks (default 10 s)
-                        "jdk.httpserver.maxConnections", MAX_CONNECTIONS)
-                .forEach((k, v) -> {
-                    if (System.getProperty(k) == null) {
-                        System.setProperty(k, Integer.toString(v));
-                    }
-                });
+    static final int REQUEST_SECONDS = 10;
+
+    /** Seconds a kept-alive connection may stay idle between an answer and the next request's head. */
+    static final int IDLE_SECONDS = 30;
+
+    /** The longest request line ({@code POST /v1/chat/completions HTTP/1.1} is 37 bytes); longer: 414. */
+    static final int MAX_INITIAL_LINE_BYTES = 4096;
+
+    /** All request headers together; more: 431. */
+    static final int MAX_HEADER_BYTES = 16 << 10;
+
+    /**
+     * How a connection is bounded: how many may be open, how long one may take to send a request head (and then its
+     * body), how long it may stay idle between requests. Tests shorten them; {@link #defaults()} is what
+     * {@code unmask serve} runs with.
+     *
+     * @param maxConnections   open connections, idle ones included; more are closed as they arrive
+     * @param requestMillis    from the connection's start (or a request's head) to the request's head (or its body's
+     *                         end)
+     * @param idleMillis       from an answer's end to the next request's head on the same connection
+     * @param maxDrainBytes    how much of a refused body is read and dropped before the connection is closed
+     */
+    record ConnectionLimits(int maxConnections, long requestMillis, long idleMillis, long maxDrainBytes) {
+        ConnectionLimits {
+            if (maxConnections < 1 || requestMillis < 1 || idleMillis < 1 || maxDrainBytes < 0) {
+                throw new IllegalArgumentException("connection limits must be positive, e.g. " + "new ConnectionLimits("
+                        + MAX_CONNECTIONS + ", 10_000, 30_000, 64 << 20)");
+            }
+        }
+
+        static ConnectionLimits defaults() {
+            return new ConnectionLimits(
+                    MAX_CONNECTIONS, REQUEST_SECONDS * 1000L, IDLE_SECONDS * 1000L, MAX_DRAIN_BYTES);
+        }
     }
 
+    private final Vertx vertx;
     private final HttpServer server;
+    private final InetAddress address;
     private final LocalModels models;
     private final ServingLimits limits;
     private final ApiKeys apiKeys;
     private final CrossSite crossSite;
+    private final ConnectionLimits connectionLimits;
+    private final Connections connections = new Connections();
     private final ThreadPoolExecutor workers;
+    /** Runs on the engine pool, or here once it is shut down: a lease is released even then. */
+    private final Executor afterAnswer;
+
     private final Clock clock = Clock.systemUTC();
 
     /**
@@ -143,38 +186,85 @@ final class AgentServer implements AutoCloseable {
             ServingLimits limits,
             List<String> apiKeys,
             CrossSite crossSite) {
+        this(address, models, limits, apiKeys, crossSite, ConnectionLimits.defaults());
+    }
+
+    /** Listens on {@code address} at once (connections are answered from here on). */
+    AgentServer(
+            InetSocketAddress address,
+            LocalModels models,
+            ServingLimits limits,
+            List<String> apiKeys,
+            CrossSite crossSite,
+            ConnectionLimits connectionLimits) {
+        this.address = address.getAddress();
         this.models = models;
         this.limits = limits;
         this.apiKeys = ApiKeys.of(apiKeys);
         this.crossSite = crossSite;
-        try {
-            this.server = HttpServer.create(address, 64);
-        } catch (BindException e) {
-            throw new UncheckedIOException(
-                    "Cannot listen on " + address.getHostString() + ":" + address.getPort() + " (" + e.getMessage()
-                            + "): is another 'unmask serve' running? Choose another port with --port",
-                    e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot listen on " + address + " (" + e.getMessage() + ")", e);
-        }
+        this.connectionLimits = connectionLimits;
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(
+                // the queue is bounded by the connections: each has at most one request in the server at a time
                 MAX_THREADS, MAX_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "unmask-http-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
         workers.allowCoreThreadTimeOut(true); // none while idle, at most MAX_THREADS under load
-        server.setExecutor(workers);
-        server.createContext("/", this::handle);
+        this.afterAnswer = r -> {
+            try {
+                workers.execute(r);
+            } catch (RejectedExecutionException shuttingDown) {
+                r.run();
+            }
+        };
+        this.vertx = Vertx.vertx(new VertxOptions()
+                .setEventLoopPoolSize(1) // parsing and timers only: one thread is plenty, and is bounded
+                .setWorkerPoolSize(4) // /health and /v1/models read the store here, never behind the engine
+                .setFileSystemOptions(new FileSystemOptions()
+                        .setFileCachingEnabled(false)
+                        .setClassPathResolvingEnabled(false))); // no cache folder: the agent serves no files
+        HttpServerOptions options = new HttpServerOptions()
+                .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
+                .setMaxHeaderSize(MAX_HEADER_BYTES)
+                // HTTP/1.1 only, as before: no h2c upgrade (the JDK's client asks for one)
+                .setHttp2ClearTextEnabled(false)
+                .setAlpnVersions(List.of(HttpVersion.HTTP_1_1))
+                // 100 Continue only for a body that will be taken: an oversize one is refused before it is sent
+                .setHandle100ContinueAutomatically(false)
+                // No read/write idle timeout: a whole answer or a stream's next block can take minutes with no byte
+                // on the wire. The timers of Connections know whether the client or the server owes the next byte.
+                .setIdleTimeout(0);
+        HttpServer s = vertx.createHttpServer(options)
+                .connectionHandler(connections::opened)
+                .requestHandler(this::handle);
+        try {
+            this.server = s.listen(address.getPort(), address.getAddress().getHostAddress())
+                    .toCompletionStage()
+                    .toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            close();
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof BindException
+                    || String.valueOf(cause.getMessage()).contains("in use")) {
+                throw new UncheckedIOException(
+                        "Cannot listen on " + address.getHostString() + ":" + address.getPort() + " ("
+                                + cause.getMessage()
+                                + "): is another 'unmask serve' running? Choose another port with --port",
+                        new IOException(cause));
+            }
+            throw new UncheckedIOException(
+                    "Cannot listen on " + address + " (" + cause.getMessage() + ")", new IOException(cause));
+        }
     }
 
-    void start() {
-        server.start();
-    }
+    /** Kept for the callers' order (make, print, start): the server listens from its construction. */
+    void start() {}
 
     int port() {
-        return server.getAddress().getPort();
+        return server.actualPort();
     }
 
     /**
@@ -182,163 +272,552 @@ final class AgentServer implements AutoCloseable {
      * ::), that is loopback's for this machine; an IPv6 address is bracketed.
      */
     URI baseUri() {
-        InetAddress a = server.getAddress().getAddress();
-        String host = a.isAnyLocalAddress() ? "127.0.0.1" : a.getHostAddress();
+        String host = address.isAnyLocalAddress() ? "127.0.0.1" : address.getHostAddress();
         return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/v1");
     }
 
-    /** Handler threads now alive (tests read it). */
+    /** Engine threads now alive (tests read it). */
     int threads() {
         return workers.getPoolSize();
     }
 
+    /** Connections open now (tests read it). */
+    int openConnections() {
+        return connections.open.get();
+    }
+
+    /** Connections closed by the server because they owed a request head or body past its time (tests read it). */
+    long timedOutConnections() {
+        return connections.timedOut.get();
+    }
+
+    /** Connections closed as they arrived because {@link ConnectionLimits#maxConnections} were open. */
+    long refusedConnections() {
+        return connections.refused.get();
+    }
+
+    /**
+     * Stops listening and closes every connection (a request still waiting is cancelled by its connection's close),
+     * stops the engine threads (a stream still writing is cancelled), then the event loop.
+     */
     @Override
     public void close() {
-        server.stop(0);
-        workers.shutdownNow();
-    }
-
-    private void handle(HttpExchange exchange) {
-        String requestId = Errors.newRequestId();
-        exchange.getResponseHeaders().set("X-Request-Id", requestId);
-        try (exchange) {
-            try {
-                route(exchange);
-            } catch (ApiException e) {
-                writeError(exchange, e, requestId);
-            } catch (RuntimeException | Error e) {
-                writeError(exchange, Errors.toApi(e), requestId);
+        try {
+            if (server != null) {
+                server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
-        } catch (IOException e) {
-            // the client went away while we wrote; nothing left to tell it
+        } catch (Exception e) {
+            // closing anyway
+        }
+        workers.shutdownNow();
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // its threads are gone with the process
         }
     }
 
-    private void route(HttpExchange exchange) throws IOException {
-        String method = exchange.getRequestMethod();
-        String path = exchange.getRequestURI().getPath();
-        crossSite.checkHost(exchange.getRequestHeaders().getFirst("Host"));
-        String origin = crossSite.allowOrigin(exchange.getRequestHeaders().getFirst("Origin"));
+    /**
+     * Every open connection and what it owes the server, by when: a request head from its start, the rest of a
+     * request's body from its head, the next head from an answer's end. A connection past its time is closed. All
+     * on the event loop.
+     */
+    private final class Connections {
+        final AtomicInteger open = new AtomicInteger();
+        final AtomicLong timedOut = new AtomicLong();
+        final AtomicLong refused = new AtomicLong();
+        private final Map<HttpConnection, Deadline> deadlines = new ConcurrentHashMap<>();
+
+        void opened(HttpConnection c) {
+            c.closeHandler(v -> {
+                Deadline d = deadlines.remove(c);
+                if (d != null) {
+                    d.cancel();
+                }
+                open.decrementAndGet();
+            });
+            if (open.incrementAndGet() > connectionLimits.maxConnections()) {
+                refused.incrementAndGet(); // a half-open flood cannot take the memory; it goes when they do
+                c.close();
+                return;
+            }
+            Deadline d = new Deadline(c);
+            deadlines.put(c, d);
+            d.expect(connectionLimits.requestMillis());
+        }
+
+        /** The connection's deadline; one of its own, unkept, for a request whose connection closed meanwhile. */
+        Deadline of(HttpConnection c) {
+            Deadline d = deadlines.get(c);
+            return d != null ? d : new Deadline(c);
+        }
+    }
+
+    /** One connection's timer: closes it unless the client delivers what it owes in time. */
+    private final class Deadline {
+        private final HttpConnection connection;
+        private long timer = -1;
+
+        Deadline(HttpConnection connection) {
+            this.connection = connection;
+        }
+
+        void expect(long millis) {
+            cancel();
+            timer = vertx.setTimer(millis, id -> {
+                timer = -1;
+                connections.timedOut.incrementAndGet();
+                connection.close();
+            });
+        }
+
+        /** The server owes the next byte (an answer is being made): no timer. */
+        void cancel() {
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+                timer = -1;
+            }
+        }
+    }
+
+    /** What a request's body is for, as it arrives on the event loop. */
+    private enum BodyUse {
+        /** kept, up to {@link #MAX_BODY_BYTES} */
+        KEEP,
+        /** read and dropped: no route takes it, or it was refused */
+        DROP
+    }
+
+    /**
+     * One request, from its head to the end of its answer: its body as it arrives, the deadline of its connection,
+     * and whether its client left. Every method may be called from any thread (Vert.x's response is synchronized).
+     */
+    private final class Exchange {
+        final HttpServerRequest request;
+        final HttpServerResponse response;
+        final String requestId;
+        private final Deadline deadline;
+        private BodyUse use = BodyUse.DROP; // event loop only
+        private Buffer body; // event loop only
+        private long dropped; // event loop only
+        private int maxBodyBytes; // event loop only
+        private Consumer<Buffer> whenRead; // event loop only
+        private boolean requestEnded; // event loop only
+        private boolean responseEnded; // event loop only
+        private volatile boolean gone;
+        private PendingGeneration pending; // guarded by this
+        private final Object room = new Object(); // a stream waits here for the client to read
+
+        Exchange(HttpServerRequest request, String requestId) {
+            this.request = request;
+            this.response = request.response();
+            this.requestId = requestId;
+            this.deadline = connections.of(request.connection());
+            deadline.expect(connectionLimits.requestMillis()); // the head came: now the body
+            request.handler(this::chunk);
+            request.endHandler(v -> ended());
+            request.exceptionHandler(e -> hangUp());
+            response.closeHandler(v -> hangUp());
+            response.exceptionHandler(e -> hangUp());
+            response.drainHandler(v -> {
+                synchronized (room) {
+                    room.notifyAll();
+                }
+            });
+            Context loop = Vertx.currentContext(); // the event loop: every deadline is kept there
+            response.endHandler(v -> loop.runOnContext(
+                    ignored -> { // may end on an engine thread
+                        responseEnded = true;
+                        if (requestEnded) {
+                            deadline.expect(connectionLimits.idleMillis()); // the next request's head
+                        }
+                    }));
+        }
+
+        /** Keeps the body, up to {@code maxBytes}: past that, a 413 at once and the rest is dropped. */
+        void readBody(int maxBytes, Consumer<Buffer> then) {
+            String length = request.getHeader("Content-Length");
+            if (length != null) {
+                long declared;
+                try {
+                    declared = Long.parseLong(length.trim());
+                } catch (NumberFormatException e) {
+                    declared = -1; // Vert.x's parser refuses a malformed length before this runs
+                }
+                if (declared > maxBytes) {
+                    throw Errors.payloadTooLarge(maxBytes); // refused before a byte of it is read
+                }
+            }
+            use = BodyUse.KEEP;
+            maxBodyBytes = maxBytes;
+            body = Buffer.buffer();
+            whenRead = then;
+            if ("100-continue".equalsIgnoreCase(request.getHeader("Expect"))) {
+                response.writeContinue();
+            }
+        }
+
+        private void chunk(Buffer b) {
+            if (use == BodyUse.KEEP) {
+                if (body.length() + (long) b.length() <= maxBodyBytes) {
+                    body.appendBuffer(b);
+                    return;
+                }
+                use = BodyUse.DROP;
+                body = null;
+                dropped = 0;
+                fail(Errors.payloadTooLarge(maxBodyBytes)); // found while reading: answered before the rest
+            }
+            dropped += b.length();
+            if (dropped > connectionLimits.maxDrainBytes()) {
+                request.connection().close();
+            }
+        }
+
+        private void ended() {
+            requestEnded = true;
+            if (responseEnded) {
+                deadline.expect(connectionLimits.idleMillis());
+            } else {
+                deadline.cancel(); // the server owes the answer now
+            }
+            if (use == BodyUse.KEEP) {
+                Buffer whole = body;
+                body = null;
+                whenRead.accept(whole);
+            }
+        }
+
+        boolean gone() {
+            return gone;
+        }
+
+        /** The client closed its connection: nobody will read the answer, so the request is dropped. */
+        void hangUp() {
+            gone = true;
+            PendingGeneration p;
+            synchronized (this) {
+                p = pending;
+            }
+            if (p != null) {
+                p.cancel();
+            }
+            synchronized (room) {
+                room.notifyAll();
+            }
+        }
+
+        /** The request is queued; if its client already left, it is cancelled at once. */
+        void attach(PendingGeneration p) {
+            synchronized (this) {
+                pending = p;
+            }
+            if (gone) {
+                p.cancel();
+            }
+        }
+
+        void json(int status, Object value) {
+            if (gone || response.ended() || response.closed()) {
+                return;
+            }
+            byte[] bytes = Json.write(value).getBytes(StandardCharsets.UTF_8);
+            try {
+                response.putHeader("Content-Type", "application/json")
+                        .setStatusCode(status)
+                        .end(Buffer.buffer(bytes));
+            } catch (IllegalStateException closedMeanwhile) {
+                // the client went away; nothing left to tell it
+            }
+        }
+
+        /** Writes an error; a 500 is logged first, with its stack and the request id its body names too. */
+        void fail(ApiException e) {
+            if (e.kind() == ErrorKind.SERVER && e.requestId() == null && !"cancelled".equals(e.code())) {
+                e = Errors.logged(e, requestId);
+            }
+            if (response.headWritten()) { // a stream broke after its head: its own error event was the answer
+                if (!response.ended()) {
+                    request.connection().close();
+                }
+                return;
+            }
+            e.headers().forEach(response::putHeader);
+            json(e.httpStatus(), e.body());
+        }
+
+        /** Runs {@code work}, answering its failure. */
+        void guarded(ThrowingRunnable work) {
+            try {
+                work.run();
+            } catch (ApiException e) {
+                fail(e);
+            } catch (RuntimeException | Error e) {
+                fail(Errors.toApi(e));
+            } catch (IOException e) {
+                hangUp(); // the client went away while we wrote
+            }
+        }
+
+        /** The SSE stream: chunked, written as the engine goes, never faster than the client reads. */
+        OutputStream stream() {
+            response.setStatusCode(200)
+                    .setChunked(true)
+                    .putHeader("Content-Type", Sse.CONTENT_TYPE)
+                    .putHeader("Cache-Control", "no-cache");
+            response.writeHead(); // the client sees the answer begin before the first block is done
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    awaitRoom();
+                    try {
+                        response.write(Buffer.buffer(Arrays.copyOfRange(b, off, off + len)));
+                    } catch (IllegalStateException closed) {
+                        hangUp();
+                        throw new IOException("the client hung up", closed);
+                    }
+                }
+            };
+        }
+
+        /**
+         * Back-pressure: while the connection's write queue is full the stream waits for it to drain, at most
+         * {@link ConnectionLimits#idleMillis()}; a client that reads nothing for that long is hung up on.
+         */
+        private void awaitRoom() throws IOException {
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(connectionLimits.idleMillis());
+            synchronized (room) {
+                while (!gone && response.writeQueueFull()) {
+                    long left = end - System.nanoTime();
+                    if (left <= 0) {
+                        request.connection().close();
+                        hangUp();
+                        break;
+                    }
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(room, Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("the server is stopping", e);
+                    }
+                }
+            }
+            if (gone) {
+                throw new IOException("the client hung up");
+            }
+        }
+
+        void end() {
+            if (!response.ended() && !response.closed()) {
+                try {
+                    response.end();
+                } catch (IllegalStateException closedMeanwhile) {
+                    // gone
+                }
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run() throws IOException;
+    }
+
+    /** On the event loop, for every request head. */
+    private void handle(HttpServerRequest request) {
+        String requestId = Errors.newRequestId();
+        request.response().putHeader("X-Request-Id", requestId);
+        Exchange x = new Exchange(request, requestId);
+        try {
+            route(x);
+        } catch (ApiException e) {
+            x.fail(e);
+        } catch (RuntimeException | Error e) {
+            x.fail(Errors.toApi(e));
+        }
+    }
+
+    /** The checks that need no I/O, on the event loop; then the store on a worker, or the body. */
+    private void route(Exchange x) {
+        HttpServerRequest request = x.request;
+        String method = request.method().name();
+        String path = path(request.uri());
+        crossSite.checkHost(request.getHeader("Host"));
+        String origin = crossSite.allowOrigin(request.getHeader("Origin"));
         if (origin != null) {
-            exchange.getResponseHeaders().set("Access-Control-Allow-Origin", origin);
-            exchange.getResponseHeaders().set("Vary", "Origin");
-            exchange.getResponseHeaders().set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+            x.response.putHeader("Access-Control-Allow-Origin", origin);
+            x.response.putHeader("Vary", "Origin");
+            x.response.putHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
         }
         if (method.equals("OPTIONS")) {
-            preflight(exchange, origin != null);
+            preflight(x, origin != null);
             return;
         }
         if (method.equals("POST")) {
-            requireJson(exchange.getRequestHeaders().getFirst("Content-Type"));
+            requireJson(request.getHeader("Content-Type"));
         }
         if (path.equals("/health") || path.equals("/")) {
             requireMethod(method, "GET");
-            LocalModels.Catalog catalog = models.catalog();
-            String problem = models.workerProblem();
-            Health health = new Health(
-                    problem == null ? "ok" : "degraded",
-                    List.copyOf(catalog.models().keySet()),
-                    models.loaded(),
-                    catalog.broken().entrySet().stream()
-                            .map(b -> new BrokenModel(b.getKey(), b.getValue()))
-                            .toList(),
-                    problem);
-            writeJson(exchange, problem == null ? 200 : 503, health);
+            fromStore(x, () -> {
+                LocalModels.Catalog catalog = models.catalog();
+                String problem = models.workerProblem();
+                return new Answer(
+                        problem == null ? 200 : 503,
+                        new Health(
+                                problem == null ? "ok" : "degraded",
+                                List.copyOf(catalog.models().keySet()),
+                                models.loaded(),
+                                catalog.broken().entrySet().stream()
+                                        .map(b -> new BrokenModel(b.getKey(), b.getValue()))
+                                        .toList(),
+                                problem));
+            });
             return;
         }
         if (!path.startsWith("/v1/")) {
             throw unknownPath();
         }
-        apiKeys.check(exchange.getRequestHeaders().getFirst("Authorization"));
+        apiKeys.check(request.getHeader("Authorization"));
         if (path.equals("/v1/models")) {
             requireMethod(method, "GET");
-            writeJson(exchange, 200, ModelList.of(cards()));
+            fromStore(x, () -> new Answer(200, ModelList.of(cards())));
         } else if (path.startsWith("/v1/models/")) {
             requireMethod(method, "GET");
             String id = path.substring("/v1/models/".length());
-            ModelList.Model card = cards().stream()
-                    .filter(c -> c.id().equals(id))
-                    .findFirst()
-                    .orElseThrow(
-                            () -> Errors.unknownModel(id, models.available().keySet()));
-            writeJson(exchange, 200, card);
+            fromStore(
+                    x,
+                    () -> new Answer(
+                            200,
+                            cards().stream()
+                                    .filter(c -> c.id().equals(id))
+                                    .findFirst()
+                                    .orElseThrow(() -> Errors.unknownModel(
+                                            id, models.available().keySet()))));
         } else if (path.equals("/v1/chat/completions")) {
             requireMethod(method, "POST");
-            ObjectNode body = body(exchange, ChatCompletionRequest.EXAMPLE);
-            Duration keepAlive = keepAlive(body);
-            ChatCompletionRequest request = ChatCompletionRequest.read(body);
-            answer(exchange, request.model(), keepAlive, service -> service.chat(request));
+            x.readBody(
+                    MAX_BODY_BYTES,
+                    bytes -> onEngine(x, () -> {
+                        ObjectNode body = (ObjectNode) Json.readObject(bytes.getBytes(), ChatCompletionRequest.EXAMPLE);
+                        Duration keepAlive = keepAlive(body);
+                        ChatCompletionRequest r = ChatCompletionRequest.read(body);
+                        answer(x, r.model(), keepAlive, service -> service.chat(r));
+                    }));
         } else if (path.equals("/v1/completions")) {
             requireMethod(method, "POST");
-            ObjectNode body = body(exchange, CompletionRequest.EXAMPLE);
-            Duration keepAlive = keepAlive(body);
-            CompletionRequest request = CompletionRequest.read(body);
-            answer(exchange, request.model(), keepAlive, service -> service.completion(request));
+            x.readBody(
+                    MAX_BODY_BYTES,
+                    bytes -> onEngine(x, () -> {
+                        ObjectNode body = (ObjectNode) Json.readObject(bytes.getBytes(), CompletionRequest.EXAMPLE);
+                        Duration keepAlive = keepAlive(body);
+                        CompletionRequest r = CompletionRequest.read(body);
+                        answer(x, r.model(), keepAlive, service -> service.completion(r));
+                    }));
         } else {
             throw unknownPath();
         }
     }
 
-    /** Loads the model if needed, holds it for the whole answer, and writes the JSON or the SSE stream. */
-    private void answer(
-            HttpExchange exchange, String model, Duration keepAlive, Function<OpenAiService, PendingGeneration> submit)
-            throws IOException {
-        Object whole;
-        try (LocalModels.Lease lease = models.acquire(model, keepAlive)) {
-            OpenAiService service = new OpenAiService(List.of(lease.served()), limits, clock);
-            PendingGeneration pending = submit.apply(service);
-            if (!pending.streaming()) {
-                whole = await(pending, ClientWatch.of(exchange));
-                lease.answered();
+    /** The request's path, percent-decoded as the JDK's server gave it. */
+    private static String path(String uri) {
+        try {
+            String p = URI.create(uri).getPath();
+            return p == null ? "" : p;
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(null, "The request's path is not a URI path: use e.g. POST /v1/completions");
+        }
+    }
+
+    /** A status and the body to write as JSON. */
+    private record Answer(int status, Object body) {}
+
+    /** Reads the store on Vert.x's worker pool (never behind engine work) and answers on the event loop. */
+    private void fromStore(Exchange x, Supplier<Answer> read) {
+        vertx.executeBlocking(read::get, false).onComplete(r -> {
+            if (r.succeeded()) {
+                x.json(r.result().status(), r.result().body());
             } else {
-                stream(exchange, pending);
-                lease.answered();
-                return;
+                x.fail(Errors.toApi(r.cause()));
             }
-        } // released before the answer is written: with keep_alive 0 the model is gone when the client reads it
-        writeJson(exchange, 200, whole);
+        });
+    }
+
+    /** Runs engine work on the engine pool: a full pool queues it; a stopped one answers 503. */
+    private void onEngine(Exchange x, ThrowingRunnable work) {
+        try {
+            workers.execute(() -> x.guarded(work));
+        } catch (RejectedExecutionException e) {
+            x.fail(Errors.toApi(new UnmaskException(Failure.SHUTTING_DOWN, "The server is shutting down")));
+        }
     }
 
     /**
-     * Waits for a whole answer, and cancels the request, dropping it from the batch, as soon as its client hangs up:
-     * nobody would read the answer.
+     * On an engine thread: loads the model if needed and holds it for the whole answer; queues the request, then
+     * streams it on this thread, or writes the whole answer when the scheduler completes it (no thread waits).
      */
-    private static Object await(PendingGeneration pending, BooleanSupplier clientGone) {
-        Future<Object> answer = pending.answer();
-        while (true) {
-            try {
-                return answer.get(ClientWatch.POLL_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                if (clientGone.getAsBoolean()) {
-                    pending.cancel();
-                    throw Errors.toApi(new java.util.concurrent.CancellationException("the client hung up"));
-                }
-            } catch (InterruptedException e) {
-                pending.cancel();
-                Thread.currentThread().interrupt();
-                throw Errors.toApi(e);
-            } catch (ExecutionException e) {
-                throw Errors.toApi(e.getCause());
-            }
+    private void answer(Exchange x, String model, Duration keepAlive, Function<OpenAiService, PendingGeneration> submit)
+            throws IOException {
+        if (x.gone()) {
+            return; // the client left while its body was parsed or queued: nothing to answer
         }
+        LocalModels.Lease lease = models.acquire(model, keepAlive);
+        PendingGeneration pending;
+        try {
+            pending = submit.apply(new OpenAiService(List.of(lease.served()), limits, clock));
+            x.attach(pending);
+        } catch (RuntimeException | Error e) {
+            lease.close();
+            throw e;
+        }
+        if (pending.streaming()) {
+            try (lease) {
+                // a failed write cancels the request; between writes (a block can take long) the close does
+                pending.streamTo(x.stream(), x::gone);
+                lease.answered();
+            }
+            x.end();
+            return;
+        }
+        pending.answer()
+                .whenCompleteAsync(
+                        (whole, failure) -> {
+                            if (failure == null) {
+                                lease.answered();
+                            }
+                            // released before the answer is written: with keep_alive 0 the model is gone when the
+                            // client
+                            // reads it
+                            lease.close();
+                            if (failure == null) {
+                                x.json(200, whole);
+                            } else {
+                                x.fail(Errors.toApi(failure));
+                            }
+                        },
+                        afterAnswer);
     }
 
     /**
      * Answers {@code OPTIONS}: for an allowed browser origin, a CORS preflight answer that lets it send JSON with a
      * key (and whatever headers it asks for); otherwise the methods the server takes.
      */
-    private static void preflight(HttpExchange exchange, boolean cors) throws IOException {
-        var h = exchange.getResponseHeaders();
-        h.set("Allow", CrossSite.ALLOWED_METHODS);
+    private static void preflight(Exchange x, boolean cors) {
+        HttpServerResponse r = x.response;
+        r.putHeader("Allow", CrossSite.ALLOWED_METHODS);
         if (cors) {
-            h.set("Access-Control-Allow-Methods", CrossSite.ALLOWED_METHODS);
-            String asked = exchange.getRequestHeaders().getFirst("Access-Control-Request-Headers");
-            h.set(
+            r.putHeader("Access-Control-Allow-Methods", CrossSite.ALLOWED_METHODS);
+            String asked = x.request.getHeader("Access-Control-Request-Headers");
+            r.putHeader(
                     "Access-Control-Allow-Headers",
                     asked == null || asked.isBlank() ? "Authorization, Content-Type" : asked);
-            h.set("Access-Control-Max-Age", "600");
+            r.putHeader("Access-Control-Max-Age", "600");
         }
-        exchange.sendResponseHeaders(204, -1);
+        r.setStatusCode(204).end();
     }
 
     /** A POST's body must be declared JSON: the types a web page may send cross-site without asking are not. */
@@ -359,14 +838,6 @@ final class AgentServer implements AutoCloseable {
         }
     }
 
-    private static void stream(HttpExchange exchange, PendingGeneration pending) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", Sse.CONTENT_TYPE);
-        exchange.getResponseHeaders().set("Cache-Control", "no-cache");
-        exchange.sendResponseHeaders(200, 0); // chunked
-        // a failed write cancels the request; between writes (a block can take long) the watch does
-        pending.streamTo(exchange.getResponseBody(), ClientWatch.of(exchange));
-    }
-
     private List<ModelList.Model> cards() {
         List<ModelList.Model> cards = new ArrayList<>();
         for (Map.Entry<String, Path> e : models.available().entrySet()) {
@@ -381,18 +852,6 @@ final class AgentServer implements AutoCloseable {
             cards.add(ModelList.Model.of(e.getKey(), created, "unmask"));
         }
         return cards;
-    }
-
-    private static ObjectNode body(HttpExchange exchange, String example) throws IOException {
-        String length = exchange.getRequestHeaders().getFirst("Content-Length");
-        if (length != null && Long.parseLong(length.trim()) > MAX_BODY_BYTES) { // the JDK server checked it is a long
-            throw Errors.payloadTooLarge(MAX_BODY_BYTES); // refused before a byte of it is read
-        }
-        byte[] bytes = exchange.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
-        if (bytes.length > MAX_BODY_BYTES) {
-            throw Errors.payloadTooLarge(MAX_BODY_BYTES);
-        }
-        return (ObjectNode) Json.readObject(bytes, example);
     }
 
     /** Ollama's per-request {@code keep_alive}, taken out of the body; null when not sent. */
@@ -433,36 +892,5 @@ final class AgentServer implements AutoCloseable {
                 null,
                 0,
                 null);
-    }
-
-    /**
-     * Writes an error; a 500 is logged first, with its stack and the request id its body names too. What is left of
-     * a refused body is read first (up to {@link #MAX_DRAIN_BYTES}), else the client, still sending it, would see
-     * the connection reset instead of the answer.
-     */
-    private static void writeError(HttpExchange exchange, ApiException e, String requestId) throws IOException {
-        if (e.kind() == ErrorKind.SERVER && e.requestId() == null && !"cancelled".equals(e.code())) {
-            e = Errors.logged(e, requestId);
-        }
-        try (InputStream in = exchange.getRequestBody()) {
-            long left = MAX_DRAIN_BYTES;
-            byte[] scratch = new byte[64 << 10];
-            for (int n; left > 0 && (n = in.read(scratch, 0, (int) Math.min(scratch.length, left))) > 0; ) {
-                left -= n;
-            }
-        } catch (IOException ignored) {
-            // the client is gone or too slow; the answer below may still reach it
-        }
-        e.headers().forEach(exchange.getResponseHeaders()::set);
-        writeJson(exchange, e.httpStatus(), e.body());
-    }
-
-    private static void writeJson(HttpExchange exchange, int status, Object body) throws IOException {
-        byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 }
