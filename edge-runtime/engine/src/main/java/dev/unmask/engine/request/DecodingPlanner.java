@@ -198,6 +198,20 @@ public final class DecodingPlanner {
     }
 
     /**
+     * The most characters a prompt may have and still fit the longest canvas: what {@link #checkSize} refuses beyond
+     * ({@link Long#MAX_VALUE} when {@code bound} is unknown). A server sizes its request bodies by it, so that a body
+     * no prompt of this model could need is refused before it is read.
+     */
+    public long maxPromptChars(CharsPerToken bound) {
+        return bound.maxChars(context());
+    }
+
+    /** The longest canvas in tokens: the model's context, or the surface's shorter one. */
+    public int contextTokens() {
+        return context();
+    }
+
+    /**
      * The characters the prompt's tokens must cover at least. A chat counts its messages' contents, trimmed as
      * templates trim them: the rendered template holds each content and more.
      */
