@@ -3,6 +3,7 @@ package dev.unmask.functions;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.Json;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
@@ -31,9 +32,16 @@ record RouteAnswers(int status, Buffer body, Map<String, String> headers) {
         }
         r.setStatusCode(status).putHeader("Content-Type", "application/json");
         headers.forEach(r::putHeader);
-        if (close) {
-            r.putHeader("Connection", "close");
+        if (!close) {
+            r.end(body); // a Vert.x Buffer is written as a duplicate: one instance serves every refusal
+            return;
         }
-        r.end(body); // a Vert.x Buffer is written as a duplicate: one instance serves every refusal
+        r.putHeader("Connection", "close");
+        HttpConnection connection = ctx.request().connection();
+        r.end(body).onComplete(written -> {
+            if (connection != null) {
+                connection.close(); // also mid-body: a chunked request would otherwise keep it open to its end
+            }
+        });
     }
 }

@@ -190,8 +190,12 @@ public final class DecodingPlanner {
             throw new InvalidRequestException(List.of(new Violation(
                     RequestField.PROMPT,
                     chars + " characters",
-                    "at most " + most + " characters (" + modelContext(context) + " and one token covers at most "
-                            + bound.max() + " characters); shorten it to fit the context in tokens",
+                    "at most " + most + " characters (" + modelContext(context)
+                            + (bound.proven()
+                                    ? " and one token covers at most " + bound.max() + " characters"
+                                    : " and this model's tokenizer may drop characters, so the server takes at most "
+                                            + bound.max() + " characters per token")
+                            + "); shorten it to fit the context in tokens",
                     null,
                     Violation.Kind.CONTEXT_LENGTH)));
         }
