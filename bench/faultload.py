@@ -366,7 +366,9 @@ def refusals(args, server):
     no per-connection pacing applies); request-thread CPU over the burst / refusals."""
     fillers, stop = [], threading.Event()
     body = completion_body(args, 0, prompt="Once upon a time")
-    long_body = json.dumps({"model": args.model, "prompt": "Once upon a time", "max_tokens": 512}).encode()
+    # an infill denoises every step (no early exit): 256 steps hold each place for many seconds
+    long_body = json.dumps({"model": args.model, "prompt": "a", "suffix": "b", "max_tokens": 256,
+                            "block_length": 256, "steps": 256}).encode()
 
     def fill(_):
         try:
@@ -414,7 +416,7 @@ def refusals(args, server):
             "us_per_429_whole_process": round(cpu / n * 1e6) if n else None}
 
 
-def main():def main():
+def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
