@@ -102,7 +102,6 @@ public class Admission {
         if (hold && connection != null) {
             retryNotBefore.put(connection, now + TimeUnit.SECONDS.toNanos(RETRY_AFTER_SECONDS));
         }
-        ctx.request().resume(); // the unread body is drained, so the connection takes the next request
-        OVERLOADED.end(ctx, false);
+        OVERLOADED.end(ctx, false); // the unread body is drained, so the connection takes the next request
     }
 }

@@ -3,7 +3,6 @@ package dev.unmask.functions;
 import dev.unmask.openai.ApiException;
 import dev.unmask.openai.Json;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
@@ -22,8 +21,9 @@ record RouteAnswers(int status, Buffer body, Map<String, String> headers) {
     }
 
     /**
-     * Ends the exchange with this answer. {@code close}: the connection closes after it, for a refusal whose body is
-     * left unread (the unread bytes would otherwise be read as the next request).
+     * Ends the exchange with this answer. {@code close}: the connection closes once the request is over, for a
+     * refusal whose body is left unread; Vert.x reads and drops the rest of it (nothing is kept), so that a client
+     * that sends its whole body before it reads gets this answer, not a reset.
      */
     void end(RoutingContext ctx, boolean close) {
         HttpServerResponse r = ctx.response();
@@ -32,16 +32,10 @@ record RouteAnswers(int status, Buffer body, Map<String, String> headers) {
         }
         r.setStatusCode(status).putHeader("Content-Type", "application/json");
         headers.forEach(r::putHeader);
-        if (!close) {
-            r.end(body); // a Vert.x Buffer is written as a duplicate: one instance serves every refusal
-            return;
+        if (close) {
+            r.putHeader("Connection", "close");
         }
-        r.putHeader("Connection", "close");
-        HttpConnection connection = ctx.request().connection();
-        r.end(body).onComplete(written -> {
-            if (connection != null) {
-                connection.close(); // also mid-body: a chunked request would otherwise keep it open to its end
-            }
-        });
+        ctx.request().resume(); // the unread body is drained, not held
+        r.end(body); // a Vert.x Buffer is written as a duplicate: one instance serves every refusal
     }
 }

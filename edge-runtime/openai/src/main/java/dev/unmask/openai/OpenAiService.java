@@ -55,6 +55,9 @@ public final class OpenAiService {
      */
     public long maxBodyBytes() {
         long bound = maxBodyBytes;
+        if (models.isEmpty()) {
+            return RequestBodies.UNBOUNDED; // nothing to size bodies by
+        }
         if (bound == 0) {
             for (ServedModel m : models.values()) {
                 long chars = m.engine().maxPromptChars(limits.planning());
