@@ -10,6 +10,9 @@ Runs, in order, against a server that is already up (the functions' quarkus-run.
   dropped     --dropped (30) non-streaming requests, each dropped 0.5 s after it was sent
   oversize    --oversize (8) completions with a --oversize-mb (9) MB prompt, all at once
   idle        --idle (3000) connections that send half a request line and then nothing, held --idle-hold s
+  refusals    (only with --only refusals) the server filled with long requests, then --refusal-clients (8) clients
+              sending completions for --refusal-seconds (10) s, each on a new connection: the server's CPU per 429,
+              counted on its request threads only (event loops and workers, not the stepping thread)
 
 A monitor samples the server's RSS and thread count from /proc/<pid>/status every 0.25 s and probes its health URL
 every second (a probe that is not 200 within 5 s counts as down). After the dropped requests it measures how long
@@ -64,6 +67,26 @@ class Server:
             return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
         except (OSError, IndexError):
             return 0.0
+
+    def thread_cpu_seconds(self, prefixes):
+        """CPU seconds of the server's threads whose names start with one of `prefixes` (from /proc/<pid>/task)."""
+        total = 0.0
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return 0.0
+        for tid in tids:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/comm") as f:
+                    name = f.read().strip()
+                if not name.startswith(prefixes):
+                    continue
+                with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+            except (OSError, IndexError):
+                pass
+        return total
 
     def healthy(self):
         try:
@@ -332,6 +355,67 @@ def idle(args, server):
             "health_ok_during": f"{sum(probe_ok)}/{len(probe_ok)}", "health_max_ms": max(probe_ms or [0])}
 
 
+# The threads that read, refuse and answer requests, by their names in /proc (15 characters at most): Vert.x event
+# loops and Quarkus's worker pool (the functions); the agent's server threads. Not the stepping thread, not ONNX Runtime's.
+REQUEST_THREADS = ("vert.x-eventloo", "executor-thread", "vert.x-worker-t", "unmask-http", "qtp", "HttpServer")
+
+
+def refusals(args, server):
+    """The CPU one 429 costs the server: fill the batch and the queue with long requests that keep it full, then
+    --refusal-clients clients send completions back to back for --refusal-seconds, each on a new connection (so that
+    no per-connection pacing applies); request-thread CPU over the burst / refusals."""
+    fillers, stop = [], threading.Event()
+    body = completion_body(args, 0, prompt="Once upon a time")
+    # an infill denoises every step (no early exit): 256 steps hold each place for many seconds
+    long_body = json.dumps({"model": args.model, "prompt": "a", "suffix": "b", "max_tokens": 256,
+                            "block_length": 256, "steps": 256}).encode()
+
+    def fill(_):
+        try:
+            s = socket.create_connection((args.host, args.port), timeout=5)
+            s.sendall(raw_request(args, server, long_body))
+            fillers.append(s)  # held open: the request runs (or waits) until the socket closes
+        except OSError:
+            pass
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(fill, range(args.refusal_fill)))
+    time.sleep(2)
+    tally = Tally()
+    cpu0, req0 = server.cpu_seconds(), server.thread_cpu_seconds(REQUEST_THREADS)
+    deadline = time.monotonic() + args.refusal_seconds
+
+    def client(i):
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection(args.host, args.port, timeout=30)
+                h = dict(server.headers(), Connection="close")
+                conn.request("POST", "/v1/completions", body, h)
+                r = conn.getresponse()
+                r.read()
+                tally.add(r.status)
+                conn.close()
+            except (OSError, http.client.HTTPException) as e:
+                tally.add(type(e).__name__)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.refusal_clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - started
+    cpu = server.cpu_seconds() - cpu0
+    req = server.thread_cpu_seconds(REQUEST_THREADS) - req0
+    for s in fillers:
+        s.close()
+    n = tally.statuses.get("429", 0)
+    return {"filled_with": len(fillers), "clients": args.refusal_clients, "seconds": round(wall, 1),
+            "statuses": tally.statuses, "refusals_per_s": round(n / wall), "request_thread_cpu_s": round(req, 2),
+            "us_per_429_request_threads": round(req / n * 1e6) if n else None,
+            "us_per_429_whole_process": round(cpu / n * 1e6) if n else None}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
@@ -351,13 +435,18 @@ def main():
     ap.add_argument("--idle", type=int, default=3000)
     ap.add_argument("--idle-hold", type=float, default=20)
     ap.add_argument("--busy-cap", type=float, default=60, help="longest wait for the CPU to settle after drops")
+    ap.add_argument("--refusal-fill", type=int, default=72, help="long requests that fill batch and queue (8 + 64)")
+    ap.add_argument("--refusal-clients", type=int, default=8)
+    ap.add_argument("--refusal-seconds", type=float, default=10)
     ap.add_argument("--only", default=None, help="comma-separated scenarios to run (default: all)")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("loopback only: --host 127.0.0.1")
-    if not 0 < args.seconds <= 60 or args.flood_clients > 500 or args.idle > 5000 or args.oversize_mb > 16:
+    if (not 0 < args.seconds <= 60 or args.flood_clients > 500 or args.idle > 5000 or args.oversize_mb > 16
+            or not 0 < args.refusal_seconds <= 60 or args.refusal_clients > 64 or args.refusal_fill > 500):
         raise SystemExit("bounded runs only: --seconds in (0, 60], --flood-clients <= 500, --idle <= 5000, "
-                         "--oversize-mb <= 16")
+                         "--oversize-mb <= 16, --refusal-seconds in (0, 60], --refusal-clients <= 64, "
+                         "--refusal-fill <= 500")
     server = Server(args)
     if not server.alive() or not server.healthy():
         raise SystemExit(f"no healthy server: pid {args.pid}, http://{args.host}:{args.port}{args.health}")
@@ -389,6 +478,8 @@ def main():
     scenario("dropped", lambda: dropped(args, server, args.dropped, False))
     scenario("oversize", lambda: oversize(args, server))
     scenario("idle", lambda: idle(args, server))
+    if only is not None and "refusals" in only:  # not part of the default run: it measures, it sets no target
+        scenario("refusals", lambda: refusals(args, server))
 
     time.sleep(3)
     final_rss, _ = server.status()

@@ -8,6 +8,9 @@
 # and convert:  bin/unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package
 # Usage:        bench/run-faultload.sh [functions|agent|both] [faultload.py options, e.g. --seconds 15]
 # The full run (60 s per load scenario) takes about 6 minutes per server and keeps the cores busy.
+# Environment:  FUNCTIONS_JAVA_OPTS  the functions' JVM options (default: -Xmx1g and the heap settings the images use)
+#               LOADGEN_NICE         run the load generator under nice -n N (default 0: not niced). The generator
+#                                    shares the cores with the server; niced, the server's figures are its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
@@ -38,16 +41,20 @@ run() { # name, health path, faultload options...
   echo "== $name (pid $pid, http://127.0.0.1:$PORT, health $health)"
   wait_healthy "http://127.0.0.1:$PORT$health" "$OUT/$name.log"
   local rc=0
-  python3 bench/faultload.py --port "$PORT" --pid "$pid" --health "$health" "$@" | tee "$OUT/$name.jsonl" || rc=$?
+  nice -n "${LOADGEN_NICE:-0}" python3 bench/faultload.py --port "$PORT" --pid "$pid" --health "$health" "$@" \
+    | tee "$OUT/$name.jsonl" || rc=$?
   stop
   return $rc
 }
 
+# The heap as the images run it (infra/aws/gpu/Dockerfile, infra/k8s): G1 gives memory back once a burst is over
+FUNCTIONS_HEAP="-Xmx1g -XX:+UseG1GC -XX:G1PeriodicGCInterval=5000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
 status=0
 if [ "$which" = functions ] || [ "$which" = both ]; then
   JAR=functions/target/quarkus-app/quarkus-run.jar
   [ -f "$JAR" ] || { echo "No $JAR: ./mvnw -pl functions -am package -DskipTests" >&2; exit 1; }
-  java -Xmx1g -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
+  # shellcheck disable=SC2086 # the options are words
+  java ${FUNCTIONS_JAVA_OPTS:-$FUNCTIONS_HEAP} -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
        -Dunmask.models.tiny-llada.path="$PACKAGE" -jar "$JAR" > "$OUT/functions.log" 2>&1 &
   pid=$!
   run functions /q/health/ready "$@" || status=1

@@ -7,6 +7,7 @@ import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.openai.BatchScheduler;
 import dev.unmask.openai.Errors;
 import dev.unmask.openai.OpenAiService;
+import dev.unmask.openai.RequestBodies;
 import dev.unmask.openai.ServedModel;
 import dev.unmask.openai.ServingLimits;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -47,6 +48,7 @@ public class ModelHost {
     private volatile OpenAiService service;
     private volatile Throwable failure;
     private volatile long readyMillis;
+    private volatile long maxBodyBytes = RequestBodies.UNBOUNDED; // derived from the packages once loaded
 
     void onStart(@Observes StartupEvent event) {
         if (loadInBackground()) {
@@ -140,6 +142,7 @@ public class ModelHost {
             service = new OpenAiService(served, limits, Clock.systemUTC());
             readyMillis = (System.nanoTime() - started) / 1_000_000;
             LOG.infof("Ready: %d model(s) loaded and warmed in %d ms", served.size(), readyMillis);
+            deriveBodyLimit(service);
         } catch (RuntimeException | Error e) {
             for (AutoCloseable c : unregistered) {
                 try {
@@ -154,6 +157,29 @@ public class ModelHost {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The largest body any served model can use (its longest prompt as JSON, {@link RequestBodies}), published once
+     * the models serve: reading the tokenizers' bounds parses each {@code tokenizer.json}, which start-to-ready does
+     * not wait for. Until then, and for a tokenizer without a bound, only the configured body limit applies.
+     */
+    private void deriveBodyLimit(OpenAiService s) {
+        try {
+            long t = System.nanoTime();
+            maxBodyBytes = s.maxBodyBytes();
+            LOG.infof(
+                    "Request bodies: at most %s bytes, derived from the packages in %d ms",
+                    maxBodyBytes == RequestBodies.UNBOUNDED ? "(unbounded)" : Long.toString(maxBodyBytes),
+                    (System.nanoTime() - t) / 1_000_000);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "Could not derive a body limit from the packages; the configured one applies");
+        }
+    }
+
+    /** The largest request body worth reading; {@link RequestBodies#UNBOUNDED} until derived, or when unknown. */
+    public long maxBodyBytes() {
+        return maxBodyBytes;
     }
 
     /** The most requests one forward pass takes: each holds a whole canvas of activations. */

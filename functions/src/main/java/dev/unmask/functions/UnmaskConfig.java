@@ -52,6 +52,18 @@ public interface UnmaskConfig {
     @WithDefault("true")
     boolean warmUp();
 
+    Overload overload();
+
+    interface Overload {
+        /**
+         * A client that sends again on the same connection before the {@code Retry-After} of its last 429 gets its
+         * next 429 when that time is up (a timer holds it; no thread waits), so that ignoring {@code Retry-After}
+         * does not buy a client more of the server's CPU.
+         */
+        @WithDefault("true")
+        boolean holdEarlyRetries();
+    }
+
     interface ServedPackage {
         /** The package folder (holding manifest.json). */
         Path path();

@@ -62,7 +62,10 @@ class CorsTest {
                 .post("/v1/completions")
                 .then()
                 .statusCode(403)
-                .header("Access-Control-Allow-Origin", nullValue());
+                .header("Access-Control-Allow-Origin", nullValue())
+                .body("error.type", equalTo("invalid_request_error"))
+                .body("error.code", equalTo("forbidden_origin"))
+                .body("error.message", containsString("UNMASK_ALLOWED_ORIGINS=https://evil.example"));
         given().header("Origin", "https://evil.example")
                 .header("Access-Control-Request-Method", "POST")
                 .options("/v1/completions")

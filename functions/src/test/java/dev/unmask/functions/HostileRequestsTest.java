@@ -10,11 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.openai.Errors;
+import dev.unmask.openai.RequestBodies;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.response.Response;
+import jakarta.inject.Inject;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -44,6 +46,9 @@ import org.junit.jupiter.api.condition.DisabledIfSystemProperty;
 @WithTestResource(value = TinyPackageResource.class, scope = TestResourceScope.GLOBAL)
 class HostileRequestsTest {
 
+    @Inject
+    ModelHost host;
+
     @BeforeEach
     void waitUntilReady() throws InterruptedException {
         new OpenAiApiTest().waitUntilReady();
@@ -66,7 +71,8 @@ class HostileRequestsTest {
 
     @Test
     void aPromptNoCanvasHoldsIsContextLengthExceededOnTheFieldAsSent() throws Exception {
-        String huge = "word ".repeat(400_000); // 2 M characters, refused before it is tokenized
+        // 40 000 characters: more than 511 tokens of at most 49 characters cover, fewer bytes than the body limit
+        String huge = "word ".repeat(8_000);
         JsonNode completion = post(
                 "/v1/completions",
                 OpenAiApiTest.q("{'model': 'tiny-llada', 'prompt': '" + huge + "', 'max_tokens': 8}"),
@@ -105,12 +111,13 @@ class HostileRequestsTest {
             named = "unmask.test.lambda",
             matches = "true",
             disabledReason = "API Gateway sizes bodies itself; the mock event server has no such limit")
-    void aBodyLargerThanTheLimitIsA413WithAnOpenAiErrorBeforeItIsRead() throws Exception {
+    void aBodyLargerThanThePackageCanUseIsA413WithAnOpenAiErrorBeforeItIsRead() throws Exception {
+        long limit = derivedBodyLimit();
         try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
-                            + "Content-Type: application/json\r\nContent-Length: 20000000\r\n\r\n{\"model\": ")
+                            + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"model\": ")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
@@ -129,7 +136,55 @@ class HostileRequestsTest {
                     .get("error");
             assertEquals("invalid_request_error", error.get("type").asText());
             assertEquals("request_too_large", error.get("code").asText());
-            assertTrue(error.get("message").asText().contains("10485760 bytes"), error.toString());
+            assertTrue(error.get("message").asText().contains(limit + " bytes"), error.toString());
+        }
+    }
+
+    /**
+     * The limit the loaded package implies: its longest prompt (511 tokens of at most 49 characters) as JSON, 6 bytes
+     * a character at most, plus room for the rest; far under the configured 10 MiB, far over any request that fits.
+     */
+    long derivedBodyLimit() throws InterruptedException {
+        for (int i = 0; i < 300 && host.maxBodyBytes() == RequestBodies.UNBOUNDED; i++) {
+            Thread.sleep(100); // derived just after the model serves
+        }
+        long limit = host.maxBodyBytes();
+        assertTrue(limit >= 6L * 511 * 49 && limit < 1_000_000, "derived from the package: " + limit);
+        return limit;
+    }
+
+    @Test
+    @DisabledIfSystemProperty(
+            named = "unmask.test.lambda",
+            matches = "true",
+            disabledReason = "API Gateway sizes bodies itself; the mock event server has no such limit")
+    void aChunkedBodyLargerThanThePackageCanUseIsA413WithAnOpenAiError() throws Exception {
+        long limit = derivedBodyLimit();
+        try (Socket socket = new Socket("127.0.0.1", RestAssured.port)) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
+                            + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = ("{\"model\": \"tiny-llada\", \"prompt\": \"" + "x".repeat(16_000))
+                    .getBytes(StandardCharsets.US_ASCII);
+            try {
+                for (long sent = 0; sent <= limit; sent += chunk.length) {
+                    out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(chunk);
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                out.flush();
+            } catch (java.io.IOException closedEarly) {
+                // the server answered and closed once the limit was passed: the answer is still there to read
+            }
+            String http = OverloadTest.answer(socket);
+            assertTrue(http.startsWith("HTTP/1.1 413"), http);
+            JsonNode error = new ObjectMapper()
+                    .readTree(http.substring(http.indexOf("\r\n\r\n") + 4))
+                    .get("error");
+            assertEquals("request_too_large", error.get("code").asText());
+            assertTrue(error.get("message").asText().contains(limit + " bytes"), error.toString());
         }
     }
 

@@ -141,6 +141,20 @@ public final class Engine implements AutoCloseable {
         return planner.plan(request, encode(request.prompt()));
     }
 
+    /**
+     * The most characters a prompt may have under {@code limits} and still fit the canvas ({@link Long#MAX_VALUE}
+     * when the tokenizer has no bound): the size of the largest request body a server needs to read for this model.
+     * Reads the bound of {@code tokenizer.json} on first call.
+     */
+    public long maxPromptChars(Limits limits) {
+        return new DecodingPlanner(defaults, traits, limits).maxPromptChars(charsPerToken());
+    }
+
+    /** The longest canvas in tokens under {@code limits}: the model's context, or the surface's shorter one. */
+    public int contextTokens(Limits limits) {
+        return new DecodingPlanner(defaults, traits, limits).contextTokens();
+    }
+
     /** The most characters one token of this package's tokenizer covers: what bounds a prompt before tokenizing. */
     public CharsPerToken charsPerToken() {
         CharsPerToken bound = charsPerToken;

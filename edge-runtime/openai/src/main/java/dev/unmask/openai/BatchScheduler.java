@@ -120,6 +120,21 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a request submitted now would find a place (the check of {@link #admit}, without throwing or counting):
+     * for a server that refuses before it reads a request, without an exception per refusal. False once closed.
+     */
+    public boolean hasRoom() {
+        synchronized (lock) {
+            return !closed && queue.size() + starting < maxQueue + (maxBatch - active);
+        }
+    }
+
+    /** Counts a refusal that the server made itself after {@link #hasRoom} said no. */
+    public void countRejected() {
+        observer.onRejected();
+    }
+
     /** Free places in the batch count as queue; submits between check and queue hold theirs. Holds the lock. */
     private void refuseWhenFull() {
         int waiting = queue.size() + starting;

@@ -117,6 +117,33 @@ public final class Errors {
                 null);
     }
 
+    /**
+     * A 429 for a server whose every model's queue is full, refused before the request was read: the same answer
+     * as a {@link QueueFullException}'s, without a count, so that a server can write it from bytes it made once.
+     */
+    public static ApiException overloaded(int retryAfterSeconds) {
+        return new ApiException(
+                ErrorKind.RATE_LIMITED,
+                "The server is busy: its queue is full. Retry after " + retryAfterSeconds
+                        + " s (Retry-After header), or send fewer concurrent requests",
+                null,
+                "queue_full",
+                retryAfterSeconds,
+                null);
+    }
+
+    /** A 403 for a web page whose origin the server does not allow (CORS), as the functions answer it. */
+    public static ApiException foreignOrigin(String origin) {
+        return new ApiException(
+                ErrorKind.FORBIDDEN,
+                "The web page at " + origin + " may not use this server: to let a web app you trust call it, set "
+                        + "UNMASK_ALLOWED_ORIGINS=" + origin + " (comma-separated origins) where the server runs",
+                null,
+                "forbidden_origin",
+                0,
+                null);
+    }
+
     /** A 401 in OpenAI's shape for a missing or wrong key. */
     public static ApiException unauthorized(boolean keySent) {
         return new ApiException(

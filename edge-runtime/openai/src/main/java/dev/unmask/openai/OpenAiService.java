@@ -30,6 +30,7 @@ public final class OpenAiService {
     private final Map<String, ServedModel> models = new LinkedHashMap<>();
     private final ServingLimits limits;
     private final Clock clock;
+    private volatile long maxBodyBytes; // 0 until first asked: reading the tokenizers' bounds parses their files
 
     public OpenAiService(List<ServedModel> served, ServingLimits limits, Clock clock) {
         for (ServedModel m : served) {
@@ -44,6 +45,45 @@ public final class OpenAiService {
 
     public ServingLimits limits() {
         return limits;
+    }
+
+    /**
+     * The largest request body any served model can use ({@link RequestBodies#maxBytes}): a larger one can be refused
+     * with 413 before it is read. {@link RequestBodies#UNBOUNDED} when a model's tokenizer has no characters-per-token
+     * bound. The first call reads every model's {@code tokenizer.json} (a parse of each): call it off the request
+     * path, once the models are loaded.
+     */
+    public long maxBodyBytes() {
+        long bound = maxBodyBytes;
+        if (models.isEmpty()) {
+            return RequestBodies.UNBOUNDED; // nothing to size bodies by
+        }
+        if (bound == 0) {
+            for (ServedModel m : models.values()) {
+                long chars = m.engine().maxPromptChars(limits.planning());
+                bound = Math.max(bound, RequestBodies.maxBytes(chars, m.engine().contextTokens(limits.planning())));
+            }
+            maxBodyBytes = bound;
+        }
+        return bound;
+    }
+
+    /**
+     * Whether a generation request now would be refused with 429 whichever model it names: every served model's
+     * scheduler is full. A server asks this before it reads the body, so that a refusal under overload costs no
+     * parsing, planning or exception; the refusal is counted as each model's rejection. False when one has room (the
+     * request then goes the whole way, and {@link #chat}/{@link #completion} check again, exactly).
+     */
+    public boolean refuseAsOverloaded() {
+        for (ServedModel m : models.values()) {
+            if (m.scheduler().hasRoom()) {
+                return false;
+            }
+        }
+        for (ServedModel m : models.values()) {
+            m.scheduler().countRejected();
+        }
+        return !models.isEmpty();
     }
 
     /** {@code GET /v1/models}. */

@@ -190,11 +190,29 @@ public final class DecodingPlanner {
             throw new InvalidRequestException(List.of(new Violation(
                     RequestField.PROMPT,
                     chars + " characters",
-                    "at most " + most + " characters (" + modelContext(context) + " and one token covers at most "
-                            + bound.max() + " characters); shorten it to fit the context in tokens",
+                    "at most " + most + " characters (" + modelContext(context)
+                            + (bound.proven()
+                                    ? " and one token covers at most " + bound.max() + " characters"
+                                    : " and this model's tokenizer may drop characters, so the server takes at most "
+                                            + bound.max() + " characters per token")
+                            + "); shorten it to fit the context in tokens",
                     null,
                     Violation.Kind.CONTEXT_LENGTH)));
         }
+    }
+
+    /**
+     * The most characters a prompt may have and still fit the longest canvas: what {@link #checkSize} refuses beyond
+     * ({@link Long#MAX_VALUE} when {@code bound} is unknown). A server sizes its request bodies by it, so that a body
+     * no prompt of this model could need is refused before it is read.
+     */
+    public long maxPromptChars(CharsPerToken bound) {
+        return bound.maxChars(context());
+    }
+
+    /** The longest canvas in tokens: the model's context, or the surface's shorter one. */
+    public int contextTokens() {
+        return context();
     }
 
     /**

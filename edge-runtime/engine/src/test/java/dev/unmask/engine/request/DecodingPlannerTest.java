@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unmask.engine.decode.Block;
 import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.ModelTraits;
 import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.text.CharsPerToken;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -266,6 +268,22 @@ class DecodingPlannerTest {
                         .violations()
                         .get(0)
                         .allowed());
+    }
+
+    @Test
+    void a_prompt_far_larger_than_any_canvas_is_refused_before_tokenizing_even_when_the_tokenizer_may_drop_input() {
+        GenerationRequest.Prompt fits = new GenerationRequest.Prompt.Continuation("x".repeat(511 * 256));
+        GenerationRequest.Prompt tooLong = new GenerationRequest.Prompt.Continuation("x".repeat(511 * 256 + 1));
+        PLANNER.checkSize(fits, CharsPerToken.unproven());
+        InvalidRequestException e =
+                assertThrows(InvalidRequestException.class, () -> PLANNER.checkSize(tooLong, CharsPerToken.unproven()));
+        Violation v = e.violations().get(0);
+        assertEquals(Violation.Kind.CONTEXT_LENGTH, v.kind());
+        assertEquals("130817 characters", v.value());
+        assertTrue(v.allowed().contains("may drop characters"), v.allowed());
+        assertEquals(
+                512L * 256, PLANNER.maxPromptChars(CharsPerToken.unproven()), "the bound a server sizes bodies by");
+        assertEquals(512, PLANNER.contextTokens());
     }
 
     @Test

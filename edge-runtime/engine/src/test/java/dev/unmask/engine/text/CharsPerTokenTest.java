@@ -1,7 +1,6 @@
 package dev.unmask.engine.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,23 +39,53 @@ class CharsPerTokenTest {
         }
     }
 
+    static final String BPE = "'model': {'type': 'BPE', 'vocab': {'a': 0, 'abc': 1}, 'merges': []}";
+
     @Test
-    void aTokenizerThatMayDropInputHasNoBound() throws Exception {
-        String bpe = "'model': {'type': 'BPE', 'vocab': {'a': 0, 'abc': 1}, 'merges': []}";
-        assertEquals(3, CharsPerToken.of(json("{" + bpe + "}")).max());
+    void aTokenizerThatMayDropInputHasOnlyThePolicyBound() throws Exception {
+        assertEquals(new CharsPerToken(3, true), CharsPerToken.of(json("{" + BPE + "}")));
         assertEquals(
                 3 * CharsPerToken.COMPOSITION,
-                CharsPerToken.of(json("{'normalizer': {'type': 'NFC'}, " + bpe + "}"))
+                CharsPerToken.of(json("{'normalizer': {'type': 'NFC'}, " + BPE + "}"))
                         .max(),
                 "a composition joins characters");
-        assertFalse(CharsPerToken.of(json("{'normalizer': {'type': 'StripAccents'}, " + bpe + "}"))
-                .known());
-        assertFalse(CharsPerToken.of(json("{'pre_tokenizer': {'type': 'WhitespaceSplit'}, " + bpe + "}"))
-                .known());
-        assertFalse(CharsPerToken.of(json("{'model': {'type': 'WordPiece', 'vocab': {'a': 0}}}"))
-                .known());
-        assertFalse(CharsPerToken.of(json("{'added_tokens': [{'content': '<m>', 'lstrip': true}], " + bpe + "}"))
-                .known());
+        for (String lossy : new String[] {
+            "{'normalizer': {'type': 'StripAccents'}, " + BPE + "}",
+            "{'normalizer': {'type': 'Strip', 'strip_left': true, 'strip_right': true}, " + BPE + "}",
+            "{'normalizer': {'type': 'Replace', 'pattern': {'Regex': ' {2,}'}, 'content': ' '}, " + BPE + "}",
+            "{'normalizer': {'type': 'Replace', 'pattern': {'String': ' '}, 'content': ''}, " + BPE + "}",
+            "{'pre_tokenizer': {'type': 'WhitespaceSplit'}, " + BPE + "}",
+            "{'pre_tokenizer': {'type': 'BertPreTokenizer'}, 'model': {'type': 'WordPiece', 'vocab': {'a': 0}}}",
+            "{'model': {'type': 'WordLevel', 'vocab': {'a': 0}, 'unk_token': '[UNK]'}}",
+            "{'model': {'type': 'Unigram', 'vocab': [['a', 0.0]], 'unk_id': 0}}",
+            "{'model': {'type': 'BPE', 'vocab': {'a': 0}, 'merges': [], 'fuse_unk': true}}",
+            "{'added_tokens': [{'content': '<m>', 'lstrip': true}], " + BPE + "}"
+        }) {
+            CharsPerToken bound = CharsPerToken.of(json(lossy));
+            assertEquals(CharsPerToken.unproven(), bound, lossy);
+            assertEquals(512L * CharsPerToken.UNPROVEN_MAX, bound.maxChars(512), "refused before tokenizing beyond");
+        }
         assertEquals(Long.MAX_VALUE, new CharsPerToken(CharsPerToken.UNKNOWN).maxChars(512));
+    }
+
+    @Test
+    void sentencePieceStyleTokenizersWithByteFallbackHaveAProvenBound() throws Exception {
+        // Llama 2's and Mistral's tokenizer.json: spaces replaced by U+2581 and one prepended, BPE with byte fallback
+        // (an unknown character becomes its bytes, so fuse_unk never fuses a run)
+        String llama2 = "{'normalizer': {'type': 'Sequence', 'normalizers': [{'type': 'Prepend', 'prepend': '\u2581'},"
+                + " {'type': 'Replace', 'pattern': {'String': ' '}, 'content': '\u2581'}]}, 'pre_tokenizer': null,"
+                + " 'model': {'type': 'BPE', 'vocab': {'<0x41>': 0, '\u2581the': 1}, 'merges': [],"
+                + " 'fuse_unk': true, 'byte_fallback': true}}";
+        assertEquals(new CharsPerToken(6, true), CharsPerToken.of(json(llama2)), "<0x41> is the longest entry");
+        String unigram =
+                "{'pre_tokenizer': {'type': 'Metaspace', 'replacement': '\u2581'}, 'model': {'type': 'Unigram',"
+                        + " 'vocab': [['<unk>', 0.0], ['\u2581hello', -1.5]], 'unk_id': 0, 'byte_fallback': true}}";
+        assertEquals(new CharsPerToken(6, true), CharsPerToken.of(json(unigram)));
+        String twoToOne = "{'normalizer': {'type': 'Sequence', 'normalizers': [{'type': 'NFC'},"
+                + " {'type': 'Replace', 'pattern': {'String': '  '}, 'content': '\\t'}]}, " + BPE + "}";
+        assertEquals(
+                3 * CharsPerToken.COMPOSITION * 2,
+                CharsPerToken.of(json(twoToOne)).max(),
+                "normalizers in sequence multiply: a composition, then two spaces into a tab");
     }
 }
