@@ -24,7 +24,7 @@ import java.util.random.RandomGeneratorFactory;
  * needs to, in this order. First the positions: under {@code origin} one {@code nextDouble()} per masked position of
  * the block, in increasing position order, the position revealed iff {@code u < 1 - s/t} (none on the block's last
  * step, which reveals all); under {@code low_confidence} with {@code alg_temp > 0} one per masked position, in
- * increasing order, when the step commits some but not all of them; under {@code random} one per masked position,
+ * increasing order, at every step (those that commit none or all included); under {@code random} one per masked position,
  * in increasing order, each right after that position's token. Then the tokens: at temperature above 0 each
  * position that gets a token (every masked one; under {@code origin} the revealed ones) draws one
  * {@code nextDouble()} per candidate token of its Gumbel-max, positions in increasing order ({@link TokenChoice}); at
@@ -260,19 +260,17 @@ public final class DenoisingRun {
      * {@link Remasking#LOW_CONFIDENCE}: the commit rule's count of the most confident positions, or, with
      * {@code alg_temp > 0}, that many drawn without replacement from {@code softmax(confidence / alg_temp)}. The
      * draw is Gumbel-top-k: one uniform per masked position, in increasing position order, made before the tokens
-     * are sampled, and only when the count is neither 0 nor all of them; the key of a position is
-     * {@code log softmax(confidence / alg_temp) - log(-log u)} and the top keys are committed.
+     * are sampled, at every step (one that commits none or all included, so that the stream's position never
+     * depends on the count); the key of a position is {@code log softmax(confidence / alg_temp) - log(-log u)} and
+     * the top keys are committed.
      */
     private int[] mostConfident(HeadOutput out, int firstRow, long[] tokens, double[] confidence) {
         int n = masked.length;
         double[] uniforms = null;
         if (options.algTemp() > 0 && options.commitRule().scheduled()) {
-            int k = scheduledCount(n);
-            if (k > 0 && k < n) {
-                uniforms = new double[n];
-                for (int j = 0; j < n; j++) {
-                    uniforms[j] = random.nextDouble();
-                }
+            uniforms = new double[n];
+            for (int j = 0; j < n; j++) {
+                uniforms[j] = random.nextDouble();
             }
         }
         for (int j = 0; j < n; j++) {

@@ -176,7 +176,10 @@ class DreamDecodingTest {
         expected.sort(null);
         assertNotEquals(List.of(5, 6), expected, "the keys must choose other positions than the confidences alone");
 
-        ReplayedUniforms replay = new ReplayedUniforms(u); // step 1 commits the rest: no draws
+        double[] both = Arrays.copyOf(u, 6); // step 1 commits the 2 left, and draws for them as every step does
+        both[4] = 0.5;
+        both[5] = 0.5;
+        ReplayedUniforms replay = new ReplayedUniforms(both);
         Recorder r = run(
                 model(false, RISING),
                 request(4, 2).blockLength(4).algTemp(algTemp).build(),
@@ -187,17 +190,20 @@ class DreamDecodingTest {
     }
 
     @Test
-    void alg_temp_on_a_step_that_commits_none_draws_nothing() {
-        // Dream's timesteps, 4 masks in 4 steps: counts 0, 1, 1, 2; step 0 and the last draw nothing, step 1 draws 4
-        // uniforms (4 still masked) and step 2 draws 3
-        ReplayedUniforms replay = new ReplayedUniforms(0.5, 0.5, 0.999, 0.5, 0.5, 0.5, 0.5);
+    void alg_temp_draws_one_uniform_per_masked_position_at_every_step_one_that_commits_none_included() {
+        // Dream's timesteps, 4 masks in 4 steps: counts 0, 1, 1, 2, with 4, 4, 3 and 2 positions still masked
+        ReplayedUniforms replay = new ReplayedUniforms(
+                0.5, 0.5, 0.5, 0.5, // step 0 commits none
+                0.5, 0.5, 0.999, 0.5, // step 1: the uniform near 1 gives position 5 the top key
+                0.5, 0.5, 0.5, // step 2
+                0.5, 0.5); // step 3 commits the rest
         Recorder r = run(
                 model(true, RISING),
                 request(4, 4).alg(DreamAlg.ENTROPY).algTemp(1.0).build(),
                 replay);
         replay.assertAllUsed();
         assertEquals(List.of(0, 1, 1, 2), counts(r));
-        assertEquals(List.of(5), r.positionsPerStep().get(1), "the uniform near 1 gives position 5 the top key");
+        assertEquals(List.of(5), r.positionsPerStep().get(1));
     }
 
     @ParameterizedTest(name = "logits shift {0}")
