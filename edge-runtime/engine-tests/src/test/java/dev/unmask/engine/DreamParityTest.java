@@ -7,16 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.decode.FinishReason;
 import dev.unmask.engine.decode.ModelTraits;
+import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.decode.StepSchedule;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.DreamAlg;
 import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.text.ChatMessage;
 import dev.unmask.testing.ReferencePackages;
 import dev.unmask.testing.Repo;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import java.util.stream.Stream;
@@ -24,6 +28,7 @@ import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -155,6 +160,46 @@ class DreamParityTest {
         }
         assertEquals(recorded.size(), replay.next, name + ": every recorded uniform drawn");
         assertArrayEquals(Repo.longs(c.get("output_ids")), output, name + ": final canvas");
+    }
+
+    @Test
+    void a_dream_package_runs_by_its_manifest_defaults_alone_batched_and_as_a_chat() {
+        GenerationRequest request = GenerationRequest.builder(
+                        new GenerationRequest.Prompt.Continuation("def add(a, b):"))
+                .length(16)
+                .seed(5L)
+                .earlyExit(false)
+                .build();
+        DecodingPlan plan = engine.plan(request);
+        assertEquals(
+                Remasking.parse(engine.manifest().generationDefaults().remasking()),
+                plan.options().remasking());
+        assertEquals(1, plan.blocks().size(), "one block, Dream's");
+        long[] alone = engine.run(plan, DenoisingListener.NONE).denoised().canvas();
+        DecodingPlan other = engine.plan(request.toBuilder()
+                .prompt(new GenerationRequest.Prompt.Infill("def square(x):\n", "\n"))
+                .alg(DreamAlg.ENTROPY)
+                .build());
+        long[] otherAlone = engine.run(other, DenoisingListener.NONE).denoised().canvas();
+        DenoisingRun a = engine.start(plan, DenoisingListener.NONE);
+        DenoisingRun b = engine.start(other, DenoisingListener.NONE);
+        while (!a.finished() || !b.finished()) {
+            engine.step(List.of(a, b));
+        }
+        assertArrayEquals(alone, a.result().canvas(), "batched as alone");
+        assertArrayEquals(otherAlone, b.result().canvas(), "batched as alone");
+
+        DecodingPlan chat = engine.plan(GenerationRequest.builder(
+                        new GenerationRequest.Prompt.Chat(List.of(ChatMessage.user("Write a function"))))
+                .length(8)
+                .build());
+        String rendered = engine.tokenizer()
+                .decodeWithSpecialTokens(
+                        Arrays.copyOf(chat.layout().tokens(), chat.layout().genStart()));
+        assertTrue(rendered.contains("<|im_start|>assistant"), "ChatML from the package: " + rendered);
+        assertEquals(
+                FinishReason.class,
+                engine.run(chat, DenoisingListener.NONE).reason().getClass());
     }
 
     /**
