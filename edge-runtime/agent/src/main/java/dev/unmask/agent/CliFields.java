@@ -34,6 +34,11 @@ enum CliFields implements Phrasing {
             case FACTOR -> "--factor";
             case MAX_TOKENS -> "--max-tokens";
             case STOP -> "--stop";
+            case REMASKING -> "--remasking";
+            case CONFIDENCE -> "--confidence";
+            case ALG -> "--alg";
+            case ALG_TEMP -> "--alg-temp";
+            case EPS -> "--eps";
         };
     }
 

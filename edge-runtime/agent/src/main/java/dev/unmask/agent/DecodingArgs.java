@@ -4,6 +4,7 @@ import dev.unmask.engine.Engine;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.request.DecodingPlan;
+import dev.unmask.engine.request.DreamAlg;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ public final class DecodingArgs {
 
     @Option(
             names = "--remasking",
-            paramLabel = "low_confidence|random",
+            paramLabel = "low_confidence|random|origin",
             description = "which positions each step commits")
     String remasking;
 
@@ -43,6 +44,26 @@ public final class DecodingArgs {
             paramLabel = "probability|margin|entropy",
             description = "confidence measure (Dream's)")
     String confidence;
+
+    @Option(
+            names = "--alg",
+            paramLabel = "origin|maskgit_plus|topk_margin|entropy",
+            description = "Dream's decoding: sets --remasking and --confidence and Dream's timesteps schedule, "
+                    + "one block by default (works on LLaDA packages too)")
+    String alg;
+
+    @Option(
+            names = "--alg-temp",
+            paramLabel = "<t>",
+            description = "Dream's alg_temp: above 0 the positions a step commits are drawn from "
+                    + "softmax(confidence / t); 0 = the most confident")
+    Double algTemp;
+
+    @Option(
+            names = "--eps",
+            paramLabel = "<eps>",
+            description = "where Dream's timesteps end, in (0, 1), e.g. 0.001 (with --alg or a Dream package)")
+    Double eps;
 
     @Option(names = "--temperature", paramLabel = "<t>", description = "0 = greedy; above 0 samples (Gumbel-max)")
     Double temperature;
@@ -104,6 +125,9 @@ public final class DecodingArgs {
                 .stop(stop)
                 .seed(seed)
                 .earlyExit(noEarlyExit ? Boolean.FALSE : null)
+                .alg(alg == null ? null : DreamAlg.parse(alg))
+                .algTemp(algTemp)
+                .eps(eps)
                 .build();
     }
 

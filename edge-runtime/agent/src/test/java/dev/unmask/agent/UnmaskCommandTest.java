@@ -187,6 +187,54 @@ class UnmaskCommandTest {
     }
 
     @Test
+    void dreams_decoding_runs_on_a_llada_package_and_its_flags_are_checked_in_their_words() {
+        assertEquals(
+                0,
+                run(
+                        "generate",
+                        "x",
+                        "--model",
+                        bundled(),
+                        "--gen-length",
+                        "8",
+                        "--steps",
+                        "8",
+                        "--alg",
+                        "entropy",
+                        "--alg-temp",
+                        "0.5",
+                        "--eps",
+                        "0.01",
+                        "-q"));
+        assertEquals(
+                0,
+                run(
+                        "generate",
+                        "x",
+                        "--model",
+                        bundled(),
+                        "--gen-length",
+                        "8",
+                        "--steps",
+                        "4",
+                        "--alg",
+                        "origin",
+                        "-q"));
+        assertEquals(ExitCodes.INVALID_INPUT, run("generate", "x", "--model", bundled(), "--eps", "0.01"));
+        assertTrue(
+                err.toString().contains("--eps must be left out with this package's even (LLaDA) schedule"),
+                err.toString());
+        assertEquals(ExitCodes.INVALID_INPUT, run("generate", "x", "--model", bundled(), "--alg", "greedy"));
+        assertTrue(err.toString().contains("use one of origin, maskgit_plus, topk_margin, entropy"), err.toString());
+        assertEquals(
+                ExitCodes.INVALID_INPUT,
+                run("generate", "x", "--model", bundled(), "--alg", "entropy", "--alg-temp", "-1"));
+        assertTrue(
+                err.toString().contains("--alg-temp must be 0 (off) or positive and finite, e.g. --alg-temp 0.5"),
+                err.toString());
+    }
+
+    @Test
     void a_missing_package_exits_4_and_says_how_to_build_the_bundled_one(@TempDir Path empty) {
         assertEquals(
                 ExitCodes.BAD_PACKAGE,

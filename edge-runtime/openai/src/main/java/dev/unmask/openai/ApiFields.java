@@ -34,6 +34,11 @@ final class ApiFields implements Phrasing {
             case THRESHOLD -> "confidence_threshold";
             case FACTOR -> "factor";
             case STOP -> "stop";
+            case REMASKING -> "remasking";
+            case CONFIDENCE -> "confidence";
+            case ALG -> "alg";
+            case ALG_TEMP -> "alg_temp";
+            case EPS -> "eps";
         };
     }
 

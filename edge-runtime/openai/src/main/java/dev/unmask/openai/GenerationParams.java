@@ -89,6 +89,10 @@ public record GenerationParams(
                 .remasking(diffusion.remasking())
                 .threshold(diffusion.confidenceThreshold())
                 .cfgScale(diffusion.cfgScale())
+                .confidence(diffusion.confidence())
+                .alg(diffusion.alg())
+                .algTemp(diffusion.algTemp())
+                .eps(diffusion.eps())
                 .stop(stop)
                 .seed(seed)
                 .build();

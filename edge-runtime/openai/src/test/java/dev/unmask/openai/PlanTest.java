@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unmask.engine.decode.Block;
 import dev.unmask.engine.decode.CommitRule;
+import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.ModelTraits;
 import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.decode.StepSchedule;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.DecodingPlanner;
+import dev.unmask.engine.request.DreamAlg;
 import dev.unmask.engine.request.GenerationDefaults;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
@@ -151,5 +154,34 @@ class PlanTest {
         assertEquals("", PendingGeneration.tail("hello", "hello"));
         assertEquals(
                 "lo!", PendingGeneration.tail("hello!", "helx"), "never nothing: the tail after the common prefix");
+    }
+
+    @Test
+    void dreamsFieldsAreReadAndReachTheOptionsOnEveryPackage() throws Exception {
+        GenerationParams p = GenerationParams.read(
+                Json.mapper().readTree("{\"prompt\": \"x\", \"alg\": \"entropy\", \"alg_temp\": 0.5, \"eps\": 0.01}"),
+                false);
+        assertEquals(DreamAlg.ENTROPY, p.diffusion().alg());
+        DecodingPlan plan = plan(p, PROMPT, ServingLimits.defaults());
+        assertEquals(ConfidenceMeasure.NEGATIVE_ENTROPY, plan.options().confidence());
+        assertEquals(new StepSchedule.Timesteps(0.01), plan.options().schedule());
+        assertEquals(0.5, plan.options().algTemp());
+        assertEquals(1, plan.blocks().size(), "Dream's timesteps: one block over the region");
+    }
+
+    @Test
+    void dreamsFieldsAreRefusedInTheApisWords() throws Exception {
+        ApiException unknown = assertThrows(
+                ApiException.class,
+                () -> GenerationParams.read(Json.mapper().readTree("{\"prompt\": \"x\", \"alg\": \"greedy\"}"), false));
+        assertEquals("alg", unknown.param());
+        assertTrue(unknown.getMessage().contains("\"maskgit_plus\""), unknown.getMessage());
+        GenerationParams badEps =
+                GenerationParams.read(Json.mapper().readTree("{\"prompt\": \"x\", \"eps\": 0.01}"), false);
+        ApiException e = assertThrows(ApiException.class, () -> plan(badEps, PROMPT, ServingLimits.defaults()));
+        assertEquals("eps", e.param());
+        assertTrue(
+                e.getMessage().startsWith("'eps' must be left out with this package's even (LLaDA) schedule"),
+                e.getMessage());
     }
 }

@@ -1,5 +1,7 @@
 package dev.unmask.packager.arch;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.format.PackageManifest;
 import java.util.List;
 
 /**
@@ -46,6 +48,16 @@ public interface ModelArchitecture {
 
     /** The tensors of the head: the final norm and the projection to the vocabulary (the embedding when tied). */
     SamplingHead.Weights head(TransformerConfig config);
+
+    /**
+     * The manifest's {@code generation_defaults} from the checkpoint's {@code generation_config.json}: each family
+     * names its decoding in its own reference code's vocabulary (LLaDA's {@code generate.py} arguments, Dream's
+     * {@code diffusion_generate} keys), so the mapping lives with the family that knows it.
+     *
+     * @param generationConfig the parsed {@code generation_config.json}, or null when the checkpoint has none (then
+     *                         the family's reference defaults, scaled to {@code config.maxSequenceLength()})
+     */
+    PackageManifest.GenerationDefaults generationDefaults(JsonNode generationConfig, TransformerConfig config);
 
     /** A checkpoint tensor and its shape. */
     record ExpectedTensor(String name, long... shape) {}

@@ -17,15 +17,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a LLaDA checkpoint of random bf16 weights with a given shape (by default LLaDA-8B's exact shapes: 32 layers,
- * d_model 4096, 32 heads, mlp 12288, vocab 126464), sharded like Hugging Face's (~5 GB per shard plus
- * {@code model.safetensors.index.json}), streamed to disk in 8 MiB pieces. For the conversion benchmark only.
+ * Writes a checkpoint of random bf16 weights with a real model's exact shapes and names, sharded like Hugging Face's
+ * (~5 GB per shard plus {@code model.safetensors.index.json}), streamed to disk in 8 MiB pieces. For the conversion
+ * benchmark only. Two shapes: LLaDA-8B (the default: 32 layers, d_model 4096, 32 heads, mlp 12288, vocab 126464)
+ * and Dream-7B ({@code dream}: Dream-v0-Instruct-7B's config.json, i.e. Qwen2.5-7B: 28 layers, hidden 3584,
+ * 28 heads / 4 kv heads, intermediate 18944, vocab 152064, q/k/v biases, untied head).
  *
- * <pre>java -cp … dev.unmask.packager.bench.SyntheticCheckpoint &lt;out dir&gt; [layers] [tokenizer.json to copy]</pre>
+ * <pre>java -cp … dev.unmask.packager.bench.SyntheticCheckpoint &lt;out dir&gt; [layers] [tokenizer.json to copy] [llada|dream]</pre>
  */
 public final class SyntheticCheckpoint {
 
     static final int D = 4096, HEADS = 32, KV_HEADS = 32, MLP = 12288, VOCAB = 126464, MAX_SEQ = 4096;
+    static final int DREAM_D = 3584, DREAM_HEADS = 28, DREAM_KV_HEADS = 4, DREAM_MLP = 18944, DREAM_VOCAB = 152064;
     static final long SHARD_BYTES = 5L << 30;
 
     private SyntheticCheckpoint() {}
@@ -42,9 +45,10 @@ public final class SyntheticCheckpoint {
 
     public static void main(String[] args) throws IOException {
         Path out = Path.of(args[0]);
-        int layers = args.length > 1 ? Integer.parseInt(args[1]) : 32;
+        boolean dream = args.length > 3 && args[3].equals("dream");
+        int layers = args.length > 1 ? Integer.parseInt(args[1]) : dream ? 28 : 32;
         Files.createDirectories(out);
-        List<Tensor> tensors = tensors(layers);
+        List<Tensor> tensors = dream ? dreamTensors(layers) : tensors(layers);
         long total = tensors.stream().mapToLong(Tensor::bytes).sum();
         List<List<Tensor>> shards = new ArrayList<>();
         List<Tensor> current = new ArrayList<>();
@@ -75,7 +79,8 @@ public final class SyntheticCheckpoint {
         json.writerWithDefaultPrettyPrinter()
                 .writeValue(out.resolve("model.safetensors.index.json").toFile(), index);
         json.writerWithDefaultPrettyPrinter()
-                .writeValue(out.resolve("config.json").toFile(), config(json, layers));
+                .writeValue(
+                        out.resolve("config.json").toFile(), dream ? dreamConfig(json, layers) : config(json, layers));
         if (args.length > 2) {
             Files.copy(Path.of(args[2]), out.resolve("tokenizer.json"));
         }
@@ -106,6 +111,31 @@ public final class SyntheticCheckpoint {
         return t;
     }
 
+    /** Dream-7B's tensors under Qwen2's names, with the q/k/v biases. */
+    static List<Tensor> dreamTensors(int layers) {
+        List<Tensor> t = new ArrayList<>();
+        t.add(new Tensor("model.embed_tokens.weight", new long[] {DREAM_VOCAB, DREAM_D}));
+        int kv = DREAM_KV_HEADS * (DREAM_D / DREAM_HEADS);
+        for (int i = 0; i < layers; i++) {
+            String p = "model.layers." + i + ".";
+            t.add(new Tensor(p + "input_layernorm.weight", new long[] {DREAM_D}));
+            t.add(new Tensor(p + "self_attn.q_proj.weight", new long[] {DREAM_D, DREAM_D}));
+            t.add(new Tensor(p + "self_attn.q_proj.bias", new long[] {DREAM_D}));
+            t.add(new Tensor(p + "self_attn.k_proj.weight", new long[] {kv, DREAM_D}));
+            t.add(new Tensor(p + "self_attn.k_proj.bias", new long[] {kv}));
+            t.add(new Tensor(p + "self_attn.v_proj.weight", new long[] {kv, DREAM_D}));
+            t.add(new Tensor(p + "self_attn.v_proj.bias", new long[] {kv}));
+            t.add(new Tensor(p + "self_attn.o_proj.weight", new long[] {DREAM_D, DREAM_D}));
+            t.add(new Tensor(p + "post_attention_layernorm.weight", new long[] {DREAM_D}));
+            t.add(new Tensor(p + "mlp.gate_proj.weight", new long[] {DREAM_MLP, DREAM_D}));
+            t.add(new Tensor(p + "mlp.up_proj.weight", new long[] {DREAM_MLP, DREAM_D}));
+            t.add(new Tensor(p + "mlp.down_proj.weight", new long[] {DREAM_D, DREAM_MLP}));
+        }
+        t.add(new Tensor("model.norm.weight", new long[] {DREAM_D}));
+        t.add(new Tensor("lm_head.weight", new long[] {DREAM_VOCAB, DREAM_D}));
+        return t;
+    }
+
     private static long writeShard(Path file, List<Tensor> tensors, long seed) throws IOException {
         ObjectMapper json = new ObjectMapper();
         Map<String, Object> header = new LinkedHashMap<>();
@@ -132,7 +162,7 @@ public final class SyntheticCheckpoint {
             head.flip();
             ch.write(head);
             for (Tensor t : tensors) {
-                boolean norm = t.shape().length == 1;
+                boolean norm = t.shape().length == 1 && !t.name().endsWith(".bias");
                 for (long left = t.bytes() / 2; left > 0; left--) {
                     if (buf.remaining() < 2) {
                         buf.flip();
@@ -170,6 +200,25 @@ public final class SyntheticCheckpoint {
                 .put("eos_token_id", 126081)
                 .put("pad_token_id", 126081)
                 .put("bos_token_id", 126080);
+        c.put("torch_dtype", "bfloat16");
+        return c;
+    }
+
+    /** Dream-v0-Instruct-7B's config.json keys (the tokens too: mask 151666, eos/pad/bos 151643). */
+    private static ObjectNode dreamConfig(ObjectMapper json, int layers) {
+        ObjectNode c = json.createObjectNode();
+        c.put("model_type", "Dream");
+        c.putArray("architectures").add("DreamModel");
+        c.put("hidden_act", "silu").put("rms_norm_eps", 1e-6).put("rope_theta", 1000000.0);
+        c.putNull("rope_scaling");
+        c.put("use_sliding_window", false).putNull("sliding_window");
+        c.put("hidden_size", DREAM_D).put("num_hidden_layers", layers).put("num_attention_heads", DREAM_HEADS);
+        c.put("num_key_value_heads", DREAM_KV_HEADS).put("intermediate_size", DREAM_MLP);
+        c.put("vocab_size", DREAM_VOCAB).put("max_position_embeddings", 131072).put("tie_word_embeddings", false);
+        c.put("mask_token_id", 151666)
+                .put("eos_token_id", 151643)
+                .put("pad_token_id", 151643)
+                .put("bos_token_id", 151643);
         c.put("torch_dtype", "bfloat16");
         return c;
     }

@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
             "Converts a checkpoint folder (config.json, model.safetensors or sharded safetensors with "
                     + "model.safetensors.index.json, tokenizer.json) into a package folder.",
             "The package is written next to --out and renamed into place only once complete and verified.",
-            "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package"
+            "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package",
+            "Example: unmask-pack convert --from /path/to/Dream-v0-Instruct-7B --out dream-7b-int4 --quant int4"
         })
 final class ConvertCommand implements Callable<Integer> {
 

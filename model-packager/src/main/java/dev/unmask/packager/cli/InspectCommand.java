@@ -45,7 +45,7 @@ final class InspectCommand implements Callable<Integer> {
                 m.name(), m.format(), m.formatVersion(), dir.toAbsolutePath());
         out.printf(
                 "architecture   %s/%s: %d layers, d_model %d, %d heads, %d kv heads, head_dim %d, mlp %d, vocab %d, "
-                        + "max_seq %d, rope_theta %s, eps %s, bidirectional %s%n",
+                        + "max_seq %d, rope_theta %s, eps %s, bidirectional %s, logits_shift %s%n",
                 a.family(),
                 a.modelType(),
                 a.layers(),
@@ -58,7 +58,8 @@ final class InspectCommand implements Callable<Integer> {
                 a.maxSequenceLength(),
                 a.ropeTheta(),
                 a.rmsNormEps(),
-                a.bidirectional());
+                a.bidirectional(),
+                a.logitsShift());
         if (m.precision() != null) {
             out.printf(
                     "precision      dtype %s, quantization %s%n",
@@ -83,6 +84,11 @@ final class InspectCommand implements Callable<Integer> {
             out.printf(
                     "generation     steps %d, gen_length %d, block_length %d, temperature %s, remasking %s, cfg_scale %s%n",
                     d.steps(), d.genLength(), d.blockLength(), d.temperature(), d.remasking(), d.cfgScale());
+            if (d.schedule() != null || d.confidence() != null) { // format 2: another family's decoding (Dream)
+                out.printf(
+                        "               confidence %s, schedule %s, eps %s, alg_temp %s, top_p %s, top_k %s%n",
+                        d.confidence(), d.schedule(), d.eps(), d.algTemp(), d.topP(), d.topK());
+            }
         }
         out.printf(
                 "chat template  %s%n",

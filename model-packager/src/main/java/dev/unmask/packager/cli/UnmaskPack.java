@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = UnmaskPack.Version.class,
         description =
-                "Converts a Hugging Face masked-diffusion LM checkpoint (LLaDA) into an Unmask ONNX model package, in pure Java.",
+                "Converts a Hugging Face masked-diffusion LM checkpoint (LLaDA, Dream, DiffuCoder) into an Unmask ONNX model package, in pure Java.",
         subcommands = {
             ConvertCommand.class,
             QuantizeCommand.class,

@@ -1,5 +1,7 @@
 package dev.unmask.packager.llada;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.arch.ConfigJson;
 import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.SamplingHead;
@@ -163,5 +165,28 @@ public final class Llada implements ModelArchitecture {
     @Override
     public SamplingHead.Weights head(TransformerConfig c) {
         return new SamplingHead.Weights(LN_F, c.tiedEmbeddings() ? WTE : HEAD);
+    }
+
+    /**
+     * LLaDA's {@code generate.py} arguments as {@code generation_config.json} keys ({@code steps}, {@code gen_length},
+     * {@code block_length}, {@code temperature}, {@code remasking}, {@code cfg_scale}); absent ones take the reference
+     * defaults (128 / 128 / 32, temperature 0, low_confidence) scaled to the model's longest canvas.
+     */
+    @Override
+    public PackageManifest.GenerationDefaults generationDefaults(JsonNode g, TransformerConfig c) {
+        int genLength = Math.min(128, c.maxSequenceLength() / 2);
+        int block = Math.min(32, genLength);
+        PackageManifest.GenerationDefaults reference =
+                new PackageManifest.GenerationDefaults(genLength, genLength, block, 0.0, "low_confidence", 0.0);
+        if (g == null) {
+            return reference;
+        }
+        return new PackageManifest.GenerationDefaults(
+                g.path("steps").asInt(reference.steps()),
+                g.path("gen_length").asInt(reference.genLength()),
+                g.path("block_length").asInt(reference.blockLength()),
+                g.path("temperature").asDouble(reference.temperature()),
+                g.path("remasking").asText(reference.remasking()),
+                g.path("cfg_scale").asDouble(reference.cfgScale()));
     }
 }

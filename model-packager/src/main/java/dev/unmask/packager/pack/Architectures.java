@@ -5,6 +5,7 @@ import dev.unmask.packager.PackagerException;
 import dev.unmask.packager.arch.ConfigJson;
 import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.TransformerConfig;
+import dev.unmask.packager.dream.Dream;
 import dev.unmask.packager.llada.Llada;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +19,7 @@ import java.util.stream.Collectors;
 public final class Architectures {
 
     /** Every supported family; adding an architecture means adding it here. */
-    public static final List<ModelArchitecture> SUPPORTED = List.of(new Llada());
+    public static final List<ModelArchitecture> SUPPORTED = List.of(new Llada(), new Dream());
 
     private Architectures() {}
 
@@ -56,7 +57,8 @@ public final class Architectures {
                 json.file() + " has model_type "
                         + (modelType == null ? "(none)" : "'" + modelType + "'") + " (architectures " + classes
                         + "); unmask-pack converts: " + describe(among)
-                        + ". Point --from at a checkpoint of one of these, e.g. GSAI-ML/LLaDA-8B-Instruct (\"model_type\": \"llada\")");
+                        + ". Point --from at a checkpoint of one of these, e.g. GSAI-ML/LLaDA-8B-Instruct (\"model_type\": \"llada\") or "
+                        + "Dream-org/Dream-v0-Instruct-7B (\"model_type\": \"Dream\")");
     }
 
     /** E.g. {@code llada (LLaDAModelLM)}, one entry per family. */

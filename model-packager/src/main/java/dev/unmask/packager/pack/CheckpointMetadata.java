@@ -61,27 +61,11 @@ final class CheckpointMetadata {
                     checkpointDir + ": no EOS token id in config.json "
                             + "(\"eos_token_id\"), generation_config.json or tokenizer.json (<|endoftext|>)");
         }
-        Integer eot = added.get("<|eot_id|>");
+        // end of turn: LLaDA's Llama-3 <|eot_id|>, or ChatML's <|im_end|> (Dream, DiffuCoder: Qwen2.5's vocabulary)
+        Integer eot = firstNonNull(added.get("<|eot_id|>"), added.get("<|im_end|>"));
         Integer bos = firstNonNull(intOrNull(generation, "bos_token_id"), config.bos(), added.get("<|startoftext|>"));
         Integer pad = firstNonNull(intOrNull(generation, "pad_token_id"), config.pad(), eos);
         return new PackageManifest.SpecialTokens(mask, eos, eot, bos, pad);
-    }
-
-    static PackageManifest.GenerationDefaults generationDefaults(JsonNode g, int maxSequenceLength) {
-        int genLength = Math.min(128, maxSequenceLength / 2);
-        int block = Math.min(32, genLength);
-        PackageManifest.GenerationDefaults reference =
-                new PackageManifest.GenerationDefaults(genLength, genLength, block, 0.0, "low_confidence", 0.0);
-        if (g == null) {
-            return reference;
-        }
-        return new PackageManifest.GenerationDefaults(
-                g.path("steps").asInt(reference.steps()),
-                g.path("gen_length").asInt(reference.genLength()),
-                g.path("block_length").asInt(reference.blockLength()),
-                g.path("temperature").asDouble(reference.temperature()),
-                g.path("remasking").asText(reference.remasking()),
-                g.path("cfg_scale").asDouble(reference.cfgScale()));
     }
 
     /** tokenizer_config.json's chat_template: a string, or a list of {name, template} (the "default" one). */

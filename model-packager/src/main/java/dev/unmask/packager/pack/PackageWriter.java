@@ -204,7 +204,7 @@ public final class PackageWriter {
                 graph(config, options),
                 CheckpointMetadata.specialTokens(
                         config.tokens(), generation, CheckpointMetadata.addedTokens(tokenizer), from),
-                CheckpointMetadata.generationDefaults(generation, config.maxSequenceLength()),
+                architecture.generationDefaults(generation, config),
                 CheckpointMetadata.chatTemplate(tokenizerConfig),
                 fileEntries(dir, knownDigests),
                 new PackageManifest.Packager(

@@ -76,7 +76,7 @@ class ArchitecturesTest {
         assertTrue(
                 e.getMessage()
                         .contains("model_type 'qwen3' (architectures [LLaDAModelLM]); unmask-pack converts: "
-                                + "llada (LLaDAModelLM)"),
+                                + "llada (LLaDAModelLM), Dream (DreamModel)"),
                 e.getMessage());
     }
 
@@ -180,6 +180,12 @@ class ArchitecturesTest {
         @Override
         public SamplingHead.Weights head(TransformerConfig config) {
             return llada.head(config);
+        }
+
+        @Override
+        public dev.unmask.format.PackageManifest.GenerationDefaults generationDefaults(
+                com.fasterxml.jackson.databind.JsonNode generationConfig, TransformerConfig config) {
+            return llada.generationDefaults(generationConfig, config);
         }
     }
 

@@ -46,9 +46,27 @@ public final class ReferencePackages {
      * A package of {@code models/tiny-llada} built with {@code options}, cached under
      * {@code target/reference-packages/tiny-llada-<variant>} at the repository root.
      */
-    public static synchronized Path tinyLlada(String variant, GraphOptions options) {
-        Path checkpoint = Repo.checkpoint();
-        Path out = Repo.root().resolve("target/reference-packages/tiny-llada-" + variant);
+    public static Path tinyLlada(String variant, GraphOptions options) {
+        return convertOnce(Repo.checkpoint(), "tiny-llada", variant, options);
+    }
+
+    /** The fp32 package of {@code models/tiny-dream} (family {@code dream}, shifted logits), default top-k. */
+    public static Path tinyDream() {
+        return tinyDream("fp32", GraphOptions.of(WeightFormat.FP32));
+    }
+
+    /** The fp32 package of {@code models/tiny-dream} with the optional full {@code logits} output. */
+    public static Path tinyDreamWithLogits() {
+        return tinyDream("fp32-logits", GraphOptions.of(WeightFormat.FP32).withFullLogits(true));
+    }
+
+    /** A package of {@code models/tiny-dream}, cached under {@code target/reference-packages/tiny-dream-<variant>}. */
+    public static Path tinyDream(String variant, GraphOptions options) {
+        return convertOnce(Repo.tinyDreamCheckpoint(), "tiny-dream", variant, options);
+    }
+
+    private static synchronized Path convertOnce(Path checkpoint, String name, String variant, GraphOptions options) {
+        Path out = Repo.root().resolve("target/reference-packages/" + name + "-" + variant);
         try {
             Files.createDirectories(out.getParent());
             try (FileChannel channel = FileChannel.open(
@@ -57,7 +75,7 @@ public final class ReferencePackages {
                 if (!isCurrent(out, checkpoint)) {
                     new PackageWriter(line -> System.err.println("[reference package] " + line), Progress.NONE)
                             .convert(ConvertRequest.of(checkpoint, out, options)
-                                    .withName("tiny-llada")
+                                    .withName(name)
                                     .withReplace(true));
                 }
             }

@@ -8,15 +8,22 @@ public sealed interface CommitRule {
 
     /**
      * @param rankedConfidence confidences of the candidates, best first (at least one)
-     * @param scheduled        the count LLaDA's schedule gives this step
-     * @return how many of the best candidates to commit, between 1 and {@code rankedConfidence.length}
+     * @param scheduled        the count the plan's {@link StepSchedule} gives this step
+     * @return how many of the best candidates to commit: between 1 and {@code rankedConfidence.length} for the rules
+     *     that run a block until it is resolved (each step must make progress); for {@link Schedule} between 0 and
+     *     {@code rankedConfidence.length}, because Dream's timesteps schedule gives early steps of a few masks
+     *     {@code int(masked * (1 - s/t)) = 0} and the reference then commits nothing (the schedule's last step
+     *     commits the rest, so the block still ends in its planned steps)
      */
     int count(double[] rankedConfidence, int scheduled);
 
     /** Whether the block's step count is fixed by {@code steps} (true) or runs until the block is resolved. */
     boolean scheduled();
 
-    /** LLaDA's reference: {@code steps} spread evenly over each block ({@code get_num_transfer_tokens}). */
+    /**
+     * The reference's: commit the count the plan's {@link StepSchedule} gives the step (LLaDA's even spread over each
+     * block, or Dream's timesteps), possibly 0.
+     */
     record Schedule() implements CommitRule {
         @Override
         public int count(double[] rankedConfidence, int scheduled) {

@@ -13,6 +13,10 @@ import java.util.Objects;
  * @param confidence    how sure the model is about a position (ranks positions, feeds the threshold rules)
  * @param commitRule    how many positions each step commits; with a threshold or factor rule a block runs until it
  *                      is resolved and its planned steps only feed the schedule's count
+ * @param schedule      how many positions a step of the {@link CommitRule.Schedule} rule commits: LLaDA's even
+ *                      spread or Dream's timesteps (which {@link Remasking#ORIGIN} needs)
+ * @param algTemp       Dream's {@code alg_temp}: 0 commits the most confident positions; above 0 the positions are
+ *                      drawn without replacement from {@code softmax(confidence / algTemp)} (Gumbel-top-k)
  * @param cfgScale      classifier-free guidance; 0 = off; needs a package with the full {@code logits} output
  * @param topK          sample among the k most likely tokens only; 0 = off
  * @param topP          nucleus sampling: the smallest set of tokens whose probability reaches p; 1 = off
@@ -26,6 +30,8 @@ public record DecodingOptions(
         Remasking remasking,
         ConfidenceMeasure confidence,
         CommitRule commitRule,
+        StepSchedule schedule,
+        double algTemp,
         double cfgScale,
         int topK,
         double topP,
@@ -38,16 +44,29 @@ public record DecodingOptions(
         Objects.requireNonNull(remasking, "remasking");
         Objects.requireNonNull(confidence, "confidence");
         Objects.requireNonNull(commitRule, "commitRule");
+        Objects.requireNonNull(schedule, "schedule");
+        if (!(algTemp >= 0 && algTemp < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("algTemp must be 0 or positive and finite, e.g. 0.5; got " + algTemp);
+        }
+        if (remasking == Remasking.ORIGIN && !(schedule instanceof StepSchedule.Timesteps)) {
+            throw new IllegalArgumentException(
+                    "remasking origin reveals positions with probability 1 - s/t of the timesteps schedule: "
+                            + "use new StepSchedule.Timesteps(0.001) with it; got " + schedule);
+        }
         stopSequences = stopSequences == null ? List.of() : List.copyOf(stopSequences);
     }
 
-    /** Greedy LLaDA: low-confidence remasking by probability, its schedule, no guidance, early exit, seed 0. */
+    /**
+     * Greedy LLaDA: low-confidence remasking by probability, its even schedule, no guidance, early exit, seed 0.
+     */
     public static DecodingOptions defaults() {
         return new DecodingOptions(
                 0.0,
                 Remasking.LOW_CONFIDENCE,
                 ConfidenceMeasure.PROBABILITY,
                 new CommitRule.Schedule(),
+                new StepSchedule.Even(),
+                0.0,
                 0.0,
                 0,
                 1.0,
@@ -67,6 +86,8 @@ public record DecodingOptions(
         private Remasking remasking;
         private ConfidenceMeasure confidence;
         private CommitRule commitRule;
+        private StepSchedule schedule;
+        private double algTemp;
         private double cfgScale;
         private int topK;
         private double topP;
@@ -80,6 +101,8 @@ public record DecodingOptions(
             remasking = o.remasking;
             confidence = o.confidence;
             commitRule = o.commitRule;
+            schedule = o.schedule;
+            algTemp = o.algTemp;
             cfgScale = o.cfgScale;
             topK = o.topK;
             topP = o.topP;
@@ -116,6 +139,16 @@ public record DecodingOptions(
 
         public Builder factor(double v) {
             commitRule = new CommitRule.Factor(v);
+            return this;
+        }
+
+        public Builder schedule(StepSchedule v) {
+            schedule = v;
+            return this;
+        }
+
+        public Builder algTemp(double v) {
+            algTemp = v;
             return this;
         }
 
@@ -160,6 +193,8 @@ public record DecodingOptions(
                     remasking,
                     confidence,
                     commitRule,
+                    schedule,
+                    algTemp,
                     cfgScale,
                     topK,
                     topP,

@@ -16,7 +16,19 @@ import java.util.random.RandomGeneratorFactory;
  * hold fixed tokens, be followed by a fixed suffix and end in a shorter block: for each {@link Block} left to right,
  * for each of its steps, the model sees
  * the whole canvas, a token is chosen for every masked position of the block, and the {@link CommitRule} commits the
- * most confident ones (ties go to the lower position). Committed tokens are final.
+ * most confident ones (ties go to the lower position). Committed tokens are final. Dream's {@code _sample} is the
+ * same loop with one block over the whole region, the {@link StepSchedule.Timesteps} schedule and either
+ * {@link Remasking#ORIGIN} or a confidence ranking ({@code alg_temp} drawing the ranked positions at random).
+ *
+ * <p>The randomness contract (the parity fixtures follow it): a step draws from the run's generator only where it
+ * needs to, in this order. First the positions: under {@code origin} one {@code nextDouble()} per masked position of
+ * the block, in increasing position order, the position revealed iff {@code u < 1 - s/t} (none on the block's last
+ * step, which reveals all); under {@code low_confidence} with {@code alg_temp > 0} one per masked position, in
+ * increasing order, at every step (those that commit none or all included); under {@code random} one per masked position,
+ * in increasing order, each right after that position's token. Then the tokens: at temperature above 0 each
+ * position that gets a token (every masked one; under {@code origin} the revealed ones) draws one
+ * {@code nextDouble()} per candidate token of its Gumbel-max, positions in increasing order ({@link TokenChoice}); at
+ * temperature 0 nothing.
  *
  * <p>Not thread-safe: one thread steps a run at a time.
  */
@@ -53,14 +65,15 @@ public final class DenoisingRun {
             DecodingOptions options,
             ModelTraits traits,
             DenoisingListener listener,
-            AnswerText text) {
+            AnswerText text,
+            RandomGenerator random) {
         this.layout = layout;
         this.blocks = List.copyOf(blocks);
         this.options = options;
         this.traits = traits;
         this.listener = listener == null ? DenoisingListener.NONE : listener;
         this.text = text;
-        this.random = RandomGeneratorFactory.of(RANDOM_ALGORITHM).create(options.seed());
+        this.random = random;
         this.choice = new TokenChoice(options, random);
         this.canvas = layout.tokens();
         if (options.cfgScale() > 0) {
@@ -82,8 +95,7 @@ public final class DenoisingRun {
      *
      * @param blocks the region's blocks, left to right, covering it without gaps
      * @param text   the region's text, for stop sequences
-     * @throws IllegalArgumentException when the blocks do not cover the region, it holds no mask, or a shifted model
-     *                                  has no token before it
+     * @throws IllegalArgumentException when the blocks do not cover the region or it holds no mask
      */
     public static DenoisingRun start(
             CanvasLayout layout,
@@ -92,6 +104,29 @@ public final class DenoisingRun {
             ModelTraits traits,
             DenoisingListener listener,
             AnswerText text) {
+        return start(
+                layout,
+                blocks,
+                options,
+                traits,
+                listener,
+                text,
+                RandomGeneratorFactory.of(RANDOM_ALGORITHM).create(options.seed()));
+    }
+
+    /**
+     * As {@link #start(CanvasLayout, List, DecodingOptions, ModelTraits, DenoisingListener, AnswerText)}, drawing
+     * from {@code random} instead of the generator the options' seed gives: a parity test replays a reference's
+     * recorded uniforms through it. The draws a step makes are the class comment's randomness contract.
+     */
+    public static DenoisingRun start(
+            CanvasLayout layout,
+            List<Block> blocks,
+            DecodingOptions options,
+            ModelTraits traits,
+            DenoisingListener listener,
+            AnswerText text,
+            RandomGenerator random) {
         int at = layout.genStart();
         for (Block b : blocks) {
             if (b.start() != at) {
@@ -107,11 +142,7 @@ public final class DenoisingRun {
             throw new IllegalArgumentException("Nothing to generate: the region [" + layout.genStart() + ", "
                     + (layout.genStart() + layout.genLength()) + ") holds no mask token");
         }
-        if (traits.logitsShift() && layout.genStart() == 0) {
-            throw new IllegalArgumentException("This model predicts each token from the position before it "
-                    + "(logits_shift): the canvas must start with at least one prompt token, e.g. the BOS");
-        }
-        return new DenoisingRun(layout, blocks, options, traits, listener, text);
+        return new DenoisingRun(layout, blocks, options, traits, listener, text, random);
     }
 
     public boolean finished() {
@@ -136,12 +167,15 @@ public final class DenoisingRun {
         return unconditional == null ? new long[][] {canvas} : new long[][] {canvas, unconditional};
     }
 
-    /** [positions] where this step needs the head: the block's masked positions (one to the left under logits shift). */
+    /**
+     * [positions] where this step needs predictions: the block's masked positions, as they are. A family whose
+     * prediction for a position comes from the hidden state before it ({@code logits_shift}, Dream) has that shift
+     * in its graph ({@code SamplingHead}: the head reads {@code max(p - 1, 0)}), so nothing here knows about it.
+     */
     long[] headPositions() {
         long[] positions = new long[masked.length];
-        int shift = traits.logitsShift() ? 1 : 0;
         for (int j = 0; j < masked.length; j++) {
-            positions[j] = masked[j] - shift;
+            positions[j] = masked[j];
         }
         return positions;
     }
@@ -157,26 +191,21 @@ public final class DenoisingRun {
         int n = masked.length;
         long[] tokens = new long[n];
         double[] confidence = new double[n];
-        for (int j = 0; j < n; j++) {
-            choice.choose(out, firstRow, j);
-            tokens[j] = choice.token;
-            confidence[j] = options.remasking() == Remasking.RANDOM ? random.nextDouble() : choice.confidence;
-        }
-        Integer[] order = new Integer[n];
-        for (int j = 0; j < n; j++) {
-            order[j] = j;
-        }
-        Arrays.sort(
-                order, Comparator.<Integer>comparingDouble(j -> -confidence[j]).thenComparingInt(j -> masked[j]));
-        double[] ranked = new double[n];
-        for (int r = 0; r < n; r++) {
-            ranked[r] = confidence[order[r]];
-        }
-        int count = Math.max(1, options.commitRule().count(ranked, scheduledThisStep()));
-        Integer[] chosen = Arrays.copyOf(order, count);
-        Arrays.sort(chosen, Comparator.comparingInt(j -> masked[j]));
+        int[] chosen = switch (options.remasking()) {
+            case ORIGIN -> reveal(out, firstRow, tokens, confidence);
+            case RANDOM -> {
+                for (int j = 0; j < n; j++) {
+                    choice.choose(out, firstRow, j);
+                    tokens[j] = choice.token;
+                    confidence[j] = random.nextDouble();
+                }
+                yield mostConfident(confidence, null);
+            }
+            case LOW_CONFIDENCE -> mostConfident(out, firstRow, tokens, confidence);
+        };
+        int count = chosen.length;
         List<DenoisingListener.Commit> committed = new ArrayList<>(count);
-        for (int j : chosen) {
+        for (int j : chosen) { // increasing position
             canvas[masked[j]] = tokens[j];
             if (unconditional != null) {
                 unconditional[masked[j]] = tokens[j];
@@ -197,6 +226,114 @@ public final class DenoisingRun {
             }
         }
         samplerNanos += System.nanoTime() - started - (listenerNanos - listenerBefore);
+    }
+
+    /**
+     * {@link Remasking#ORIGIN}: one uniform per masked position, in increasing position order, reveals it iff
+     * {@code u < 1 - s/t} (the last step reveals all and draws nothing); then the revealed positions get their
+     * tokens.
+     *
+     * @return the revealed indices into {@link #masked}, increasing
+     */
+    private int[] reveal(HeadOutput out, int firstRow, long[] tokens, double[] confidence) {
+        int n = masked.length;
+        int steps = blocks.get(block).steps();
+        boolean last = stepInBlock >= steps - 1;
+        double p = ((StepSchedule.Timesteps) options.schedule()).revealProbability(stepInBlock, steps);
+        int[] revealed = new int[n];
+        int count = 0;
+        for (int j = 0; j < n; j++) {
+            if (last || random.nextDouble() < p) {
+                revealed[count++] = j;
+            }
+        }
+        revealed = Arrays.copyOf(revealed, count);
+        for (int j : revealed) {
+            choice.choose(out, firstRow, j);
+            tokens[j] = choice.token;
+            confidence[j] = choice.confidence;
+        }
+        return revealed;
+    }
+
+    /**
+     * {@link Remasking#LOW_CONFIDENCE}: the commit rule's count of the most confident positions, or, with
+     * {@code alg_temp > 0}, that many drawn without replacement from {@code softmax(confidence / alg_temp)}. The
+     * draw is Gumbel-top-k: one uniform per masked position, in increasing position order, made before the tokens
+     * are sampled, at every step (one that commits none or all included, so that the stream's position never
+     * depends on the count); the key of a position is {@code log softmax(confidence / alg_temp) - log(-log u)} and
+     * the top keys are committed.
+     */
+    private int[] mostConfident(HeadOutput out, int firstRow, long[] tokens, double[] confidence) {
+        int n = masked.length;
+        double[] uniforms = null;
+        if (options.algTemp() > 0 && options.commitRule().scheduled()) {
+            uniforms = new double[n];
+            for (int j = 0; j < n; j++) {
+                uniforms[j] = random.nextDouble();
+            }
+        }
+        for (int j = 0; j < n; j++) {
+            choice.choose(out, firstRow, j);
+            tokens[j] = choice.token;
+            confidence[j] = choice.confidence;
+        }
+        return mostConfident(confidence, uniforms);
+    }
+
+    /**
+     * The indices (into {@link #masked}, increasing) of the positions this step commits: ranked by confidence (ties
+     * to the lower position), the rule's count of the best; with {@code uniforms}, the count is the same but the
+     * positions are those of the top Gumbel keys.
+     */
+    private int[] mostConfident(double[] confidence, double[] uniforms) {
+        int n = confidence.length;
+        Integer[] order = rank(confidence);
+        double[] ranked = new double[n];
+        for (int r = 0; r < n; r++) {
+            ranked[r] = confidence[order[r]];
+        }
+        int count = options.commitRule().count(ranked, scheduledCount(n));
+        if (uniforms != null) {
+            double[] keys = new double[n];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                max = Math.max(max, confidence[j] / options.algTemp());
+            }
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                sum += Math.exp(confidence[j] / options.algTemp() - max);
+            }
+            double logNorm = max + Math.log(sum);
+            for (int j = 0; j < n; j++) {
+                keys[j] = confidence[j] / options.algTemp() - logNorm - Math.log(-Math.log(uniforms[j]));
+            }
+            order = rank(keys);
+        }
+        int[] chosen = new int[count];
+        for (int r = 0; r < count; r++) {
+            chosen[r] = order[r];
+        }
+        Arrays.sort(chosen);
+        return chosen;
+    }
+
+    /** Indices into {@link #masked} by descending score, ties to the lower position. */
+    private Integer[] rank(double[] score) {
+        Integer[] order = new Integer[score.length];
+        for (int j = 0; j < score.length; j++) {
+            order[j] = j;
+        }
+        Arrays.sort(order, Comparator.<Integer>comparingDouble(j -> -score[j]).thenComparingInt(j -> masked[j]));
+        return order;
+    }
+
+    /**
+     * What the plan's schedule gives this step of the block, of {@code maskedNow} still masked: possibly 0 under
+     * Dream's timesteps, all of them on the block's last planned step.
+     */
+    private int scheduledCount(int maskedNow) {
+        return options.schedule().count(stepInBlock, blocks.get(block).steps(), maskedAtBlockStart, maskedNow);
     }
 
     private void notifyStep(List<DenoisingListener.Commit> committed) {
@@ -277,14 +414,6 @@ public final class DenoisingRun {
             masked = maskedIn(blockStart(block), blockEnd(block));
             maskedAtBlockStart = masked.length;
         }
-    }
-
-    /** LLaDA's {@code get_num_transfer_tokens}: every step gets masked/steps, the first masked%steps one more. */
-    private int scheduledThisStep() {
-        int stepsPerBlock = blocks.get(block).steps();
-        int base = maskedAtBlockStart / stepsPerBlock;
-        int remainder = maskedAtBlockStart % stepsPerBlock;
-        return base + (stepInBlock < remainder ? 1 : 0);
     }
 
     private void checkStops() {

@@ -4,12 +4,21 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** Which masked positions a step commits, as LLaDA's reference names it ({@code remasking=...}). */
+/**
+ * Which masked positions a step commits, as LLaDA's reference names it ({@code remasking=...}), and Dream's
+ * {@code origin}.
+ */
 public enum Remasking {
     /** the positions the model is most confident about (LLaDA's default) */
     LOW_CONFIDENCE("low_confidence"),
     /** positions drawn uniformly at random */
-    RANDOM("random");
+    RANDOM("random"),
+    /**
+     * Dream's {@code alg=origin} (the D3PM reveal): each masked position of the block is revealed on its own with
+     * probability {@code 1 - s/t} of the {@link StepSchedule.Timesteps} schedule (all on the last step) and only the
+     * revealed ones get a token; confidence plays no part
+     */
+    ORIGIN("origin");
 
     private final String id;
 

@@ -6,6 +6,8 @@ import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.ModelTraits;
+import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.decode.StepSchedule;
 import dev.unmask.engine.text.CharsPerToken;
 import dev.unmask.engine.text.ChatMessage;
 import java.util.ArrayList;
@@ -28,7 +30,15 @@ import java.util.function.Supplier;
  *       for each block's length, at least one step per block, slowed where needed to the surface's step limit.</li>
  * </ul>
  * With the package's 64 tokens in blocks of 32 in 64 steps, a request for 40 tokens is one block of 32 and one of 8,
- * in 32 + 8 steps, whether it comes as {@code --gen-length 40} or {@code "max_tokens": 40}.
+ * in 32 + 8 steps, whether it comes as {@code --gen-length 40} or {@code "max_tokens": 40}. Under Dream's timesteps
+ * schedule (a Dream package's defaults, or any request with {@code alg}) a request without {@code block_length} is
+ * one block over the whole region, as Dream's {@code _sample} is.
+ *
+ * <p>Dream's fields: {@code alg} sets remasking and confidence ({@link DreamAlg}) and the timesteps schedule;
+ * {@code remasking} or {@code confidence} given beside it must agree with it. {@code eps} needs the timesteps
+ * schedule; {@code alg_temp} needs a confidence ranking under the schedule (not {@code random}, {@code origin} or a
+ * threshold or factor rule). A threshold or factor rule on a package whose default is {@code origin} ranks by
+ * confidence instead ({@code origin} has no ranking); asked for together with {@code origin} it is refused.
  */
 public final class DecodingPlanner {
 
@@ -66,7 +76,14 @@ public final class DecodingPlanner {
                         Math.min(64, limits.maxLength())));
             }
         }
-        int blockLength = r.blockLength() != null ? r.blockLength() : defaults.blockLength();
+        // Dream's _sample has no blocks: under its timesteps the default is one block over the whole region, each
+        // step counting the masks left in it; a block_length given splits the region and each block runs its own
+        // timesteps over its steps (as Fast-dLLM's blockwise Dream does)
+        int blockLength = r.blockLength() != null
+                ? r.blockLength()
+                : options.schedule() instanceof StepSchedule.Timesteps
+                        ? Math.max(1, Math.min(length, limits.maxLength()))
+                        : defaults.blockLength();
         if (blockLength < 1 || blockLength > limits.maxLength()) {
             problems.add(range(
                     RequestField.BLOCK_LENGTH,
@@ -289,7 +306,7 @@ public final class DecodingPlanner {
         if (!(temperature >= 0 && temperature <= 100)) {
             problems.add(range(RequestField.TEMPERATURE, temperature, "between 0 (greedy) and 100", "0.7"));
         }
-        int topK = r.topK() != null ? r.topK() : 0;
+        int topK = r.topK() != null ? r.topK() : defaults.topK();
         if (topK < 0) {
             problems.add(range(RequestField.TOP_K, topK, "0 (off) or positive", "8"));
         } else if (topK > traits.headTopK() && !traits.fullLogits()) {
@@ -303,7 +320,7 @@ public final class DecodingPlanner {
                     String.valueOf(traits.headTopK()),
                     Violation.Kind.UNSUPPORTED_BY_PACKAGE));
         }
-        double topP = r.topP() != null ? r.topP() : 1.0;
+        double topP = r.topP() != null ? r.topP() : defaults.topP();
         if (!(topP > 0 && topP <= 1)) {
             problems.add(range(RequestField.TOP_P, topP, "in (0, 1], 1 = off", "0.95"));
         }
@@ -320,6 +337,35 @@ public final class DecodingPlanner {
                     "0",
                     Violation.Kind.UNSUPPORTED_BY_PACKAGE));
         }
+        DreamAlg alg = r.alg();
+        if (alg != null && r.remasking() != null && r.remasking() != alg.remasking()) {
+            problems.add(new Violation(
+                    RequestField.REMASKING,
+                    r.remasking().id(),
+                    "left out or " + alg.remasking().id() + " with alg " + alg.id() + ", which sets it",
+                    alg.remasking().id(),
+                    Violation.Kind.OUT_OF_RANGE));
+        }
+        if (alg != null
+                && alg.remasking() == Remasking.LOW_CONFIDENCE
+                && r.confidence() != null
+                && r.confidence() != alg.confidence()) {
+            problems.add(new Violation(
+                    RequestField.CONFIDENCE,
+                    r.confidence().id(),
+                    "left out or " + alg.confidence().id() + " with alg " + alg.id() + ", which sets it",
+                    alg.confidence().id(),
+                    Violation.Kind.OUT_OF_RANGE));
+        }
+        boolean ruleAsked = r.threshold() != null || r.factor() != null;
+        Remasking remasking =
+                r.remasking() != null ? r.remasking() : alg != null ? alg.remasking() : defaults.remasking();
+        if (remasking == Remasking.ORIGIN && ruleAsked && r.remasking() == null && alg == null) {
+            remasking = Remasking.LOW_CONFIDENCE; // the package's origin has no ranking for a threshold to cut
+        }
+        ConfidenceMeasure confidence =
+                r.confidence() != null ? r.confidence() : alg != null ? alg.confidence() : defaults.confidence();
+
         CommitRule rule = new CommitRule.Schedule();
         if (r.threshold() != null && r.factor() != null) {
             problems.add(new Violation(
@@ -341,6 +387,72 @@ public final class DecodingPlanner {
                 problems.add(range(RequestField.FACTOR, r.factor(), "positive and below 100", "1.0"));
             }
         }
+        if (remasking == Remasking.ORIGIN && ruleAsked) {
+            RequestField field = r.threshold() != null ? RequestField.THRESHOLD : RequestField.FACTOR;
+            problems.add(new Violation(
+                    field,
+                    String.valueOf(r.threshold() != null ? r.threshold() : r.factor()),
+                    "left out with remasking origin, which reveals positions at random on the timesteps schedule "
+                            + "and ranks none: use a ranking alg with it (" + DreamAlg.MASKGIT_PLUS.id() + ", "
+                            + DreamAlg.TOPK_MARGIN.id() + ", " + DreamAlg.ENTROPY.id() + ")",
+                    null,
+                    Violation.Kind.OUT_OF_RANGE));
+        }
+
+        if (confidence == ConfidenceMeasure.NEGATIVE_ENTROPY && ruleAsked) {
+            RequestField field = r.threshold() != null ? RequestField.THRESHOLD : RequestField.FACTOR;
+            problems.add(new Violation(
+                    field,
+                    String.valueOf(r.threshold() != null ? r.threshold() : r.factor()),
+                    "left out with the entropy confidence, minus nats (at most 0), which no probability threshold "
+                            + "cuts: use it with alg " + DreamAlg.MASKGIT_PLUS.id() + " or "
+                            + DreamAlg.TOPK_MARGIN.id(),
+                    null,
+                    Violation.Kind.OUT_OF_RANGE));
+        }
+
+        // the schedule: Dream's timesteps with alg or origin, else the package's
+        boolean timesteps = alg != null || remasking == Remasking.ORIGIN || defaults.timesteps();
+        double eps =
+                defaults.schedule() instanceof StepSchedule.Timesteps t ? t.eps() : StepSchedule.Timesteps.DREAM_EPS;
+        if (r.eps() != null) {
+            if (!(r.eps() > 0 && r.eps() < 1)) {
+                problems.add(range(RequestField.EPS, r.eps(), "in (0, 1), where Dream's timesteps end", "0.001"));
+            } else if (!timesteps) {
+                problems.add(new Violation(
+                        RequestField.EPS,
+                        String.valueOf(r.eps()),
+                        "left out with this package's even (LLaDA) schedule: eps sets where Dream's timesteps end; "
+                                + "give an alg (one of " + DreamAlg.names() + ") to decode on them",
+                        null,
+                        Violation.Kind.OUT_OF_RANGE));
+            } else {
+                eps = r.eps();
+            }
+        }
+        StepSchedule schedule = timesteps ? new StepSchedule.Timesteps(eps) : new StepSchedule.Even();
+
+        double algTemp = 0;
+        if (r.algTemp() != null) {
+            if (!(r.algTemp() >= 0 && r.algTemp() < Double.POSITIVE_INFINITY)) {
+                problems.add(range(RequestField.ALG_TEMP, r.algTemp(), "0 (off) or positive and finite", "0.5"));
+            } else if (r.algTemp() > 0 && (remasking != Remasking.LOW_CONFIDENCE || ruleAsked)) {
+                problems.add(new Violation(
+                        RequestField.ALG_TEMP,
+                        String.valueOf(r.algTemp()),
+                        "0 with " + (ruleAsked ? "a threshold or factor rule" : "remasking " + remasking.id())
+                                + ": alg_temp draws the positions a schedule commits from their confidence "
+                                + "(alg " + DreamAlg.MASKGIT_PLUS.id() + ", " + DreamAlg.TOPK_MARGIN.id() + " or "
+                                + DreamAlg.ENTROPY.id() + ")",
+                        "0",
+                        Violation.Kind.OUT_OF_RANGE));
+            } else {
+                algTemp = r.algTemp();
+            }
+        } else if (remasking == Remasking.LOW_CONFIDENCE && !ruleAsked) {
+            algTemp = defaults.algTemp(); // a package's alg_temp applies where it means something
+        }
+
         for (String s : r.stop()) {
             if (s == null || s.isEmpty()) {
                 problems.add(new Violation(
@@ -351,9 +463,11 @@ public final class DecodingPlanner {
         int maxTokens = r.maxTokens() != null ? r.maxTokens() : 0;
         return new DecodingOptions(
                 Double.isNaN(temperature) ? 0 : temperature,
-                r.remasking() != null ? r.remasking() : defaults.remasking(),
-                r.confidence() != null ? r.confidence() : ConfidenceMeasure.PROBABILITY,
+                remasking,
+                confidence,
                 rule,
+                schedule,
+                algTemp,
                 cfgScale,
                 topK,
                 topP,

@@ -1,6 +1,8 @@
 package dev.unmask.engine.request;
 
+import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.Remasking;
+import dev.unmask.engine.decode.StepSchedule;
 import dev.unmask.format.PackageManifest;
 
 /**
@@ -14,9 +16,26 @@ import dev.unmask.format.PackageManifest;
  * @param temperature 0 = greedy
  * @param remasking   which positions each step commits
  * @param cfgScale    classifier-free guidance, 0 = off
+ * @param confidence  how positions are ranked
+ * @param schedule    LLaDA's even spread, or Dream's timesteps (with its {@code eps}); under timesteps a request
+ *                    that gives no {@code block_length} gets one block over the whole region, as Dream's
+ *                    {@code _sample} has no blocks
+ * @param algTemp     Dream's {@code alg_temp}, 0 = commit the most confident positions
+ * @param topP        nucleus sampling, 1 = off
+ * @param topK        sample among the k most likely tokens, 0 = off
  */
 public record GenerationDefaults(
-        int genLength, int blockLength, int steps, double temperature, Remasking remasking, double cfgScale) {
+        int genLength,
+        int blockLength,
+        int steps,
+        double temperature,
+        Remasking remasking,
+        double cfgScale,
+        ConfidenceMeasure confidence,
+        StepSchedule schedule,
+        double algTemp,
+        double topP,
+        int topK) {
 
     /** LLaDA's reference defaults for a small model: 64 tokens, blocks of 32, one token per step, greedy. */
     public static final GenerationDefaults LLADA =
@@ -28,6 +47,28 @@ public record GenerationDefaults(
                     "generation_defaults need a positive gen_length, block_length and steps, " + "e.g. 64, 32, 64; got "
                             + genLength + ", " + blockLength + ", " + steps);
         }
+        java.util.Objects.requireNonNull(remasking, "remasking");
+        java.util.Objects.requireNonNull(confidence, "confidence");
+        java.util.Objects.requireNonNull(schedule, "schedule");
+    }
+
+    /** LLaDA's six: probability ranking, the even schedule, no alg_temp, top-p and top-k off. */
+    public GenerationDefaults(
+            int genLength, int blockLength, int steps, double temperature, Remasking remasking, double cfgScale) {
+        this(
+                genLength,
+                blockLength,
+                steps,
+                temperature,
+                remasking,
+                cfgScale,
+                ConfidenceMeasure.PROBABILITY,
+                remasking == Remasking.ORIGIN
+                        ? new StepSchedule.Timesteps(StepSchedule.Timesteps.DREAM_EPS)
+                        : new StepSchedule.Even(),
+                0,
+                1,
+                0);
     }
 
     public static GenerationDefaults of(PackageManifest manifest) {
@@ -35,13 +76,36 @@ public record GenerationDefaults(
         if (g == null) {
             return LLADA;
         }
+        Remasking remasking = g.remasking() == null ? Remasking.LOW_CONFIDENCE : Remasking.parse(g.remasking());
+        double eps = g.eps() == null ? StepSchedule.Timesteps.DREAM_EPS : g.eps();
+        // origin is defined on the timesteps (1 - s/t), so a package that reveals by origin decodes on them
+        String schedule = g.schedule() != null ? g.schedule() : remasking == Remasking.ORIGIN ? "timesteps" : "even";
         return new GenerationDefaults(
                 g.genLength(),
                 g.blockLength(),
                 g.steps(),
                 g.temperature(),
-                g.remasking() == null ? Remasking.LOW_CONFIDENCE : Remasking.parse(g.remasking()),
-                g.cfgScale());
+                remasking,
+                g.cfgScale(),
+                g.confidence() == null ? ConfidenceMeasure.PROBABILITY : confidence(g.confidence()),
+                StepSchedule.parse(schedule, eps),
+                g.algTemp() == null ? 0 : g.algTemp(),
+                g.topP() == null ? 1 : g.topP(),
+                g.topK() == null ? 0 : g.topK());
+    }
+
+    /** The engine's measure names, or Dream's alg names for them ({@code maskgit_plus}, {@code topk_margin}). */
+    private static ConfidenceMeasure confidence(String name) {
+        try {
+            return ConfidenceMeasure.parse(name);
+        } catch (IllegalArgumentException notOurs) {
+            return DreamAlg.parse(name).confidence();
+        }
+    }
+
+    /** Whether the package decodes on Dream's timesteps (and so in one block by default). */
+    public boolean timesteps() {
+        return schedule instanceof StepSchedule.Timesteps;
     }
 
     /** Denoising steps per generated token by default. */

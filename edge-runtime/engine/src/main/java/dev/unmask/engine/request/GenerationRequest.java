@@ -34,6 +34,11 @@ import java.util.Objects;
  * @param stop          stop sequences: the text ends before the first one; never null
  * @param earlyExit     stop once an end-of-text token follows resolved text (continuations); default on
  * @param seed          the sampler's seed; default 0
+ * @param alg           Dream's decoding algorithm: sets remasking and confidence ({@link DreamAlg}) and the timesteps
+ *                      schedule; on a LLaDA package too (each block then runs Dream's schedule)
+ * @param algTemp       Dream's {@code alg_temp}: above 0 the ranked positions are drawn from
+ *                      {@code softmax(confidence / alg_temp)}; 0 = the most confident
+ * @param eps           where Dream's timesteps end, in (0, 1); only with the timesteps schedule
  */
 public record GenerationRequest(
         Prompt prompt,
@@ -51,7 +56,10 @@ public record GenerationRequest(
         Integer maxTokens,
         List<String> stop,
         Boolean earlyExit,
-        Long seed) {
+        Long seed,
+        DreamAlg alg,
+        Double algTemp,
+        Double eps) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -124,7 +132,10 @@ public record GenerationRequest(
                 .maxTokens(maxTokens)
                 .stop(stop)
                 .earlyExit(earlyExit)
-                .seed(seed);
+                .seed(seed)
+                .alg(alg)
+                .algTemp(algTemp)
+                .eps(eps);
     }
 
     /** Sets fields one by one; unset ones stay absent (the package's defaults). */
@@ -145,6 +156,9 @@ public record GenerationRequest(
         private List<String> stop = List.of();
         private Boolean earlyExit;
         private Long seed;
+        private DreamAlg alg;
+        private Double algTemp;
+        private Double eps;
 
         private Builder(Prompt prompt) {
             this.prompt = prompt;
@@ -230,6 +244,21 @@ public record GenerationRequest(
             return this;
         }
 
+        public Builder alg(DreamAlg v) {
+            alg = v;
+            return this;
+        }
+
+        public Builder algTemp(Double v) {
+            algTemp = v;
+            return this;
+        }
+
+        public Builder eps(Double v) {
+            eps = v;
+            return this;
+        }
+
         public GenerationRequest build() {
             return new GenerationRequest(
                     prompt,
@@ -247,7 +276,10 @@ public record GenerationRequest(
                     maxTokens,
                     stop,
                     earlyExit,
-                    seed);
+                    seed,
+                    alg,
+                    algTemp,
+                    eps);
         }
     }
 }

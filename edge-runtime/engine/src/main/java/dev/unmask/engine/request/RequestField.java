@@ -19,7 +19,14 @@ public enum RequestField {
     FACTOR("factor"),
     /** the stop rule: stop once the first n generated tokens are resolved */
     MAX_TOKENS("max_tokens"),
-    STOP("stop");
+    STOP("stop"),
+    REMASKING("remasking"),
+    CONFIDENCE("confidence"),
+    /** Dream's decoding algorithm ({@link DreamAlg}) */
+    ALG("alg"),
+    ALG_TEMP("alg_temp"),
+    /** where Dream's timesteps end */
+    EPS("eps");
 
     private final String id;
 

@@ -155,11 +155,19 @@ class DenoisingRunTest {
     }
 
     @Test
-    void under_logits_shift_the_head_is_read_one_position_to_the_left() {
+    void under_logits_shift_the_engine_asks_for_the_masked_positions_themselves_and_the_graph_reads_one_to_the_left() {
         ScriptedModel model = new ScriptedModel(VOCAB, 8, false, true, 512, RISING);
         Recorder r = run(model, PROMPT, options(4, 4, 4).build());
-        assertArrayEquals(new long[] {2, 3, 4, 5}, model.headPositions.get(0)[0]);
-        assertArrayEquals(new long[] {22, 23, 24, 25}, r.result.region(), "position p gets the head of p - 1");
+        assertArrayEquals(new long[] {3, 4, 5, 6}, model.headPositions.get(0)[0], "no shift in the engine");
+        assertArrayEquals(new long[] {22, 23, 24, 25}, r.result.region(), "position p gets the logits of p - 1");
+    }
+
+    @Test
+    void under_logits_shift_a_canvas_may_start_with_the_region_and_position_0_reads_itself() {
+        ScriptedModel model = new ScriptedModel(VOCAB, 8, false, true, 512, RISING);
+        Recorder r = run(model, new long[0], options(4, 4, 4).build());
+        assertArrayEquals(new long[] {0, 1, 2, 3}, model.headPositions.get(0)[0]);
+        assertArrayEquals(new long[] {20, 20, 21, 22}, r.result.region(), "max(p - 1, 0), as the graph's head");
     }
 
     @Test

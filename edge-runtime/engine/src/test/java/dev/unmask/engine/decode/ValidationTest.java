@@ -63,10 +63,10 @@ class ValidationTest {
     }
 
     @Test
-    void a_shifted_model_needs_a_token_before_the_region() {
+    void a_shifted_model_needs_no_token_before_the_region_its_graph_reads_position_0_for_itself() {
         ScriptedModel shifted = new ScriptedModel(64, 8, false, true, 512, (c, p) -> new float[64]);
-        refused(
-                () -> start(shifted, CanvasLayout.continuation(new long[0], 4, MASK), List.of(new Block(0, 4, 4))),
-                "logits_shift");
+        start(shifted, CanvasLayout.continuation(new long[0], 4, MASK), List.of(new Block(0, 4, 4)))
+                .runToEnd(shifted);
+        assertEquals(0L, shifted.headPositions.get(0)[0][0], "the engine asks for position 0 itself");
     }
 }

@@ -11,8 +11,9 @@ import java.util.Map;
 /**
  * A pure-Java stand-in for a package's graph, for testing the samplers' bookkeeping on logits we choose: the logits
  * at a position are whatever {@link Logits} says for the row's real tokens. The head (top-k, log-sum-exp, entropy,
- * optional full logits) is computed from them exactly as the graph defines it. The ONNX graph itself is tested
- * against the fixtures in the parity test.
+ * optional full logits) is computed from them exactly as the graph defines it, the logit shift included: with
+ * {@code logitsShift} the head of position p reads the logits of {@code max(p - 1, 0)}, as {@code SamplingHead} does
+ * in a Dream graph. The ONNX graph itself is tested against the fixtures in the parity test.
  */
 public final class ScriptedModel implements DenoisingModel {
 
@@ -30,6 +31,7 @@ public final class ScriptedModel implements DenoisingModel {
     private final int vocab;
     private final int topK;
     private final boolean fullLogits;
+    private final boolean logitsShift;
     public final List<long[][]> inputs = new ArrayList<>();
     public final List<long[][]> headPositions = new ArrayList<>();
     public boolean closed;
@@ -39,6 +41,7 @@ public final class ScriptedModel implements DenoisingModel {
         this.vocab = vocab;
         this.topK = topK;
         this.fullLogits = fullLogits;
+        this.logitsShift = logitsShift;
         this.logits = logits;
         this.manifest = manifest(vocab, topK, fullLogits, logitsShift, maxSequenceLength);
     }
@@ -81,7 +84,8 @@ public final class ScriptedModel implements DenoisingModel {
             }
             long[] canvas = Arrays.copyOf(inputIds[b], real);
             for (int j = 0; j < p; j++) {
-                float[] l = logits.at(canvas, (int) positions[b][j]);
+                int position = (int) positions[b][j];
+                float[] l = logits.at(canvas, logitsShift ? Math.max(position - 1, 0) : position);
                 int at = b * p + j;
                 double max = Double.NEGATIVE_INFINITY;
                 for (float v : l) {
