@@ -24,12 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Converting models/tiny-dream and running the package in ONNX Runtime reproduces its fixtures/forward.json, made by
  * an independent PyTorch forward written from Dream's modeling code (not from our graph): at every masked position
- * the top-1 id, and the log-probabilities of the fixture's top-5 within 1e-4 nats. The fixture's logits are Dream's
+ * the top-1 id, and the log-probabilities of the fixture's top-5 within 1e-4 nats in fp32 (2e-2 in fp16, as for
+ * LLaDA: fp16 weights and fp32 biases, fp32 activations). The fixture's logits are Dream's
  * shifted ones (position i from hidden state i-1), so the test fails if the graph's shift is missing or doubled.
  */
 class DreamForwardParityTest {
 
     static final double FP32_LOGPROB_TOLERANCE = 1e-4;
+    static final double FP16_LOGPROB_TOLERANCE = 2e-2;
 
     @TempDir
     static Path tmp;
@@ -65,6 +67,21 @@ class DreamForwardParityTest {
 
     @Test
     void thePackageReproducesTheIndependentForwardWithin1e4Nats() {
+        assertMatchesTheFixture(pkg, "fp32", FP32_LOGPROB_TOLERANCE);
+    }
+
+    @Test
+    void anFp16PackageKeepsItsBiasesFloatAndStaysWithin2e2Nats() {
+        Path fp16 = tmp.resolve("tiny-dream-fp16");
+        new PackageWriter(s -> {}, Progress.NONE)
+                .convert(ConvertRequest.of(
+                        Repo.tinyDreamCheckpoint(),
+                        fp16,
+                        GraphOptions.of(WeightFormat.FP16).withFullLogits(true)));
+        assertMatchesTheFixture(fp16, "fp16", FP16_LOGPROB_TOLERANCE);
+    }
+
+    private static void assertMatchesTheFixture(Path pkg, String label, double tolerance) {
         try (OnnxDenoiser model = OnnxDenoiser.load(ModelPackage.open(pkg), RuntimeOptions.defaults())) {
             double worst = 0;
             int positions = 0;
@@ -91,10 +108,10 @@ class DreamForwardParityTest {
                 }
             }
             System.out.printf(
-                    "tiny-dream fp32: worst |log-prob error| over the fixture's top-5 at %d positions = %.3g nats%n",
-                    positions, worst);
+                    "tiny-dream %s: worst |log-prob error| over the fixture's top-5 at %d positions = %.3g nats%n",
+                    label, positions, worst);
             assertTrue(positions > 0, "the fixture has masked positions");
-            assertTrue(worst <= FP32_LOGPROB_TOLERANCE, "worst log-prob error " + worst + " nats");
+            assertTrue(worst <= tolerance, label + ": worst log-prob error " + worst + " nats");
         }
     }
 
