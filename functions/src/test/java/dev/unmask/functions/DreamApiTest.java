@@ -49,8 +49,10 @@ class DreamApiTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of(
-                    "unmask.models.tiny-dream.path", ReferencePackages.tinyDream().toString(),
-                    "unmask.models.tiny-llada.path", ReferencePackages.tinyLlada().toString());
+                    "unmask.models.tiny-dream.path",
+                            ReferencePackages.tinyDream().toString(),
+                    "unmask.models.tiny-llada.path",
+                            ReferencePackages.tinyLlada().toString());
         }
     }
 
@@ -86,8 +88,8 @@ class DreamApiTest {
     }
 
     static Generation engine(GenerationRequest request) {
-        try (Engine engine =
-                Engine.open(ReferencePackages.tinyDream(), RuntimeOptions.defaults().withIntraOpThreads(1))) {
+        try (Engine engine = Engine.open(
+                ReferencePackages.tinyDream(), RuntimeOptions.defaults().withIntraOpThreads(1))) {
             return engine.run(engine.plan(request), DenoisingListener.NONE);
         }
     }
@@ -115,11 +117,11 @@ class DreamApiTest {
         String content = plain.at("/choices/0/message/content").asText();
         assertFalse(content.contains("<|im_end|>"), "a turn ends at <|im_end|>: " + content);
 
-        Generation direct = engine(GenerationRequest.builder(
-                        new GenerationRequest.Prompt.Chat(List.of(ChatMessage.user("Hello"))))
-                .length(16)
-                .steps(8)
-                .build());
+        Generation direct =
+                engine(GenerationRequest.builder(new GenerationRequest.Prompt.Chat(List.of(ChatMessage.user("Hello"))))
+                        .length(16)
+                        .steps(8)
+                        .build());
         assertEquals(direct.text(), content, "the engine's own tokens");
         assertEquals(direct.promptTokens(), plain.at("/usage/prompt_tokens").asInt());
 
@@ -143,17 +145,19 @@ class DreamApiTest {
                 .body("object", equalTo("text_completion"))
                 .extract()
                 .asString());
-        Generation direct = engine(GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("def add(a, b):"))
-                .length(16)
-                .steps(8)
-                .alg(DreamAlg.parse("entropy"))
-                .algTemp(0.5)
-                .eps(0.01)
-                .temperature(0.8)
-                .seed(3L)
-                .build());
+        Generation direct =
+                engine(GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("def add(a, b):"))
+                        .length(16)
+                        .steps(8)
+                        .alg(DreamAlg.parse("entropy"))
+                        .algTemp(0.5)
+                        .eps(0.01)
+                        .temperature(0.8)
+                        .seed(3L)
+                        .build());
         assertEquals(direct.text(), plain.at("/choices/0/text").asText(), "the same seed, the engine's tokens");
-        assertEquals(direct.tokens().length, plain.at("/usage/completion_tokens").asInt());
+        assertEquals(
+                direct.tokens().length, plain.at("/usage/completion_tokens").asInt());
 
         StringBuilder streamed = new StringBuilder();
         for (JsonNode c : events(
@@ -165,8 +169,10 @@ class DreamApiTest {
 
     @Test
     void anInfillKeepsToTheMiddle() {
-        api().body(q("{'model': '" + MODEL
-                        + "', 'prompt': 'def square(x):\\n    return ', 'suffix': '\\n\\ndef cube(x):\\n', 'max_tokens': 8, 'steps': 8}"))
+        api().body(
+                        q(
+                                "{'model': '" + MODEL
+                                        + "', 'prompt': 'def square(x):\\n    return ', 'suffix': '\\n\\ndef cube(x):\\n', 'max_tokens': 8, 'steps': 8}"))
                 .post("/v1/completions")
                 .then()
                 .statusCode(200)
