@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.PackageManifest.Quality;
@@ -15,8 +17,10 @@ import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
 import dev.unmask.packager.pack.PackageWriter;
 import dev.unmask.testing.Repo;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,6 +33,10 @@ import picocli.CommandLine;
  * passing its self-test (the conversion fails otherwise) and measured against the fp32 package on held-out code
  * (the Python standard library windows tiny-llada's gate uses) at mask fractions 0.25 / 0.5 / 0.75, the report in
  * the manifest; the gate at 0.95 top-1 agreement lets int8 through.
+ *
+ * <p>The checkpoint is tiny-dream with {@code "alg": "maskgit_plus"} in its generation_config.json: the gate's greedy
+ * generations load an engine with the package's defaults, and maskgit_plus (top-1 probability, LLaDA's
+ * low_confidence) is what every engine decodes; tiny-dream's own {@code origin} is the engine's to test.
  */
 class DreamQuantizationTest {
 
@@ -37,13 +45,24 @@ class DreamQuantizationTest {
     @TempDir
     static Path tmp;
 
+    static Path checkpoint;
     static Path reference;
 
     @BeforeAll
-    static void convertTheFloatReference() {
+    static void convertTheFloatReference() throws IOException {
+        checkpoint = Files.createDirectories(tmp.resolve("tiny-dream-maskgit"));
+        try (var files = Files.list(Repo.tinyDreamCheckpoint())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, checkpoint.resolve(f.getFileName()));
+            }
+        }
+        ObjectMapper json = new ObjectMapper();
+        Path generation = checkpoint.resolve("generation_config.json");
+        ObjectNode g = (ObjectNode) json.readTree(generation.toFile());
+        json.writeValue(generation.toFile(), g.put("alg", "maskgit_plus"));
         reference = tmp.resolve("tiny-dream");
         new PackageWriter(line -> {}, Progress.NONE)
-                .convert(ConvertRequest.of(Repo.tinyDreamCheckpoint(), reference, GraphOptions.of(WeightFormat.FP32))
+                .convert(ConvertRequest.of(checkpoint, reference, GraphOptions.of(WeightFormat.FP32))
                         .withName("tiny-dream"));
     }
 
@@ -108,7 +127,7 @@ class DreamQuantizationTest {
         Run r = run(gate(
                         "convert",
                         "--from",
-                        Repo.tinyDreamCheckpoint().toString(),
+                        checkpoint.toString(),
                         "--out",
                         out.toString(),
                         "--quant",
