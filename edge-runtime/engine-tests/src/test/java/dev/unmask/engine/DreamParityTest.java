@@ -196,8 +196,7 @@ class DreamParityTest {
                 .decodeWithSpecialTokens(
                         Arrays.copyOf(chat.layout().tokens(), chat.layout().genStart()));
         assertTrue(rendered.contains("<|im_start|>assistant"), "ChatML from the package: " + rendered);
-        assertEquals(
-                8, engine.run(chat, DenoisingListener.NONE).denoised().region().length, "the answer's region");
+        assertEquals(8, engine.run(chat, DenoisingListener.NONE).denoised().region().length, "the answer's region");
     }
 
     /**
