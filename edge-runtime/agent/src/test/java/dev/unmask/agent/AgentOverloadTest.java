@@ -199,6 +199,23 @@ class AgentOverloadTest {
             assertTrue(answer.startsWith("HTTP/1.1 413"), "refused from its Content-Length: " + answer);
             assertTrue(answer.contains(Long.toString(expected)), "the message names the limit: " + answer);
         }
+        // chunked, no length: refused while it arrives, once past the package's limit (it never ends here)
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            + "Transfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            byte[] chunk = " ".repeat(16 << 10).getBytes(StandardCharsets.ISO_8859_1);
+            for (long sent = 0; sent <= expected; sent += chunk.length) {
+                out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                out.write(chunk);
+                out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            }
+            out.flush();
+            String answer = AgentServerTest.answer(s);
+            assertTrue(answer.startsWith("HTTP/1.1 413"), "refused while reading: " + answer);
+            assertTrue(answer.contains(Long.toString(expected)), "the package's limit, not 4 MiB: " + answer);
+        }
         // a body of exactly the limit is read: its prompt is then judged (too long for the canvas)
         String prefix = "{\"model\": \"tiny\", \"max_tokens\": 4, \"prompt\": \"";
         String body = prefix + "a".repeat((int) expected - prefix.length() - 2) + "\"}";
