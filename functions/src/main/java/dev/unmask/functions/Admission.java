@@ -1,8 +1,8 @@
 package dev.unmask.functions;
 
 import dev.unmask.openai.ApiKeys;
-import dev.unmask.openai.Errors;
 import dev.unmask.openai.OpenAiService;
+import dev.unmask.openai.OverloadRefusals;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
@@ -12,11 +12,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Under overload, a generation request is refused with 429 on the event loop, before its body is read: no worker
@@ -29,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * <p>A client that sends again on the same connection before the {@code Retry-After} it was given gets its 429 when
  * that time is up, not at once: a timer holds the answer (no thread waits), so a client that ignores
  * {@code Retry-After} costs the server no more than one that honours it (with {@code unmask.overload.hold-early-retries},
- * default on).
+ * default on). The rule and the answer are {@link OverloadRefusals}', which the agent's server refuses with too.
  */
 @ApplicationScoped
 public class Admission {
@@ -38,9 +34,9 @@ public class Admission {
     static final int ORDER = -9;
 
     /** The seconds a refused client is told to wait. */
-    static final int RETRY_AFTER_SECONDS = 1;
+    static final int RETRY_AFTER_SECONDS = OverloadRefusals.RETRY_AFTER_SECONDS;
 
-    private static final RouteAnswers OVERLOADED = RouteAnswers.of(Errors.overloaded(RETRY_AFTER_SECONDS));
+    private static final RouteAnswers OVERLOADED = RouteAnswers.of(OverloadRefusals.answer());
 
     @Inject
     ModelHost host;
@@ -54,17 +50,14 @@ public class Admission {
     @Inject
     Vertx vertx;
 
-    /** When each connection that got a 429 may send again (System.nanoTime); weak: gone with the connection. */
-    private final Map<HttpConnection, Long> retryNotBefore = Collections.synchronizedMap(new WeakHashMap<>());
-
     void install(@Observes Router router) {
         ApiKeys keys = ApiKeys.of(config.apiKeys().orElse(List.of()));
-        boolean hold = config.overload().holdEarlyRetries();
+        OverloadRefusals pacing = new OverloadRefusals(config.overload().holdEarlyRetries());
         // the same series as RequestMetricsFilter's, which never sees these refusals
         Counter chat = refusals("chat");
         Counter completions = refusals("completions");
-        router.post("/v1/chat/completions").order(ORDER).handler(ctx -> admit(ctx, keys, hold, chat));
-        router.post("/v1/completions").order(ORDER).handler(ctx -> admit(ctx, keys, hold, completions));
+        router.post("/v1/chat/completions").order(ORDER).handler(ctx -> admit(ctx, keys, pacing, chat));
+        router.post("/v1/completions").order(ORDER).handler(ctx -> admit(ctx, keys, pacing, completions));
     }
 
     private Counter refusals(String endpoint) {
@@ -75,7 +68,7 @@ public class Admission {
                 .register(registry);
     }
 
-    private void admit(RoutingContext ctx, ApiKeys keys, boolean hold, Counter refused) {
+    private void admit(RoutingContext ctx, ApiKeys keys, OverloadRefusals pacing, Counter refused) {
         if (!host.ready() || !keys.accepts(ctx.request().getHeader("Authorization"))) {
             ctx.next(); // 503 while loading and 401 are the API's to answer
             return;
@@ -86,22 +79,16 @@ public class Admission {
         }
         refused.increment();
         HttpConnection connection = ctx.request().connection();
-        long now = System.nanoTime();
-        Long notBefore = hold && connection != null ? retryNotBefore.get(connection) : null;
-        long waitNanos = notBefore == null ? 0 : notBefore - now;
-        if (waitNanos <= 0) {
-            refuse(ctx, connection, now, hold);
+        long waitMillis = pacing.holdMillis(connection, System.nanoTime());
+        if (waitMillis == 0) {
+            refuse(ctx, connection, pacing);
         } else {
-            vertx.setTimer(
-                    Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)),
-                    id -> refuse(ctx, connection, System.nanoTime(), hold));
+            vertx.setTimer(waitMillis, id -> refuse(ctx, connection, pacing));
         }
     }
 
-    private void refuse(RoutingContext ctx, HttpConnection connection, long now, boolean hold) {
-        if (hold && connection != null) {
-            retryNotBefore.put(connection, now + TimeUnit.SECONDS.toNanos(RETRY_AFTER_SECONDS));
-        }
+    private static void refuse(RoutingContext ctx, HttpConnection connection, OverloadRefusals pacing) {
+        pacing.refused(connection, System.nanoTime());
         OVERLOADED.end(ctx, false); // the unread body is drained, so the connection takes the next request
     }
 }

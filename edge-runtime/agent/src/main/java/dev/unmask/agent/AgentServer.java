@@ -14,7 +14,9 @@ import dev.unmask.openai.Errors;
 import dev.unmask.openai.Json;
 import dev.unmask.openai.ModelList;
 import dev.unmask.openai.OpenAiService;
+import dev.unmask.openai.OverloadRefusals;
 import dev.unmask.openai.PendingGeneration;
+import dev.unmask.openai.ServedModel;
 import dev.unmask.openai.ServingLimits;
 import dev.unmask.openai.Sse;
 import io.vertx.core.Context;
@@ -42,8 +44,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -53,6 +57,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -85,8 +90,34 @@ import java.util.function.Supplier;
  */
 final class AgentServer implements AutoCloseable {
 
-    /** The largest request body; a prompt of the longest canvas is far smaller. */
+    /**
+     * The largest request body while the limit cannot be derived from the packages ({@link Serving}): before a model
+     * is loaded, or while one that can be served is not; a prompt of the longest canvas is far smaller.
+     */
     static final int MAX_BODY_BYTES = 4 << 20;
+
+    /** The overload refusal, serialized once: every 429 before a body is read writes this one buffer. */
+    private static final Buffer OVERLOADED_BODY =
+            Buffer.buffer(Json.write(OverloadRefusals.answer().body()));
+
+    /**
+     * The models in memory, as one {@link OpenAiService} that the event loop asks before it reads a completion's body
+     * ({@link OpenAiService#refuseAsOverloaded}), and the body limit derived from them.
+     *
+     * @param maxBodyBytes {@link OpenAiService#maxBodyBytes} of these models, derived on an engine thread (it parses
+     *                     their tokenizers) when every model the store can serve is among them; 0 until looked at,
+     *                     {@link #NOT_DERIVABLE} when one is not loaded (a model not loaded may take a longer prompt):
+     *                     {@link #MAX_BODY_BYTES} applies then
+     */
+    private record Serving(List<ServedModel> models, OpenAiService service, long maxBodyBytes) {
+        /** The body limit in force: derived, and never above {@link #MAX_BODY_BYTES}. */
+        int bodyLimit() {
+            return maxBodyBytes <= 0 ? MAX_BODY_BYTES : (int) Math.min(MAX_BODY_BYTES, maxBodyBytes);
+        }
+    }
+
+    /** {@link Serving#maxBodyBytes} when a servable model is not in memory: looked at, not derived. */
+    private static final long NOT_DERIVABLE = -1;
 
     /**
      * What {@code GET /health} answers. A broken folder in the store is listed, not a failure of the server: the
@@ -163,6 +194,10 @@ final class AgentServer implements AutoCloseable {
     private final CrossSite crossSite;
     private final ConnectionLimits connectionLimits;
     private final Connections connections = new Connections();
+    private final OverloadRefusals overload;
+    private final AtomicReference<Serving> serving;
+    private final AtomicLong overloadRefusals = new AtomicLong();
+    private final AtomicLong heldRefusals = new AtomicLong();
     private final ThreadPoolExecutor workers;
     /** Runs on the engine pool, or here once it is shut down: a lease is released even then. */
     private final Executor afterAnswer;
@@ -189,7 +224,6 @@ final class AgentServer implements AutoCloseable {
         this(address, models, limits, apiKeys, crossSite, ConnectionLimits.defaults());
     }
 
-    /** Listens on {@code address} at once (connections are answered from here on). */
     AgentServer(
             InetSocketAddress address,
             LocalModels models,
@@ -197,6 +231,25 @@ final class AgentServer implements AutoCloseable {
             List<String> apiKeys,
             CrossSite crossSite,
             ConnectionLimits connectionLimits) {
+        this(address, models, limits, apiKeys, crossSite, connectionLimits, true);
+    }
+
+    /**
+     * Listens on {@code address} at once (connections are answered from here on).
+     *
+     * @param holdEarlyRetries under overload, a retry on the same connection before its {@code Retry-After} is
+     *                         answered when that time is up ({@link OverloadRefusals}; {@code --hold-early-retries})
+     */
+    AgentServer(
+            InetSocketAddress address,
+            LocalModels models,
+            ServingLimits limits,
+            List<String> apiKeys,
+            CrossSite crossSite,
+            ConnectionLimits connectionLimits,
+            boolean holdEarlyRetries) {
+        this.overload = new OverloadRefusals(holdEarlyRetries);
+        this.serving = new AtomicReference<>(new Serving(List.of(), new OpenAiService(List.of(), limits, clock), 0));
         this.address = address.getAddress();
         this.models = models;
         this.limits = limits;
@@ -289,6 +342,21 @@ final class AgentServer implements AutoCloseable {
     /** Connections closed by the server because they owed a request head or body past its time (tests read it). */
     long timedOutConnections() {
         return connections.timedOut.get();
+    }
+
+    /** Completions refused with 429 before their body was read (tests read it). */
+    long overloadRefusals() {
+        return overloadRefusals.get();
+    }
+
+    /** Of those, the ones held until the connection's {@code Retry-After} was up (tests read it). */
+    long heldRefusals() {
+        return heldRefusals.get();
+    }
+
+    /** The request body limit in force now, in bytes (tests read it). */
+    int bodyLimit() {
+        return serving().bodyLimit();
     }
 
     /** Connections closed as they arrived because {@link ConnectionLimits#maxConnections} were open. */
@@ -432,6 +500,38 @@ final class AgentServer implements AutoCloseable {
                             deadline.expect(connectionLimits.idleMillis()); // the next request's head
                         }
                     }));
+        }
+
+        /**
+         * Under overload, before the body is read: the 429 of {@link OverloadRefusals}, at once, or when this
+         * connection's last {@code Retry-After} is up (a Vert.x timer holds it; no thread waits). The body, unread,
+         * is dropped as it comes, so the connection takes the client's next request.
+         */
+        void refuseOverloaded() {
+            overloadRefusals.incrementAndGet();
+            HttpConnection connection = request.connection();
+            long waitMillis = overload.holdMillis(connection, System.nanoTime());
+            if (waitMillis == 0) {
+                overloaded(connection);
+            } else {
+                heldRefusals.incrementAndGet();
+                vertx.setTimer(waitMillis, id -> overloaded(connection));
+            }
+        }
+
+        private void overloaded(HttpConnection connection) {
+            overload.refused(connection, System.nanoTime());
+            if (gone || response.ended() || response.closed()) {
+                return; // the client left while held
+            }
+            ApiException e = OverloadRefusals.answer();
+            try {
+                response.setStatusCode(e.httpStatus()).putHeader("Content-Type", "application/json");
+                e.headers().forEach(response::putHeader);
+                response.end(OVERLOADED_BODY); // Vert.x writes a duplicate: the one buffer serves every refusal
+            } catch (IllegalStateException closedMeanwhile) {
+                // gone
+            }
         }
 
         /** Keeps the body, up to {@code maxBytes}: past that, a 413 at once and the rest is dropped. */
@@ -700,8 +800,13 @@ final class AgentServer implements AutoCloseable {
                                             id, models.available().keySet()))));
         } else if (path.equals("/v1/chat/completions")) {
             requireMethod(method, "POST");
+            Serving now = serving();
+            if (now.service().refuseAsOverloaded()) {
+                x.refuseOverloaded(); // before a byte of the body is read
+                return;
+            }
             x.readBody(
-                    MAX_BODY_BYTES,
+                    now.bodyLimit(),
                     bytes -> onEngine(x, () -> {
                         ObjectNode body = (ObjectNode) Json.readObject(bytes.getBytes(), ChatCompletionRequest.EXAMPLE);
                         Duration keepAlive = keepAlive(body);
@@ -710,8 +815,13 @@ final class AgentServer implements AutoCloseable {
                     }));
         } else if (path.equals("/v1/completions")) {
             requireMethod(method, "POST");
+            Serving now = serving();
+            if (now.service().refuseAsOverloaded()) {
+                x.refuseOverloaded();
+                return;
+            }
             x.readBody(
-                    MAX_BODY_BYTES,
+                    now.bodyLimit(),
                     bytes -> onEngine(x, () -> {
                         ObjectNode body = (ObjectNode) Json.readObject(bytes.getBytes(), CompletionRequest.EXAMPLE);
                         Duration keepAlive = keepAlive(body);
@@ -721,6 +831,42 @@ final class AgentServer implements AutoCloseable {
         } else {
             throw unknownPath();
         }
+    }
+
+    /**
+     * The models in memory now, on the event loop: a new {@link Serving} when they changed (a model loaded or
+     * unloaded), its body limit to be derived by the next request that loads on an engine thread. Every served model
+     * full means a completion is refused, whichever model it names: its body is not read, so its model is not known,
+     * and with the engine threads and cores taken by the full ones a load of another would not be served soon either
+     * (the agent serves one person's models; the 429 says to come back in a second).
+     */
+    private Serving serving() {
+        List<ServedModel> ready = models.ready();
+        Serving s = serving.get();
+        if (s.models().equals(ready)) {
+            return s;
+        }
+        Serving fresh = new Serving(ready, new OpenAiService(ready, limits, clock), 0);
+        serving.compareAndSet(s, fresh); // a racing change wins: the next request looks again
+        return fresh;
+    }
+
+    /**
+     * On an engine thread, once a request holds its model: derives the body limit from the models in memory
+     * ({@link OpenAiService#maxBodyBytes}, a parse of each tokenizer, so never on the event loop), when every model
+     * the store can serve is among them; a model not loaded may need a larger body, so until then
+     * {@link #MAX_BODY_BYTES} stays. Done once per set of loaded models.
+     */
+    private void deriveBodyLimit() {
+        Serving s = serving();
+        if (s.maxBodyBytes() != 0) {
+            return;
+        }
+        Set<String> loaded = new HashSet<>();
+        s.models().forEach(m -> loaded.add(m.id()));
+        long bound =
+                loaded.containsAll(models.available().keySet()) ? s.service().maxBodyBytes() : NOT_DERIVABLE;
+        serving.compareAndSet(s, new Serving(s.models(), s.service(), bound));
     }
 
     /** The request's path, percent-decoded as the JDK's server gave it. */
@@ -768,6 +914,7 @@ final class AgentServer implements AutoCloseable {
         LocalModels.Lease lease = models.acquire(model, keepAlive);
         PendingGeneration pending;
         try {
+            deriveBodyLimit();
             pending = submit.apply(new OpenAiService(List.of(lease.served()), limits, clock));
             x.attach(pending);
         } catch (RuntimeException | Error e) {

@@ -96,6 +96,15 @@ final class ServeCommand implements Callable<Integer> {
             description = "requests that may wait for a place; more get 429 (default: ${DEFAULT-VALUE})")
     int maxQueue;
 
+    @Option(
+            names = "--hold-early-retries",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "under overload, answer a client that sends again on the same connection before its "
+                    + "Retry-After when that time is up, not at once (default: on; --no-hold-early-retries: at once)")
+    boolean holdEarlyRetries;
+
     @Mixin
     ModelOptions model;
 
@@ -132,7 +141,9 @@ final class ServeCommand implements Callable<Integer> {
                         models,
                         ServingLimits.defaults(),
                         apiKey == null || apiKey.isBlank() ? List.of() : List.of(apiKey),
-                        crossSite)) {
+                        crossSite,
+                        AgentServer.ConnectionLimits.defaults(),
+                        holdEarlyRetries)) {
             server.start();
             Thread hook = new Thread(
                     () -> { // Ctrl-C: stop, and let the models unload before the JVM halts
