@@ -14,6 +14,7 @@ import dev.unmask.packager.onnx.OnnxGraph;
 import dev.unmask.packager.onnx.TensorBytes;
 import dev.unmask.packager.onnx.WeightFormat;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * The building blocks of a transformer graph, shared by every {@link ModelArchitecture}: each reads its weights from
@@ -50,6 +51,96 @@ public final class TransformerOps {
 
     public GraphOptions options() {
         return options;
+    }
+
+    /**
+     * The checkpoint's names for the tensors of one pre-norm llama block; the bias names are null where the family's
+     * projections have none (LLaDA), set where they do (Dream's q/k/v).
+     */
+    public record BlockTensors(
+            String attentionNorm,
+            String q,
+            String k,
+            String v,
+            String o,
+            String mlpNorm,
+            String gate,
+            String up,
+            String down,
+            String qBias,
+            String kBias,
+            String vBias) {
+
+        /** A block whose projections have no biases. */
+        public static BlockTensors withoutBiases(
+                String attentionNorm,
+                String q,
+                String k,
+                String v,
+                String o,
+                String mlpNorm,
+                String gate,
+                String up,
+                String down) {
+            return new BlockTensors(attentionNorm, q, k, v, o, mlpNorm, gate, up, down, null, null, null);
+        }
+    }
+
+    /**
+     * The body every family so far shares, so that it is written once and only the tensor names differ between
+     * families: the embedding, then per layer
+     *
+     * <pre>
+     * n1 = RMSNorm(x)
+     * q = n1·Wqᵀ (+ bq) [B, L, H·hd];  k, v = n1·Wᵀ (+ b) [B, L, Hkv·hd]   the bias before the rotation, as
+     *                                                                     modeling_dream.py adds it in q_proj
+     * q, k = RoPE(·);  k, v repeated H/Hkv times (grouped-query attention)
+     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask))        bidirectional
+     * x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
+     * </pre>
+     *
+     * @param embedding the embedding tensor {@code [embedding_size, d]}
+     * @param layer     the names of layer i's tensors
+     * @return the last hidden state, float32 {@code [B, L, d]}, before the final norm
+     */
+    public String preNormBody(String embedding, IntFunction<BlockTensors> layer) {
+        int d = config.modelDim();
+        int q = config.queryDim();
+        int kv = config.kvDim();
+        int mlp = config.mlpHiddenSize();
+        int group = config.heads() / config.kvHeads();
+        String x = embed(embedding); // [B, L, d]
+        keyPaddingMask();
+        ropeCaches();
+        for (int i = 0; i < config.layers(); i++) {
+            BlockTensors t = layer.apply(i);
+            String n = "/layers." + i;
+            String n1 = rmsNorm(n + "/attn_norm", x, t.attentionNorm());
+            String qs = projection(n + "/attn/q_proj", n1, t.q(), t.qBias(), q, d); // [B, L, H·hd]
+            String ks = projection(n + "/attn/k_proj", n1, t.k(), t.kBias(), kv, d); // [B, L, Hkv·hd]
+            String vs = projection(n + "/attn/v_proj", n1, t.v(), t.vBias(), kv, d);
+            qs = rotary(n + "/attn/q_rotary", qs, config.heads());
+            ks = rotary(n + "/attn/k_rotary", ks, config.kvHeads());
+            if (group > 1) {
+                ks = repeatKv(n + "/attn/k_repeat", ks, group);
+                vs = repeatKv(n + "/attn/v_repeat", vs, group);
+            }
+            String att = attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, L, H·hd]
+            String o = linear(n + "/attn/o_proj", att, t.o(), d, q);
+            String h = graph.op("Add", n + "/attn/residual", List.of(x, o));
+            String n2 = rmsNorm(n + "/mlp_norm", h, t.mlpNorm());
+            String gate = linear(n + "/mlp/gate_proj", n2, t.gate(), mlp, d);
+            String up = linear(n + "/mlp/up_proj", n2, t.up(), mlp, d);
+            String down = linear(n + "/mlp/down_proj", swiGlu(n + "/mlp", gate, up), t.down(), d, mlp);
+            x = graph.op("Add", n + "/mlp/residual", List.of(h, down)); // [B, L, d]
+        }
+        return x;
+    }
+
+    /** {@code x · Wᵀ}, plus the fp32 {@code bias} when there is one. */
+    private String projection(String name, String input, String weight, String bias, int out, int in) {
+        String y = linear(name, input, weight, out, in);
+        return bias == null ? y : bias(name, y, bias, out);
     }
 
     /** {@code input_ids} through the embedding {@code tensor [embedding_size, d]}: float32 {@code [B, L, d]}. */

@@ -153,45 +153,21 @@ public final class Dream implements ModelArchitecture {
 
     @Override
     public String body(TransformerOps ops) {
-        TransformerConfig c = ops.config();
-        int d = c.modelDim();
-        int q = c.queryDim();
-        int kv = c.kvDim();
-        int mlp = c.mlpHiddenSize();
-        int group = c.heads() / c.kvHeads();
-        String x = ops.embed(EMBED); // [B, L, d]
-        ops.keyPaddingMask();
-        ops.ropeCaches();
-        for (int i = 0; i < c.layers(); i++) {
-            String n = "/layers." + i;
-            String n1 = ops.rmsNorm(n + "/input_layernorm", x, layer(i, "input_layernorm.weight"));
-            String qs = projection(ops, n + "/attn/q_proj", n1, layer(i, "self_attn.q_proj"), q, d); // [B, L, H·hd]
-            String ks = projection(ops, n + "/attn/k_proj", n1, layer(i, "self_attn.k_proj"), kv, d); // [B, L, Hkv·hd]
-            String vs = projection(ops, n + "/attn/v_proj", n1, layer(i, "self_attn.v_proj"), kv, d);
-            // the bias is added before the rotation, as in modeling_dream.py (q_proj(x) is rotated)
-            qs = ops.rotary(n + "/attn/q_rotary", qs, c.heads());
-            ks = ops.rotary(n + "/attn/k_rotary", ks, c.kvHeads());
-            if (group > 1) {
-                ks = ops.repeatKv(n + "/attn/k_repeat", ks, group);
-                vs = ops.repeatKv(n + "/attn/v_repeat", vs, group);
-            }
-            String att = ops.attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, L, H·hd]
-            String o = ops.linear(n + "/attn/o_proj", att, layer(i, "self_attn.o_proj.weight"), d, q);
-            String h = ops.graph().op("Add", n + "/attn/residual", List.of(x, o));
-            String n2 = ops.rmsNorm(n + "/post_attention_layernorm", h, layer(i, "post_attention_layernorm.weight"));
-            String gate = ops.linear(n + "/mlp/gate_proj", n2, layer(i, "mlp.gate_proj.weight"), mlp, d);
-            String up = ops.linear(n + "/mlp/up_proj", n2, layer(i, "mlp.up_proj.weight"), mlp, d);
-            String down = ops.linear(
-                    n + "/mlp/down_proj", ops.swiGlu(n + "/mlp", gate, up), layer(i, "mlp.down_proj.weight"), d, mlp);
-            x = ops.graph().op("Add", n + "/mlp/residual", List.of(h, down)); // [B, L, d]
-        }
-        return x;
-    }
-
-    /** {@code x · Wᵀ + b}: the weight through the options' sink (float or quantized), the bias always fp32. */
-    private static String projection(TransformerOps ops, String name, String input, String prefix, int out, int in) {
-        String y = ops.linear(name, input, prefix + ".weight", out, in);
-        return ops.bias(name, y, prefix + ".bias", out);
+        return ops.preNormBody(
+                EMBED,
+                i -> new TransformerOps.BlockTensors(
+                        layer(i, "input_layernorm.weight"),
+                        layer(i, "self_attn.q_proj.weight"),
+                        layer(i, "self_attn.k_proj.weight"),
+                        layer(i, "self_attn.v_proj.weight"),
+                        layer(i, "self_attn.o_proj.weight"),
+                        layer(i, "post_attention_layernorm.weight"),
+                        layer(i, "mlp.gate_proj.weight"),
+                        layer(i, "mlp.up_proj.weight"),
+                        layer(i, "mlp.down_proj.weight"),
+                        layer(i, "self_attn.q_proj.bias"),
+                        layer(i, "self_attn.k_proj.bias"),
+                        layer(i, "self_attn.v_proj.bias")));
     }
 
     @Override

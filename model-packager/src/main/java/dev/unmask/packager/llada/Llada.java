@@ -128,38 +128,18 @@ public final class Llada implements ModelArchitecture {
 
     @Override
     public String body(TransformerOps ops) {
-        TransformerConfig c = ops.config();
-        int d = c.modelDim();
-        int q = c.queryDim();
-        int kv = c.kvDim();
-        int mlp = c.mlpHiddenSize();
-        int group = c.heads() / c.kvHeads();
-        String x = ops.embed(WTE); // [B, L, d]
-        ops.keyPaddingMask();
-        ops.ropeCaches();
-        for (int i = 0; i < c.layers(); i++) {
-            String n = "/layers." + i;
-            String n1 = ops.rmsNorm(n + "/attn_norm", x, block(i, "attn_norm"));
-            String qs = ops.linear(n + "/attn/q_proj", n1, block(i, "q_proj"), q, d);
-            String ks = ops.linear(n + "/attn/k_proj", n1, block(i, "k_proj"), kv, d);
-            String vs = ops.linear(n + "/attn/v_proj", n1, block(i, "v_proj"), kv, d);
-            qs = ops.rotary(n + "/attn/q_rotary", qs, c.heads());
-            ks = ops.rotary(n + "/attn/k_rotary", ks, c.kvHeads());
-            if (group > 1) {
-                ks = ops.repeatKv(n + "/attn/k_repeat", ks, group);
-                vs = ops.repeatKv(n + "/attn/v_repeat", vs, group);
-            }
-            String att = ops.attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, L, H·hd]
-            String o = ops.linear(n + "/attn/o_proj", att, block(i, "attn_out"), d, q);
-            String h = ops.graph().op("Add", n + "/attn/residual", List.of(x, o));
-            String n2 = ops.rmsNorm(n + "/ff_norm", h, block(i, "ff_norm"));
-            String gate = ops.linear(n + "/mlp/gate_proj", n2, block(i, "ff_proj"), mlp, d);
-            String up = ops.linear(n + "/mlp/up_proj", n2, block(i, "up_proj"), mlp, d);
-            String down =
-                    ops.linear(n + "/mlp/down_proj", ops.swiGlu(n + "/mlp", gate, up), block(i, "ff_out"), d, mlp);
-            x = ops.graph().op("Add", n + "/mlp/residual", List.of(h, down)); // [B, L, d]
-        }
-        return x;
+        return ops.preNormBody(
+                WTE,
+                i -> TransformerOps.BlockTensors.withoutBiases(
+                        block(i, "attn_norm"),
+                        block(i, "q_proj"),
+                        block(i, "k_proj"),
+                        block(i, "v_proj"),
+                        block(i, "attn_out"),
+                        block(i, "ff_norm"),
+                        block(i, "ff_proj"),
+                        block(i, "up_proj"),
+                        block(i, "ff_out")));
     }
 
     @Override
