@@ -13,6 +13,7 @@ import dev.unmask.packager.onnx.LinearWeight;
 import dev.unmask.packager.onnx.OnnxGraph;
 import dev.unmask.packager.onnx.TensorBytes;
 import dev.unmask.packager.onnx.WeightFormat;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
 
@@ -84,6 +85,43 @@ public final class TransformerOps {
                 String down) {
             return new BlockTensors(attentionNorm, q, k, v, o, mlpNorm, gate, up, down, null, null, null);
         }
+    }
+
+    /**
+     * Every tensor {@link #preNormBody} reads, with its shape, followed by the head's: what
+     * {@link ModelArchitecture#tensors} returns for a pre-norm family, so that the shapes are written once beside the
+     * body that reads them. A tied head ({@code head} null) reads the embedding.
+     */
+    public static List<ModelArchitecture.ExpectedTensor> preNormTensors(
+            TransformerConfig c, String embedding, IntFunction<BlockTensors> layer, String finalNorm, String head) {
+        int d = c.modelDim();
+        int q = c.queryDim();
+        int kv = c.kvDim();
+        int mlp = c.mlpHiddenSize();
+        List<ModelArchitecture.ExpectedTensor> all = new ArrayList<>();
+        all.add(new ModelArchitecture.ExpectedTensor(embedding, c.embeddingSize(), d));
+        for (int i = 0; i < c.layers(); i++) {
+            BlockTensors t = layer.apply(i);
+            all.add(new ModelArchitecture.ExpectedTensor(t.attentionNorm(), d));
+            all.add(new ModelArchitecture.ExpectedTensor(t.mlpNorm(), d));
+            all.add(new ModelArchitecture.ExpectedTensor(t.q(), q, d));
+            all.add(new ModelArchitecture.ExpectedTensor(t.k(), kv, d));
+            all.add(new ModelArchitecture.ExpectedTensor(t.v(), kv, d));
+            if (t.qBias() != null) {
+                all.add(new ModelArchitecture.ExpectedTensor(t.qBias(), q));
+                all.add(new ModelArchitecture.ExpectedTensor(t.kBias(), kv));
+                all.add(new ModelArchitecture.ExpectedTensor(t.vBias(), kv));
+            }
+            all.add(new ModelArchitecture.ExpectedTensor(t.o(), d, q));
+            all.add(new ModelArchitecture.ExpectedTensor(t.gate(), mlp, d));
+            all.add(new ModelArchitecture.ExpectedTensor(t.up(), mlp, d));
+            all.add(new ModelArchitecture.ExpectedTensor(t.down(), d, mlp));
+        }
+        all.add(new ModelArchitecture.ExpectedTensor(finalNorm, d));
+        if (head != null) {
+            all.add(new ModelArchitecture.ExpectedTensor(head, c.embeddingSize(), d));
+        }
+        return all;
     }
 
     /**

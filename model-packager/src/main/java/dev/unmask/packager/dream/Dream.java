@@ -9,7 +9,6 @@ import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.SamplingHead;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.arch.TransformerOps;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -124,50 +123,29 @@ public final class Dream implements ModelArchitecture {
     /** Qwen2's names; a tied checkpoint needs no {@code lm_head.weight} (one it carries anyway is not read). */
     @Override
     public List<ExpectedTensor> tensors(TransformerConfig c) {
-        int d = c.modelDim();
-        int q = c.queryDim();
-        int kv = c.kvDim();
-        int mlp = c.mlpHiddenSize();
-        List<ExpectedTensor> all = new ArrayList<>();
-        all.add(new ExpectedTensor(EMBED, c.embeddingSize(), d));
-        for (int i = 0; i < c.layers(); i++) {
-            all.add(new ExpectedTensor(layer(i, "input_layernorm.weight"), d));
-            all.add(new ExpectedTensor(layer(i, "post_attention_layernorm.weight"), d));
-            all.add(new ExpectedTensor(layer(i, "self_attn.q_proj.weight"), q, d));
-            all.add(new ExpectedTensor(layer(i, "self_attn.q_proj.bias"), q));
-            all.add(new ExpectedTensor(layer(i, "self_attn.k_proj.weight"), kv, d));
-            all.add(new ExpectedTensor(layer(i, "self_attn.k_proj.bias"), kv));
-            all.add(new ExpectedTensor(layer(i, "self_attn.v_proj.weight"), kv, d));
-            all.add(new ExpectedTensor(layer(i, "self_attn.v_proj.bias"), kv));
-            all.add(new ExpectedTensor(layer(i, "self_attn.o_proj.weight"), d, q));
-            all.add(new ExpectedTensor(layer(i, "mlp.gate_proj.weight"), mlp, d));
-            all.add(new ExpectedTensor(layer(i, "mlp.up_proj.weight"), mlp, d));
-            all.add(new ExpectedTensor(layer(i, "mlp.down_proj.weight"), d, mlp));
-        }
-        all.add(new ExpectedTensor(NORM, d));
-        if (!c.tiedEmbeddings()) {
-            all.add(new ExpectedTensor(HEAD, c.embeddingSize(), d));
-        }
-        return all;
+        return TransformerOps.preNormTensors(c, EMBED, Dream::blockTensors, NORM, c.tiedEmbeddings() ? null : HEAD);
     }
 
     @Override
     public String body(TransformerOps ops) {
-        return ops.preNormBody(
-                EMBED,
-                i -> new TransformerOps.BlockTensors(
-                        layer(i, "input_layernorm.weight"),
-                        layer(i, "self_attn.q_proj.weight"),
-                        layer(i, "self_attn.k_proj.weight"),
-                        layer(i, "self_attn.v_proj.weight"),
-                        layer(i, "self_attn.o_proj.weight"),
-                        layer(i, "post_attention_layernorm.weight"),
-                        layer(i, "mlp.gate_proj.weight"),
-                        layer(i, "mlp.up_proj.weight"),
-                        layer(i, "mlp.down_proj.weight"),
-                        layer(i, "self_attn.q_proj.bias"),
-                        layer(i, "self_attn.k_proj.bias"),
-                        layer(i, "self_attn.v_proj.bias")));
+        return ops.preNormBody(EMBED, Dream::blockTensors);
+    }
+
+    /** Layer i's tensors as Qwen2 names them, with the q/k/v biases. */
+    private static TransformerOps.BlockTensors blockTensors(int i) {
+        return new TransformerOps.BlockTensors(
+                layer(i, "input_layernorm.weight"),
+                layer(i, "self_attn.q_proj.weight"),
+                layer(i, "self_attn.k_proj.weight"),
+                layer(i, "self_attn.v_proj.weight"),
+                layer(i, "self_attn.o_proj.weight"),
+                layer(i, "post_attention_layernorm.weight"),
+                layer(i, "mlp.gate_proj.weight"),
+                layer(i, "mlp.up_proj.weight"),
+                layer(i, "mlp.down_proj.weight"),
+                layer(i, "self_attn.q_proj.bias"),
+                layer(i, "self_attn.k_proj.bias"),
+                layer(i, "self_attn.v_proj.bias"));
     }
 
     @Override

@@ -7,7 +7,6 @@ import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.SamplingHead;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.arch.TransformerOps;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -102,44 +101,26 @@ public final class Llada implements ModelArchitecture {
 
     @Override
     public List<ExpectedTensor> tensors(TransformerConfig c) {
-        int d = c.modelDim();
-        int q = c.queryDim();
-        int kv = c.kvDim();
-        int mlp = c.mlpHiddenSize();
-        List<ExpectedTensor> all = new ArrayList<>();
-        all.add(new ExpectedTensor(WTE, c.embeddingSize(), d));
-        for (int i = 0; i < c.layers(); i++) {
-            all.add(new ExpectedTensor(block(i, "attn_norm"), d));
-            all.add(new ExpectedTensor(block(i, "ff_norm"), d));
-            all.add(new ExpectedTensor(block(i, "q_proj"), q, d));
-            all.add(new ExpectedTensor(block(i, "k_proj"), kv, d));
-            all.add(new ExpectedTensor(block(i, "v_proj"), kv, d));
-            all.add(new ExpectedTensor(block(i, "attn_out"), d, q));
-            all.add(new ExpectedTensor(block(i, "ff_proj"), mlp, d));
-            all.add(new ExpectedTensor(block(i, "up_proj"), mlp, d));
-            all.add(new ExpectedTensor(block(i, "ff_out"), d, mlp));
-        }
-        all.add(new ExpectedTensor(LN_F, d));
-        if (!c.tiedEmbeddings()) {
-            all.add(new ExpectedTensor(HEAD, c.embeddingSize(), d));
-        }
-        return all;
+        return TransformerOps.preNormTensors(c, WTE, Llada::blockTensors, LN_F, c.tiedEmbeddings() ? null : HEAD);
     }
 
     @Override
     public String body(TransformerOps ops) {
-        return ops.preNormBody(
-                WTE,
-                i -> TransformerOps.BlockTensors.withoutBiases(
-                        block(i, "attn_norm"),
-                        block(i, "q_proj"),
-                        block(i, "k_proj"),
-                        block(i, "v_proj"),
-                        block(i, "attn_out"),
-                        block(i, "ff_norm"),
-                        block(i, "ff_proj"),
-                        block(i, "up_proj"),
-                        block(i, "ff_out")));
+        return ops.preNormBody(WTE, Llada::blockTensors);
+    }
+
+    /** Layer i's tensors as LLaDA's {@code LLaDALlamaBlock} names them; no biases. */
+    private static TransformerOps.BlockTensors blockTensors(int i) {
+        return TransformerOps.BlockTensors.withoutBiases(
+                block(i, "attn_norm"),
+                block(i, "q_proj"),
+                block(i, "k_proj"),
+                block(i, "v_proj"),
+                block(i, "attn_out"),
+                block(i, "ff_norm"),
+                block(i, "ff_proj"),
+                block(i, "up_proj"),
+                block(i, "ff_out"));
     }
 
     @Override
