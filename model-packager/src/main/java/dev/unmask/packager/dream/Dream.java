@@ -1,6 +1,7 @@
 package dev.unmask.packager.dream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.engine.request.DreamAlg;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.packager.ExitCode;
 import dev.unmask.packager.PackagerException;
@@ -9,6 +10,7 @@ import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.SamplingHead;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.arch.TransformerOps;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -167,19 +169,17 @@ public final class Dream implements ModelArchitecture {
         int genLength = positiveInt(g, "max_new_tokens", referenceLength);
         int steps = positiveInt(g, "steps", genLength);
         String alg = text(g, "alg", "origin");
-        String remasking = "origin".equals(alg) ? "origin" : "low_confidence";
-        String confidence = switch (alg) {
-            case "origin" -> null;
-            case "maskgit_plus" -> "probability";
-            case "topk_margin" -> "margin";
-            case "entropy" -> "entropy";
-            default ->
-                throw new PackagerException(
+        DreamAlg known = Arrays.stream(DreamAlg.values())
+                .filter(a -> a.id().equals(alg))
+                .findFirst()
+                .orElseThrow(() -> new PackagerException(
                         ExitCode.BAD_CHECKPOINT,
                         "generation_config.json has \"alg\": \"" + alg
                                 + "\"; Dream's algorithms are origin, maskgit_plus, topk_margin and entropy (e.g. "
-                                + "\"alg\": \"entropy\")");
-        };
+                                + "\"alg\": \"entropy\")"));
+        // the engine's one mapping of Dream's names; origin ranks nothing, so its package records no confidence
+        String remasking = known.remasking().id();
+        String confidence = known == DreamAlg.ORIGIN ? null : known.confidence().id();
         Double algTemp = number(g, "alg_temp");
         Double topP = number(g, "top_p");
         Integer topK =
