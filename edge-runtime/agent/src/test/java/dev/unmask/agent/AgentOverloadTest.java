@@ -93,15 +93,27 @@ class AgentOverloadTest {
         for (Socket s : fillers) {
             s.close(); // cancelled on the close
         }
-        assertTrue(AgentServerTest.eventually(60, () -> tiny.get().scheduler().hasRoom()), "the fillers are gone");
+        // idle, not merely with room: a cancelled filler still in the batch would take a place from the next fill
+        assertTrue(AgentServerTest.eventually(60, AgentOverloadTest::idle), "the fillers are gone");
+    }
+
+    static boolean idle() {
+        BatchScheduler scheduler = tiny.get().scheduler();
+        return scheduler.activeCount() == 0 && scheduler.queueDepth() == 0;
     }
 
     /** Three long completions: one denoising, two queued; batch and queue are full. */
     void fill() throws Exception {
-        for (int i = 0; i < 3; i++) {
+        BatchScheduler scheduler = tiny.get().scheduler();
+        for (int i = 1; i <= 3; i++) {
             fillers.add(send(LONG));
+            int admitted = i;
+            // one at a time, so that each is admitted (not refused) before the next arrives
+            assertTrue(
+                    AgentServerTest.eventually(60, () -> scheduler.activeCount() + scheduler.queueDepth() == admitted),
+                    "filler " + i + " admitted");
         }
-        assertTrue(AgentServerTest.eventually(60, () -> !tiny.get().scheduler().hasRoom()), "batch and queue are full");
+        assertFalse(scheduler.hasRoom(), "batch and queue are full");
     }
 
     static Socket send(String body) throws IOException {

@@ -171,6 +171,7 @@ public final class BatchScheduler implements AutoCloseable {
         List<Ticket> batch = new ArrayList<>();
         while (true) {
             synchronized (lock) {
+                active = batch.size(); // finished and cancelled runs have left: their places are free while it waits
                 while (batch.isEmpty() && queue.isEmpty() && !closed) {
                     try {
                         lock.wait();

@@ -67,6 +67,30 @@ class BatchSchedulerShutdownTest {
     }
 
     @Test
+    void aFinishedRequestLeavesTheBatchSoAnIdleSchedulerReportsNothingActive() throws Exception {
+        try (Engine engine = Engine.open(
+                        OpenAiServiceTest.tinyPackage(),
+                        RuntimeOptions.defaults().withIntraOpThreads(1));
+                BatchScheduler scheduler = new BatchScheduler(engine, 1, 0, SchedulerObserver.NONE)) {
+            OpenAiService service = new OpenAiService(
+                    List.of(new ServedModel("tiny", engine, scheduler, 0)),
+                    ServingLimits.defaults(),
+                    Clock.systemUTC());
+            String shortOne = "{'model': 'tiny', 'prompt': 'def', 'max_tokens': 4, 'steps': 4}";
+            for (int i = 0; i < 3; i++) { // one place, no queue: each finds the place the one before it left
+                service.completion(CompletionRequest.parse(body(shortOne))).await();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (scheduler.activeCount() != 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertEquals(0, scheduler.activeCount(), "the answered request is not counted as stepping");
+                assertEquals(0, scheduler.queueDepth());
+                assertTrue(scheduler.hasRoom());
+            }
+        }
+    }
+
+    @Test
     void closeWithNothingToDoReturnsAtOnce() {
         try (Engine engine = Engine.open(
                 OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1))) {
