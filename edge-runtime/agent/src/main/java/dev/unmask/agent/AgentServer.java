@@ -473,6 +473,9 @@ final class AgentServer implements AutoCloseable {
         private boolean requestEnded; // event loop only
         private boolean responseEnded; // event loop only
         private volatile boolean gone;
+        /** An Ollama route ({@code /api/...}): errors are Ollama's {@code {"error": "..."}}. */
+        volatile boolean ollama;
+
         private PendingGeneration pending; // guarded by this
         private final Object room = new Object(); // a stream waits here for the client to read
 
@@ -643,7 +646,7 @@ final class AgentServer implements AutoCloseable {
                 return;
             }
             e.headers().forEach(response::putHeader);
-            json(e.httpStatus(), e.body());
+            json(e.httpStatus(), ollama ? OllamaApi.error(e) : e.body());
         }
 
         /** Runs {@code work}, answering its failure. */
@@ -661,9 +664,14 @@ final class AgentServer implements AutoCloseable {
 
         /** The SSE stream: chunked, written as the engine goes, never faster than the client reads. */
         OutputStream stream() {
+            return stream(Sse.CONTENT_TYPE);
+        }
+
+        /** A stream of {@code contentType} (SSE, or Ollama's NDJSON), as {@link #stream()}. */
+        OutputStream stream(String contentType) {
             response.setStatusCode(200)
                     .setChunked(true)
-                    .putHeader("Content-Type", Sse.CONTENT_TYPE)
+                    .putHeader("Content-Type", contentType)
                     .putHeader("Cache-Control", "no-cache");
             response.writeHead(); // the client sees the answer begin before the first block is done
             return new OutputStream() {
@@ -747,6 +755,7 @@ final class AgentServer implements AutoCloseable {
         HttpServerRequest request = x.request;
         String method = request.method().name();
         String path = path(request.uri());
+        x.ollama = path.startsWith("/api/");
         crossSite.checkHost(request.getHeader("Host"));
         String origin = crossSite.allowOrigin(request.getHeader("Origin"));
         if (origin != null) {
@@ -760,6 +769,15 @@ final class AgentServer implements AutoCloseable {
         }
         if (method.equals("POST")) {
             requireJson(request.getHeader("Content-Type"));
+        }
+        if (path.equals("/") && method.equals("HEAD")) {
+            x.response.setStatusCode(200).end(); // Ollama's liveness probe (its Go client's Heartbeat)
+            return;
+        }
+        if (x.ollama) {
+            apiKeys.check(request.getHeader("Authorization"));
+            ollama(x, method, path);
+            return;
         }
         if (path.equals("/health") || path.equals("/")) {
             requireMethod(method, "GET");
@@ -830,6 +848,181 @@ final class AgentServer implements AutoCloseable {
                     }));
         } else {
             throw unknownPath();
+        }
+    }
+
+    /**
+     * Ollama's native API ({@link OllamaApi}, {@code docs/ollama.md}), on the event loop like the OpenAI routes: the
+     * listings read the store on Vert.x's workers, a generation is admitted before its body is read and answered on
+     * the engine pool through the same {@link OpenAiService}.
+     */
+    private void ollama(Exchange x, String method, String path) {
+        long startNanos = System.nanoTime();
+        switch (path) {
+            case "/api/version" -> {
+                ollamaMethod(method, "GET", path);
+                x.json(200, Map.of("version", OllamaApi.VERSION));
+            }
+            case "/api/tags" -> {
+                ollamaMethod(method, "GET", path);
+                fromStore(x, () -> new Answer(200, OllamaApi.tags(models.available())));
+            }
+            case "/api/ps" -> {
+                ollamaMethod(method, "GET", path);
+                fromStore(x, () -> new Answer(200, OllamaApi.ps(models.resident())));
+            }
+            case "/api/show" -> {
+                ollamaMethod(method, "POST", path);
+                x.readBody(
+                        MAX_BODY_BYTES,
+                        bytes -> fromStore(x, () -> {
+                            String name = OllamaApi.showModel(
+                                    Json.readObject(bytes.getBytes(), "{\"model\": \"tiny-llada\"}"));
+                            Path dir = models.available().get(OllamaApi.modelId(name));
+                            if (dir == null) {
+                                throw ollamaUnknownModel(name);
+                            }
+                            return new Answer(200, OllamaApi.show(OllamaApi.modelId(name), dir));
+                        }));
+            }
+            case "/api/generate", "/api/chat" -> {
+                ollamaMethod(method, "POST", path);
+                boolean chat = path.equals("/api/chat");
+                Serving now = serving();
+                if (now.service().refuseAsOverloaded()) {
+                    x.refuseOverloaded();
+                    return;
+                }
+                x.readBody(
+                        now.bodyLimit(),
+                        bytes -> onEngine(x, () -> {
+                            JsonNode body = Json.readObject(
+                                    bytes.getBytes(), chat ? OllamaApi.CHAT_EXAMPLE : OllamaApi.GENERATE_EXAMPLE);
+                            answerOllama(x, chat ? OllamaApi.chat(body) : OllamaApi.generate(body), startNanos);
+                        }));
+            }
+            default ->
+                throw new ApiException(
+                        ErrorKind.NOT_FOUND,
+                        "Unknown path " + path + ": the Ollama API here serves POST /api/generate, POST /api/chat, "
+                                + "POST /api/show, GET /api/tags, GET /api/ps and GET /api/version (docs/ollama.md)",
+                        null,
+                        null,
+                        0,
+                        null);
+        }
+    }
+
+    /**
+     * On an engine thread: an Ollama generation, as {@link #answer} does an OpenAI one (the model held for the whole
+     * answer, keep-alive applied once answered), written as Ollama's NDJSON stream or one object; or, without a
+     * prompt, Ollama's load ({@code done_reason: "load"}) and unload ({@code keep_alive: 0}, {@code "unload"}).
+     */
+    private void answerOllama(Exchange x, OllamaApi.Request r, long startNanos) throws IOException {
+        if (x.gone()) {
+            return;
+        }
+        String id = r.model();
+        if (r.unload()) {
+            if (!models.expire(id) && !models.available().containsKey(id)) {
+                throw ollamaUnknownModel(r.name());
+            }
+            x.json(200, OllamaApi.loaded(r, "unload"));
+            return;
+        }
+        LocalModels.Lease lease = ollamaLease(r);
+        long loadNanos = System.nanoTime() - startNanos;
+        if (r.loadOnly()) {
+            lease.answered();
+            lease.close();
+            x.json(200, OllamaApi.loaded(r, "load"));
+            return;
+        }
+        PendingGeneration pending;
+        try {
+            deriveBodyLimit();
+            String template = lease.served().engine().manifest().chatTemplate();
+            pending = new OpenAiService(List.of(lease.served()), limits, clock)
+                    .generate(id, r.request(template != null && !template.isBlank()), r.params(), r.names());
+            x.attach(pending);
+        } catch (RuntimeException | Error e) {
+            lease.close();
+            throw e;
+        }
+        int promptTokens = pending.plan().promptTokens();
+        if (r.stream()) {
+            try (lease) {
+                OllamaApi.Ndjson out = new OllamaApi.Ndjson(x.stream(OllamaApi.NDJSON), r);
+                pending.streamTo(out, x::gone);
+                java.util.concurrent.CompletableFuture<dev.unmask.engine.Generation> g = pending.generation();
+                if (!out.failed() && !x.gone() && g.isDone() && !g.isCompletedExceptionally()) {
+                    lease.answered();
+                    out.send(OllamaApi.done(
+                            r, "", g.join(), promptTokens, OllamaApi.Durations.of(startNanos, loadNanos, g.join())));
+                }
+            }
+            x.end();
+            return;
+        }
+        pending.generation()
+                .whenCompleteAsync(
+                        (g, failure) -> {
+                            if (failure == null) {
+                                lease.answered();
+                            }
+                            lease.close(); // with keep_alive 0 the model is gone when the client reads the answer
+                            if (failure == null) {
+                                x.json(
+                                        200,
+                                        OllamaApi.done(
+                                                r,
+                                                g.text(),
+                                                g,
+                                                promptTokens,
+                                                OllamaApi.Durations.of(startNanos, loadNanos, g)));
+                            } else {
+                                x.fail(Errors.toApi(failure));
+                            }
+                        },
+                        afterAnswer);
+    }
+
+    /** The model of an Ollama request, held; an unknown one is Ollama's 404 message. */
+    private LocalModels.Lease ollamaLease(OllamaApi.Request r) {
+        try {
+            return models.acquire(r.model(), r.keepAlive());
+        } catch (ApiException e) {
+            if ("model_not_found".equals(e.code()) && !models.catalog().broken().containsKey(r.model())) {
+                throw ollamaUnknownModel(r.name());
+            }
+            throw e;
+        }
+    }
+
+    /** Ollama's 404 for a model it does not have, with the names this agent has. */
+    private ApiException ollamaUnknownModel(String name) {
+        return new ApiException(
+                ErrorKind.NOT_FOUND,
+                "model '" + name + "' not found: this agent serves "
+                        + models.available().keySet().stream()
+                                .map(m -> "\"" + m + "\"")
+                                .toList()
+                        + " (GET /api/tags lists them; 'unmask pull' installs more)",
+                "model",
+                "model_not_found",
+                0,
+                null);
+    }
+
+    private static void ollamaMethod(String method, String expected, String path) {
+        if (!method.equals(expected)) {
+            throw new ApiException(
+                    ErrorKind.METHOD_NOT_ALLOWED,
+                    "Wrong method " + method + " for " + path + ": use " + expected + " " + path,
+                    null,
+                    null,
+                    0,
+                    null);
         }
     }
 

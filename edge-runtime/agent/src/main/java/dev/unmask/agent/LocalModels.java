@@ -11,6 +11,7 @@ import dev.unmask.openai.SchedulerObserver;
 import dev.unmask.openai.ServedModel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -45,6 +46,16 @@ final class LocalModels implements AutoCloseable {
 
     /** A model that is in memory now, as {@code GET /health} shows it. */
     record Status(String model, int inFlight, long idleMillis, String keepAlive) {}
+
+    /**
+     * A model in memory as Ollama's {@code GET /api/ps} shows it.
+     *
+     * @param dir       its package folder (the size Ollama reports is its files')
+     * @param inFlight  requests holding it now
+     * @param expiresAt when it is unloaded if no request comes: its keep-alive after its last request, or after now
+     *                  while requests hold it; null when it stays until the server stops
+     */
+    record Resident(String model, Path dir, int inFlight, Instant expiresAt) {}
 
     /**
      * What can be served: model ids and their package folders, and the ids installed whose folder cannot be read,
@@ -94,9 +105,11 @@ final class LocalModels implements AutoCloseable {
         int inFlight; // leases, and requests waiting for the load; guarded by LocalModels.this
         long lastUsedNanos = System.nanoTime(); // guarded by LocalModels.this
         Duration keepAlive; // guarded by LocalModels.this
+        final Path dir;
 
-        Entry(Duration keepAlive) {
+        Entry(Duration keepAlive, Path dir) {
             this.keepAlive = keepAlive;
+            this.dir = dir;
         }
 
         /** Loaded and usable (not loading, not failed). */
@@ -214,7 +227,7 @@ final class LocalModels implements AutoCloseable {
                             ? Errors.brokenModel(id, reason)
                             : Errors.unknownModel(id, available.models().keySet());
                 }
-                entry = new Entry(defaultKeepAlive);
+                entry = new Entry(defaultKeepAlive, loadFrom);
                 models.put(id, entry);
                 previous = unloading.get(id);
             }
@@ -408,6 +421,42 @@ final class LocalModels implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** The models in memory now, with their folders and until when they stay ({@code GET /api/ps}). */
+    synchronized List<Resident> resident() {
+        long now = System.nanoTime();
+        Instant wallNow = Instant.now();
+        List<Resident> out = new ArrayList<>();
+        for (Entry m : models.values()) {
+            if (m.ready()) {
+                long idleNanos = m.inFlight > 0 ? 0 : now - m.lastUsedNanos;
+                Instant expires = KeepAlive.forever(m.keepAlive)
+                        ? null
+                        : wallNow.plus(m.keepAlive).minusNanos(Math.min(idleNanos, m.keepAlive.toNanos()));
+                out.add(new Resident(m.loaded.join().id(), m.dir, m.inFlight, expires));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Ollama's {@code keep_alive: 0} without a generation ({@code ollama stop}, {@code unmask stop}): the model is
+     * unloaded now, or, while requests hold it, as the last lets go. Nothing is loaded for it.
+     *
+     * @return false when the model is not in memory
+     */
+    boolean expire(String id) {
+        Entry entry;
+        synchronized (this) {
+            entry = models.get(id);
+            if (entry == null || !entry.ready()) {
+                return false;
+            }
+            entry.keepAlive = Duration.ZERO;
+        }
+        reap(entry);
+        return true;
     }
 
     /**

@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
             StoreCommands.ListModels.class,
             StoreCommands.Show.class,
             StoreCommands.Remove.class,
+            AgentCommands.Ps.class,
+            AgentCommands.Stop.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n") // the list itself: the shared table, see commandLine()

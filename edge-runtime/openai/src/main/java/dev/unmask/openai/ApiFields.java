@@ -56,6 +56,9 @@ final class ApiFields implements Phrasing {
     ApiException toApi(InvalidRequestException e) {
         Violation first = e.violations().get(0);
         String code = first.kind() == Violation.Kind.CONTEXT_LENGTH ? "context_length_exceeded" : "invalid_value";
-        return ApiException.invalid(param(first.field()), code, e.phrased(this).getMessage());
+        // the violations ride along as the cause, for a surface that names the fields its own way
+        // (OpenAiService.generate)
+        return new ApiException(
+                ErrorKind.INVALID_REQUEST, e.phrased(this).getMessage(), param(first.field()), code, 0, e);
     }
 }

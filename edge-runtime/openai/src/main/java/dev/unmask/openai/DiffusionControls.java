@@ -58,7 +58,7 @@ public record DiffusionControls(
         this(steps, blockLength, remasking, confidenceThreshold, cfgScale, diffusing, null, null, null, null);
     }
 
-    static DiffusionControls read(JsonNode body) {
+    public static DiffusionControls read(JsonNode body) {
         Integer steps = Fields.integer(body, "steps", "\"steps\": 32");
         Integer blockLength = Fields.integer(body, "block_length", "\"block_length\": 32");
         String remaskingName = Fields.string(body, "remasking", "\"remasking\": \"low_confidence\"");

@@ -6,18 +6,19 @@ import java.util.List;
 
 /**
  * Typed reads of request fields. A field of the wrong type is a 400 naming the field, the type it must have, an
- * example, and what was sent. Absent and JSON {@code null} both read as "not given".
+ * example, and what was sent. Absent and JSON {@code null} both read as "not given". Public for the agent's Ollama
+ * API, which reads its own bodies with the same rules.
  */
-final class Fields {
+public final class Fields {
 
     private Fields() {}
 
-    static boolean given(JsonNode body, String name) {
+    public static boolean given(JsonNode body, String name) {
         JsonNode v = body.get(name);
         return v != null && !v.isNull();
     }
 
-    static String string(JsonNode body, String name, String example) {
+    public static String string(JsonNode body, String name, String example) {
         JsonNode v = body.get(name);
         if (v == null || v.isNull()) {
             return null;
@@ -28,7 +29,7 @@ final class Fields {
         return v.textValue();
     }
 
-    static String requiredString(JsonNode body, String name, String example) {
+    public static String requiredString(JsonNode body, String name, String example) {
         String s = string(body, name, example);
         if (s == null) {
             throw ApiException.invalid(
@@ -37,7 +38,7 @@ final class Fields {
         return s;
     }
 
-    static Integer integer(JsonNode body, String name, String example) {
+    public static Integer integer(JsonNode body, String name, String example) {
         JsonNode v = body.get(name);
         if (v == null || v.isNull()) {
             return null;
@@ -53,7 +54,7 @@ final class Fields {
         throw wrongType(name, "an integer", example, v);
     }
 
-    static Long longInteger(JsonNode body, String name, String example) {
+    public static Long longInteger(JsonNode body, String name, String example) {
         JsonNode v = body.get(name);
         if (v == null || v.isNull()) {
             return null;
@@ -64,7 +65,7 @@ final class Fields {
         throw wrongType(name, "an integer", example, v);
     }
 
-    static Double number(JsonNode body, String name, String example) {
+    public static Double number(JsonNode body, String name, String example) {
         JsonNode v = body.get(name);
         if (v == null || v.isNull()) {
             return null;
@@ -75,7 +76,7 @@ final class Fields {
         return v.doubleValue();
     }
 
-    static Boolean bool(JsonNode body, String name, String example) {
+    public static Boolean bool(JsonNode body, String name, String example) {
         JsonNode v = body.get(name);
         if (v == null || v.isNull()) {
             return null;
@@ -87,7 +88,7 @@ final class Fields {
     }
 
     /** OpenAI's {@code stop}: a string or an array of up to {@code max} strings (the planner refuses empty ones). */
-    static List<String> stop(JsonNode body, String name, int max) {
+    public static List<String> stop(JsonNode body, String name, int max) {
         JsonNode v = body.get(name);
         String example = "\"" + name + "\": [\"\\n\\n\", \"END\"]";
         if (v == null || v.isNull()) {
@@ -114,7 +115,7 @@ final class Fields {
         return List.copyOf(out);
     }
 
-    static ApiException wrongType(String name, String type, String example, JsonNode got) {
+    public static ApiException wrongType(String name, String type, String example, JsonNode got) {
         return ApiException.invalid(
                 name,
                 "invalid_type",
@@ -122,7 +123,7 @@ final class Fields {
     }
 
     /** How a sent value reads in an error message: its JSON, shortened, and its type. */
-    static String describe(JsonNode v) {
+    public static String describe(JsonNode v) {
         if (v == null || v.isMissingNode()) {
             return "nothing";
         }

@@ -7,6 +7,7 @@ import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
+import dev.unmask.engine.request.Phrasing;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -134,6 +135,39 @@ public final class OpenAiService {
                             + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
         }
         return submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, request.params());
+    }
+
+    /**
+     * A request read by another wire format over the same models (the agent's Ollama API): the engine's request,
+     * already built from that format's fields, admitted, planned and queued exactly as {@link #chat} and
+     * {@link #completion} do it (a chat prompt as a chat, any other as a completion), so that every bound is checked
+     * in one place. The planner's violations are phrased in {@code names}, the format's own field names.
+     */
+    public PendingGeneration generate(
+            String model, GenerationRequest request, GenerationParams params, Phrasing names) {
+        boolean chat = request.prompt() instanceof GenerationRequest.Prompt.Chat;
+        ServedModel m = admitted(model);
+        DecodingPlan plan;
+        try {
+            plan = plan(m.engine(), request, params, chat ? ApiFields.CHAT : ApiFields.COMPLETION);
+        } catch (ApiException e) {
+            throw e.getCause() instanceof InvalidRequestException v
+                    ? ApiException.invalid(null, e.code(), v.phrased(names).getMessage())
+                    : e;
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(null, e.getMessage()); // e.g. a package without a chat template
+        } catch (RuntimeException e) {
+            if (!chat) {
+                throw e;
+            }
+            throw ApiException.invalid(
+                    null,
+                    "The chat template failed on these messages (" + e.getMessage()
+                            + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
+        }
+        return chat
+                ? submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, params)
+                : submit(PendingGeneration.Kind.COMPLETION, "cmpl-", m, plan, params);
     }
 
     /** {@code POST /v1/completions}: a continuation, or fill-in-the-middle with {@code suffix}. */

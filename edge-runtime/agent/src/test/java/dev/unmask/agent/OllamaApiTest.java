@@ -1,0 +1,282 @@
+package dev.unmask.agent;
+
+import static dev.unmask.agent.ServeCommandTest.JSON;
+import static dev.unmask.agent.ServeCommandTest.get;
+import static dev.unmask.agent.ServeCommandTest.json;
+import static dev.unmask.agent.ServeCommandTest.post;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.openai.ServingLimits;
+import dev.unmask.testing.ReferencePackages;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent's Ollama API over a real socket with the real tiny package: the NDJSON stream and the whole answers in
+ * Ollama's shapes (field names, {@code done}, {@code done_reason}, counts and durations in nanoseconds), the
+ * listings, load and unload by {@code keep_alive}, and errors as Ollama answers them ({@code {"error": "..."}}).
+ */
+class OllamaApiTest {
+
+    static final List<String> FINAL_COUNTS = List.of(
+            "total_duration",
+            "load_duration",
+            "prompt_eval_count",
+            "prompt_eval_duration",
+            "eval_count",
+            "eval_duration");
+
+    static LocalModels models;
+    static AgentServer server;
+    static URI base;
+
+    @BeforeAll
+    static void serve() {
+        Path tiny = ReferencePackages.tinyLlada();
+        models = new LocalModels(
+                () -> Map.of("tiny", tiny),
+                RuntimeOptions.defaults().withIntraOpThreads(1),
+                Duration.ofMinutes(5),
+                2,
+                16,
+                line -> {});
+        server = new AgentServer(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                models,
+                ServingLimits.defaults(),
+                List.of());
+        base = URI.create("http://127.0.0.1:" + server.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        models.close();
+    }
+
+    /** The body's lines, each one JSON object, as Ollama's clients split them. */
+    static List<JsonNode> lines(String body) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : body.split("\n")) {
+            if (!line.isEmpty()) {
+                out.add(JSON.readTree(line));
+            }
+        }
+        return out;
+    }
+
+    static void assertFinal(JsonNode last) {
+        assertTrue(last.get("done").asBoolean(), last.toString());
+        assertTrue(Set.of("stop", "length").contains(last.get("done_reason").asText()), last.toString());
+        for (String field : FINAL_COUNTS) {
+            assertTrue(last.get(field).isIntegralNumber() && last.get(field).asLong() >= 0, field + ": " + last);
+        }
+        assertTrue(
+                last.get("eval_count").asInt() > 0 && last.get("eval_duration").asLong() > 0, last.toString());
+        assertTrue(
+                last.get("total_duration").asLong()
+                        >= last.get("load_duration").asLong()
+                                + last.get("eval_duration").asLong(),
+                "the parts fit in the total: " + last);
+        Instant.parse(last.get("created_at").asText()); // RFC 3339, as Go writes time.Time
+    }
+
+    @Test
+    void generate_streams_ndjson_whose_pieces_join_to_the_whole_answer() throws Exception {
+        String body = "{\"model\": \"tiny\", \"prompt\": \"def fibonacci(n):\", \"raw\": true, "
+                + "\"options\": {\"num_predict\": 32, \"steps\": 32, \"block_length\": 8, \"temperature\": 0}";
+        HttpResponse<String> whole = post(base, "/api/generate", body + ", \"stream\": false}");
+        assertEquals(200, whole.statusCode(), whole.body());
+        JsonNode answer = json(whole);
+        assertFinal(answer);
+        assertEquals("tiny", answer.get("model").asText());
+        assertTrue(answer.get("eval_count").asInt() <= 32, "num_predict bounds the answer: " + answer);
+
+        HttpResponse<String> streamed = post(base, "/api/generate", body + "}"); // stream is Ollama's default
+        assertEquals(200, streamed.statusCode(), streamed.body());
+        assertEquals(
+                "application/x-ndjson",
+                streamed.headers().firstValue("Content-Type").orElse(""));
+        List<JsonNode> records = lines(streamed.body());
+        StringBuilder text = new StringBuilder();
+        for (JsonNode r : records.subList(0, records.size() - 1)) {
+            assertEquals(List.of("model", "created_at", "response", "done"), fieldNames(r), r.toString());
+            assertFalse(r.get("done").asBoolean());
+            text.append(r.get("response").asText());
+        }
+        JsonNode last = records.get(records.size() - 1);
+        assertFinal(last);
+        assertEquals("", last.get("response").asText(), "the text came in the pieces");
+        assertEquals(answer.get("response").asText(), text.toString());
+        assertEquals(answer.get("eval_count"), last.get("eval_count"));
+        assertEquals(answer.get("prompt_eval_count"), last.get("prompt_eval_count"));
+        assertTrue(records.size() >= 3, "four blocks of 8 arrive in more than one piece: " + records.size());
+    }
+
+    @Test
+    void chat_answers_a_message_whole_and_streamed() throws Exception {
+        String body = "{\"model\": \"tiny:latest\", \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
+                + "{\"role\": \"user\", \"content\": \"Hello\"}], \"options\": {\"num_predict\": 16, \"steps\": 16, "
+                + "\"temperature\": 0}";
+        JsonNode whole = json(post(base, "/api/chat", body + ", \"stream\": false}"));
+        assertFinal(whole);
+        assertEquals("tiny:latest", whole.get("model").asText(), "the name is echoed as sent");
+        assertEquals("assistant", whole.at("/message/role").asText());
+
+        List<JsonNode> records =
+                lines(post(base, "/api/chat", body + ", \"stream\": true}").body());
+        StringBuilder text = new StringBuilder();
+        for (JsonNode r : records) {
+            assertEquals("assistant", r.at("/message/role").asText(), r.toString());
+            text.append(r.at("/message/content").asText());
+        }
+        assertFinal(records.get(records.size() - 1));
+        assertEquals(whole.at("/message/content").asText(), text.toString());
+    }
+
+    @Test
+    void generate_with_a_suffix_fills_in_the_middle() throws Exception {
+        JsonNode r = json(post(
+                base,
+                "/api/generate",
+                "{\"model\": \"tiny\", \"prompt\": \"def square(x):\\n    return \", \"suffix\": \"\\n\\ndef cube(x):\\n\", "
+                        + "\"stream\": false, \"options\": {\"num_predict\": 8, \"steps\": 8, \"temperature\": 0}}"));
+        assertFinal(r);
+        assertTrue(r.get("prompt_eval_count").asInt() > 5, "the suffix is part of the prompt the model read: " + r);
+    }
+
+    @Test
+    void a_load_without_prompt_then_keep_alive_zero_unloads_as_ollama_stop_does() throws Exception {
+        JsonNode loaded = json(post(base, "/api/generate", "{\"model\": \"tiny\", \"keep_alive\": \"1h\"}"));
+        assertEquals("load", loaded.get("done_reason").asText(), loaded.toString());
+        JsonNode ps = json(get(base, "/api/ps"));
+        JsonNode tiny = ps.get("models").get(0);
+        assertEquals("tiny:latest", tiny.get("name").asText(), ps.toString());
+        Instant until = Instant.parse(tiny.get("expires_at").asText());
+        assertTrue(until.isAfter(Instant.now().plus(Duration.ofMinutes(59))), "keep_alive 1h applies: " + until);
+        assertTrue(tiny.get("size").asLong() > 1_000_000, tiny.toString());
+
+        JsonNode unloaded = json(post(base, "/api/chat", "{\"model\": \"tiny\", \"messages\": [], \"keep_alive\": 0}"));
+        assertEquals("unload", unloaded.get("done_reason").asText(), unloaded.toString());
+        assertEquals("", unloaded.at("/message/content").asText());
+        assertEquals(0, json(get(base, "/api/ps")).get("models").size(), "unloaded at once");
+    }
+
+    @Test
+    void tags_show_and_version_describe_the_served_models() throws Exception {
+        JsonNode tags = json(get(base, "/api/tags"));
+        JsonNode card = tags.get("models").get(0);
+        assertEquals("tiny:latest", card.get("name").asText());
+        assertEquals(64, card.get("digest").asText().length());
+        assertEquals("onnx", card.at("/details/format").asText());
+        assertEquals("llada", card.at("/details/family").asText());
+
+        JsonNode show = json(post(base, "/api/show", "{\"model\": \"tiny\"}"));
+        assertEquals("llada", show.at("/model_info/general.architecture").asText(), show.toString());
+        assertTrue(show.at("/model_info/llada.context_length").asInt() > 0, show.toString());
+        assertEquals(List.of("completion", "insert"), JSON.convertValue(show.get("capabilities"), List.class));
+        assertTrue(show.get("parameters").asText().contains("steps"), show.toString());
+
+        assertTrue(json(get(base, "/api/version")).get("version").asText().matches("\\d+\\.\\d+\\.\\d+"));
+        HttpResponse<Void> head = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(base.resolve("/"))
+                                .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
+        assertEquals(200, head.statusCode(), "Ollama's liveness probe");
+    }
+
+    /** Every error is {@code {"error": "..."}} alone, with its status, and the message says what to send. */
+    static String error(HttpResponse<String> r, int status) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        JsonNode body = json(r);
+        assertEquals(List.of("error"), fieldNames(body), r.body());
+        return body.get("error").asText();
+    }
+
+    @Test
+    void errors_are_ollamas_shape_with_the_right_status() throws Exception {
+        assertTrue(error(post(base, "/api/generate", "{\"model\": \"nope\", \"prompt\": \"x\"}"), 404)
+                .contains("not found"));
+        assertTrue(error(post(base, "/api/show", "{\"model\": \"nope\"}"), 404).contains("\"tiny\""));
+        assertTrue(error(
+                        post(base, "/api/generate", "{\"model\": \"tiny\", \"prompt\": \"x\", \"format\": \"json\"}"),
+                        400)
+                .contains("'format'"));
+        assertTrue(error(
+                        post(
+                                base,
+                                "/api/generate",
+                                "{\"model\": \"tiny\", \"prompt\": \"x\", \"template\": \"{{ .Prompt }}\"}"),
+                        400)
+                .contains("\"raw\": true"));
+        assertTrue(error(
+                        post(
+                                base,
+                                "/api/chat",
+                                "{\"model\": \"tiny\", \"messages\": [{\"role\": \"tool\", \"content\": \"4\"}]}"),
+                        400)
+                .contains("tool"));
+        assertTrue(error(
+                        post(
+                                base,
+                                "/api/generate",
+                                "{\"model\": \"tiny\", \"prompt\": \"x\", \"options\": {\"steps\": \"many\"}}"),
+                        400)
+                .contains("'steps' must be an integer"));
+        assertTrue(error(
+                        post(
+                                base,
+                                "/api/generate",
+                                "{\"model\": \"tiny\", \"prompt\": \"x\", \"keep_alive\": \"soon\"}"),
+                        400)
+                .contains("5m"));
+        assertTrue(error(post(base, "/api/generate", "{\"model\": \"tiny\", \"prompt\": "), 400)
+                .contains("JSON"));
+        assertTrue(error(get(base, "/api/generate"), 405).contains("POST /api/generate"));
+        assertTrue(error(get(base, "/api/pull"), 404).contains("/api/tags"));
+    }
+
+    @Test
+    void the_planners_bounds_apply_and_name_the_options_as_sent() throws Exception {
+        String tooMany = error(
+                post(
+                        base,
+                        "/api/generate",
+                        "{\"model\": \"tiny\", \"prompt\": \"x\", \"options\": {\"num_predict\": 16, \"steps\": 100000}}"),
+                400);
+        assertTrue(tooMany.contains("'options.steps'") && tooMany.contains("\"options\": {\"steps\":"), tooMany);
+        String length = error(
+                post(
+                        base,
+                        "/api/generate",
+                        "{\"model\": \"tiny\", \"prompt\": \"x\", \"options\": {\"num_predict\": 100000}}"),
+                400);
+        assertTrue(length.contains("'options.num_predict'"), length);
+    }
+
+    static List<String> fieldNames(JsonNode n) {
+        List<String> names = new ArrayList<>();
+        n.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}
