@@ -531,7 +531,8 @@ final class AgentServer implements AutoCloseable {
             try {
                 response.setStatusCode(e.httpStatus()).putHeader("Content-Type", "application/json");
                 e.headers().forEach(response::putHeader);
-                response.end(OVERLOADED_BODY); // Vert.x writes a duplicate: the one buffer serves every refusal
+                // Vert.x writes a duplicate: the one buffer serves every refusal (an Ollama client's, in its shape)
+                response.end(ollama ? Buffer.buffer(Json.write(OllamaApi.error(e))) : OVERLOADED_BODY);
             } catch (IllegalStateException closedMeanwhile) {
                 // gone
             }

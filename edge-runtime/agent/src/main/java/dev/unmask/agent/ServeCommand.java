@@ -33,6 +33,8 @@ import picocli.CommandLine.Option;
                     + "store and the bundled one. A model loads on its first request and unloads after --keep-alive "
                     + "without requests; a request may send its own \"keep_alive\", as with Ollama. GET /health "
                     + "shows what is loaded. Listens on loopback only, unless an API key is set.%n",
+            "Ollama's native API too, on the same port (/api/chat, /api/generate, /api/tags, /api/show, /api/ps): "
+                    + "Ollama tools take http://127.0.0.1:11435 (docs/ollama.md).%n",
             "Example: unmask serve --keep-alive 10m"
         })
 final class ServeCommand implements Callable<Integer> {

@@ -51,6 +51,7 @@ class OllamaClientTest {
                         List.of())) {
             Run client = run(List.of("node", "client.mjs", "http://127.0.0.1:" + server.port(), "tiny"), CLIENT, 300);
             assertEquals(0, client.exit(), client.output());
+            System.out.println("client.mjs: " + client.output().strip()); // the summary, in the surefire report
             String[] lines = client.output().strip().split("\n");
             JsonNode summary = ServeCommandTest.JSON.readTree(lines[lines.length - 1]);
             assertEquals(List.of("tiny:latest"), ServeCommandTest.JSON.convertValue(summary.get("list"), List.class));
