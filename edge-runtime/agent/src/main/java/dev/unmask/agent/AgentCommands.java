@@ -127,11 +127,11 @@ final class AgentCommands {
         public Integer call() {
             JsonNode ps = ask(agent, "GET", "/api/ps", null);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%-24s %10s  %-8s %s%n", "NAME", "SIZE", "FORMAT", "UNTIL");
+            out.printf("%-24s %10s  %-9s %s%n", "NAME", "SIZE", "PRECISION", "UNTIL");
             Instant now = Instant.now();
             for (JsonNode m : ps.path("models")) {
                 out.printf(
-                        "%-24s %10s  %-8s %s%n",
+                        "%-24s %10s  %-9s %s%n",
                         OllamaApi.modelId(m.path("name").asText()),
                         StoreCommands.megabytes(m.path("size").asLong()),
                         m.path("details").path("quantization_level").asText(),

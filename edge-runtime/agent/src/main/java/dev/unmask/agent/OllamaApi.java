@@ -495,18 +495,24 @@ final class OllamaApi {
             write(new byte[] {(byte) b}, 0, 1);
         }
 
+        /**
+         * Splits at the blank line that ends an event, in bytes: no byte of a multi-byte UTF-8 character is a newline,
+         * so an event cut between two writes is never decoded in halves.
+         */
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             pending.write(b, off, len);
-            String text = pending.toString(StandardCharsets.UTF_8);
-            int end;
+            byte[] all = pending.toByteArray();
             int from = 0;
-            while ((end = text.indexOf("\n\n", from)) >= 0) {
-                event(text.substring(from, end));
-                from = end + 2;
+            for (int i = 0; i + 1 < all.length; i++) {
+                if (all[i] == '\n' && all[i + 1] == '\n') {
+                    event(new String(all, from, i - from, StandardCharsets.UTF_8));
+                    from = i + 2;
+                    i++;
+                }
             }
             pending.reset();
-            pending.write(text.substring(from).getBytes(StandardCharsets.UTF_8));
+            pending.write(all, from, all.length - from);
         }
 
         private void event(String event) throws IOException {

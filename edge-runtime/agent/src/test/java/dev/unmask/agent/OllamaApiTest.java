@@ -253,6 +253,21 @@ class OllamaApiTest {
         assertTrue(error(post(base, "/api/generate", "{\"model\": \"tiny\", \"prompt\": "), 400)
                 .contains("JSON"));
         assertTrue(error(get(base, "/api/generate"), 405).contains("POST /api/generate"));
+        String stops = "\"s\", ".repeat(16) + "\"s\"";
+        assertTrue(error(
+                        post(
+                                base,
+                                "/api/generate",
+                                "{\"model\": \"tiny\", \"prompt\": \"x\", \"options\": {\"stop\": [" + stops + "]}}"),
+                        400)
+                .contains("at most 16"));
+        assertTrue(error(
+                        post(
+                                base,
+                                "/api/chat",
+                                "{\"model\": \"tiny\", \"messages\": " + "[".repeat(100) + "]".repeat(100) + "}"),
+                        400)
+                .contains("deeper than"));
         assertTrue(error(get(base, "/api/pull"), 404).contains("/api/tags"));
     }
 
@@ -272,6 +287,29 @@ class OllamaApiTest {
                         "{\"model\": \"tiny\", \"prompt\": \"x\", \"options\": {\"num_predict\": 100000}}"),
                 400);
         assertTrue(length.contains("'options.num_predict'"), length);
+    }
+
+    @Test
+    void the_openai_stream_is_reencoded_piece_by_piece_even_when_cut_inside_a_character() throws Exception {
+        OllamaApi.Request chat = OllamaApi.chat(JSON.readTree(OllamaApi.CHAT_EXAMPLE));
+        java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+        OllamaApi.Ndjson out = new OllamaApi.Ndjson(wire, chat);
+        byte[] sse = ("data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+                        + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"h\u00e9llo \u2603\"}}]}\n\n"
+                        + "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                        + "data: {\"error\":{\"message\":\"the model failed\",\"type\":\"server_error\"}}\n\n"
+                        + "data: [DONE]\n\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i < sse.length; i += 7) { // cut every 7 bytes: through the é and the snowman
+            out.write(sse, i, Math.min(7, sse.length - i));
+        }
+        List<JsonNode> records = lines(wire.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(2, records.size(), records.toString());
+        assertEquals("h\u00e9llo \u2603", records.get(0).at("/message/content").asText());
+        assertFalse(records.get(0).get("done").asBoolean());
+        assertEquals(List.of("error"), fieldNames(records.get(1)));
+        assertEquals("the model failed", records.get(1).get("error").asText());
+        assertTrue(out.failed());
     }
 
     static List<String> fieldNames(JsonNode n) {
