@@ -75,6 +75,8 @@ import java.util.function.Supplier;
  * GET  /v1/models/{id}
  * POST /v1/chat/completions  OpenAI's, plus the diffusion extras and Ollama's "keep_alive"
  * POST /v1/completions       with "suffix" for fill-in-the-middle
+ * /api/...                   Ollama's native API ({@link OllamaApi}, docs/ollama.md): generate, chat, tags, show, ps,
+ *                            version, as NDJSON streams and {"error": "..."}; HEAD / answers 200 (its liveness probe)
  * </pre>
  *
  * <p>Threads: the event loop (one) runs every check that needs no I/O (Host, Origin, Content-Type, method, path, key,

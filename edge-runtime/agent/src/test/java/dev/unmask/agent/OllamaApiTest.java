@@ -158,9 +158,11 @@ class OllamaApiTest {
                 base,
                 "/api/generate",
                 "{\"model\": \"tiny\", \"prompt\": \"def square(x):\\n    return \", \"suffix\": \"\\n\\ndef cube(x):\\n\", "
-                        + "\"stream\": false, \"options\": {\"num_predict\": 8, \"steps\": 8, \"temperature\": 0}}"));
+                        + "\"stream\": false, \"keep_alive\": 0, \"options\": {\"num_predict\": 8, \"steps\": 8, "
+                        + "\"temperature\": 0}}"));
         assertFinal(r);
         assertTrue(r.get("prompt_eval_count").asInt() > 5, "the suffix is part of the prompt the model read: " + r);
+        assertEquals(0, json(get(base, "/api/ps")).get("models").size(), "keep_alive 0: unloaded once answered");
     }
 
     @Test
