@@ -262,13 +262,20 @@ public final class HubClient implements AutoCloseable {
 
     private void copy(InputStream body, Path target, boolean append, long limit, HubModelId id, RepoFile file)
             throws IOException {
-        Thread reader = Thread.currentThread();
         long[] lastProgress = {System.nanoTime()};
+        boolean[] stalled = {false};
         long stallNanos = settings.stallTimeout().toNanos();
+        // a read of the JDK's response stream is not interruptible (JDK 17), but closing the stream from another
+        // thread ends it with an IOException: that is how a stalled body is abandoned
         ScheduledFuture<?> guard = watchdog.scheduleAtFixedRate(
                 () -> {
                     if (System.nanoTime() - lastProgress[0] > stallNanos) {
-                        reader.interrupt(); // the JDK's response stream turns this into an IOException
+                        stalled[0] = true;
+                        try {
+                            body.close();
+                        } catch (IOException e) {
+                            // closed already
+                        }
                     }
                 },
                 Math.max(10, stallNanos / 4_000_000),
@@ -293,13 +300,12 @@ public final class HubClient implements AutoCloseable {
                 progress.transferred(n);
             }
         } catch (IOException e) {
-            if (Thread.interrupted()) {
+            if (stalled[0]) {
                 throw new IOException("no data for " + settings.stallTimeout().toSeconds() + " s", e);
             }
             throw e;
         } finally {
             guard.cancel(false);
-            Thread.interrupted(); // a late watchdog tick must not hit the caller's next wait
         }
         if (tooLong) {
             deleteQuietly(target);
