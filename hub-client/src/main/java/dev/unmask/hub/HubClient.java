@@ -1,5 +1,6 @@
 package dev.unmask.hub;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
@@ -108,7 +109,16 @@ public final class HubClient implements AutoCloseable {
                 if (response.statusCode() != 200) {
                     throw failure(response, id, null);
                 }
-                info = JSON.readTree(readAtMost(body, MAX_LISTING_BYTES, "the model info of " + id));
+                byte[] json = readAtMost(body, MAX_LISTING_BYTES, "the model info of " + id);
+                try {
+                    info = JSON.readTree(json);
+                } catch (JsonProcessingException e) {
+                    throw new HubException(
+                            HubException.Reason.BAD_RESPONSE,
+                            settings.endpoint() + " answered the model info of " + id + " with no JSON ("
+                                    + e.getOriginalMessage() + "): is HF_ENDPOINT a Hub or a mirror of one?",
+                            e);
+                }
             }
         } catch (IOException e) {
             throw unreachable(id, e);
