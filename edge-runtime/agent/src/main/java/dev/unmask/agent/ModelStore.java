@@ -10,6 +10,8 @@ import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageFolders;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.format.Verification;
+import dev.unmask.hub.HubModelId;
+import dev.unmask.hub.HubSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -73,6 +75,9 @@ public final class ModelStore {
     public record Listing(List<Installed> models, List<Broken> broken) {}
 
     private final Path root;
+
+    /** Where the Hub and its cache are, for {@code pull hf:...}: the environment (HF_ENDPOINT, HF_TOKEN...); tests set it. */
+    static volatile Supplier<HubSettings> hubSettings = HubSettings::fromEnvironment;
 
     public ModelStore(Path root) {
         this.root = root.toAbsolutePath().normalize();
@@ -210,7 +215,8 @@ public final class ModelStore {
 
     /**
      * Installs a package from a package folder, a {@code .zip} of one (the package at its top or in its one folder),
-     * or an {@code https://} URL of such a zip.
+     * an {@code https://} URL of such a zip, or a Hugging Face Hub repository that holds a package
+     * ({@code hf:ORG/NAME[@revision]}, downloaded through the Hugging Face cache).
      *
      * @param name     the model name; null = the manifest's name, lower-cased
      * @param replace  replace an installed model of that name
@@ -266,6 +272,38 @@ public final class ModelStore {
         }
     }
 
+    /**
+     * Copies a package out of a Hub snapshot folder: the manifest and the files it lists, each cut off at its listed
+     * size. Anything else the snapshot holds (a README, files an earlier Python download left) stays in the cache.
+     */
+    private static void copyListed(Path snapshot, Path to, String source) {
+        PackageManifest manifest = Manifests.read(snapshot);
+        try {
+            Files.createDirectories(to);
+            checkRoomFor(manifest, to, source);
+            try (InputStream in = Files.newInputStream(snapshot.resolve(PackageManifest.FILE_NAME))) {
+                copyAtMost(
+                        in,
+                        to.resolve(PackageManifest.FILE_NAME),
+                        MAX_MANIFEST_BYTES,
+                        source,
+                        PackageManifest.FILE_NAME);
+            }
+            for (var f : manifest.files().entrySet()) {
+                Path target = to.resolve(f.getKey()).normalize();
+                if (!target.startsWith(to)) {
+                    throw unlisted(source, f.getKey());
+                }
+                Files.createDirectories(target.getParent());
+                try (InputStream in = Files.newInputStream(snapshot.resolve(f.getKey()))) {
+                    copyAtMost(in, target, f.getValue().bytes(), source, f.getKey());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not copy " + snapshot + " (" + e.getMessage() + ")", e);
+        }
+    }
+
     /** Removes the installed model {@code name}: renamed away first, so it is gone at once even if deleting fails. */
     public void remove(String name) {
         Path dir = require(name);
@@ -275,6 +313,10 @@ public final class ModelStore {
     }
 
     private void fetch(String source, Path staging, Path content, Consumer<String> progress) {
+        if (HubModelId.isHub(source)) {
+            copyListed(HubPull.download(HubModelId.parse(source), hubSettings.get(), progress), content, source);
+            return;
+        }
         if (source.startsWith("https://") || source.startsWith("http://")) {
             Path zip = staging.resolve("download.zip");
             download(URI.create(source), zip, progress);

@@ -30,7 +30,9 @@ final class StoreCommands {
                         + "renamed into place, so a failed pull installs nothing.%n",
                 "Examples: unmask pull models/tiny-llada/package",
                 "          unmask pull tiny-llada.zip --name tiny",
-                "          unmask pull https://example.com/tiny-llada.zip"
+                "          unmask pull https://example.com/tiny-llada.zip",
+                "          unmask pull hf:ORG/NAME[@revision]   (a Hugging Face Hub repository holding a package; "
+                        + "HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HUB_OFFLINE apply)"
             })
     static final class Pull implements Callable<Integer> {
         @CommandLine.Spec
@@ -38,9 +40,9 @@ final class StoreCommands {
 
         @Parameters(
                 index = "0",
-                paramLabel = "<package folder | .zip | https URL>",
-                description =
-                        "a package folder written by 'unmask-pack convert', a .zip of one, or an https URL of such a zip")
+                paramLabel = "<package folder | .zip | https URL | hf:ORG/NAME>",
+                description = "a package folder written by 'unmask-pack convert', a .zip of one, an https URL of such "
+                        + "a zip, or a Hugging Face Hub repository that holds a package")
         String source;
 
         @Option(

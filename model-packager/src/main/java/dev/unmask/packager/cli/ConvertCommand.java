@@ -21,7 +21,12 @@ import picocli.CommandLine.Option;
                     + "model.safetensors.index.json, tokenizer.json) into a package folder.",
             "The package is written next to --out and renamed into place only once complete and verified.",
             "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package",
-            "Example: unmask-pack convert --from /path/to/Dream-v0-Instruct-7B --out dream-7b-int4 --quant int4"
+            "Example: unmask-pack convert --from /path/to/Dream-v0-Instruct-7B --out dream-7b-int4 --quant int4",
+            "Example: unmask-pack convert --from hf:GSAI-ML/LLaDA-8B-Instruct --out llada-8b-int4 --quant int4",
+            "A hf:ORG/NAME[@revision] checkpoint is downloaded from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN) into "
+                    + "its cache (HF_HUB_CACHE, as huggingface_hub lays it out): only config, tokenizer and "
+                    + "safetensors files, resumed if cut, each checked against its SHA-256; HF_HUB_OFFLINE=1 uses "
+                    + "the cache alone."
         })
 final class ConvertCommand implements Callable<Integer> {
 
@@ -36,8 +41,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(
             names = "--from",
             required = true,
-            paramLabel = "<checkpoint dir>",
-            description = "Hugging Face checkpoint folder")
+            paramLabel = "<checkpoint dir | hf:ORG/NAME[@revision]>",
+            description = "Hugging Face checkpoint folder, or a model on the Hugging Face Hub")
     Path from;
 
     @Option(
@@ -112,6 +117,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
+        HubCheckpoint.Source source = HubCheckpoint.resolve(this.from, err, noProgress); // hf:... is downloaded
+        Path from = source.folder();
+        String name = this.name != null ? this.name : source.name();
         WeightFormat format = WeightFormat.parse(dtype);
         GraphOptions options =
                 new GraphOptions(format, topK, fullLogits, MatMulNBitsLinear.fromOptions(quant, quantHead, format));
