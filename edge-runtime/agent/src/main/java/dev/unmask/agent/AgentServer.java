@@ -770,7 +770,7 @@ final class AgentServer implements AutoCloseable {
             preflight(x, origin != null);
             return;
         }
-        if (method.equals("POST")) {
+        if (method.equals("POST") && !(x.ollama && notFromABrowser(request))) {
             requireJson(request.getHeader("Content-Type"));
         }
         if (path.equals("/") && method.equals("HEAD")) {
@@ -1161,6 +1161,18 @@ final class AgentServer implements AutoCloseable {
             r.putHeader("Access-Control-Max-Age", "600");
         }
         r.setStatusCode(204).end();
+    }
+
+    /**
+     * Whether no browser sent it: every browser adds {@code Origin} to a POST (the Fetch standard, for every method
+     * but GET and HEAD) and the {@code Sec-Fetch-*} headers to every request. Ollama's own examples post with
+     * {@code curl -d '{...}'}, which declares the body form-encoded, and Ollama reads it as JSON all the same; on its
+     * routes such a request is read as JSON too, while any browser's is held to {@link #requireJson}.
+     */
+    private static boolean notFromABrowser(HttpServerRequest request) {
+        return request.getHeader("Origin") == null
+                && request.getHeader("Sec-Fetch-Site") == null
+                && request.getHeader("Sec-Fetch-Mode") == null;
     }
 
     /** A POST's body must be declared JSON: the types a web page may send cross-site without asking are not. */

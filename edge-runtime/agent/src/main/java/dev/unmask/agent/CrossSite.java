@@ -15,7 +15,8 @@ import java.util.stream.Collectors;
  *
  * <ul>
  *   <li>a POST must be {@code Content-Type: application/json}, which a page cannot send cross-site without a CORS
- *       preflight (the "simple" types {@code text/plain} and form encodings are refused with 415);
+ *       preflight (the "simple" types {@code text/plain} and form encodings are refused with 415; on the Ollama
+ *       routes only a browser's request is, see {@code AgentServer.notFromABrowser});
  *   <li>the {@code Host} must be a loopback name or address, so that a page on {@code evil.example} whose DNS name was
  *       rebound to 127.0.0.1 is refused (403); skipped when the agent listens beyond loopback, where its API key guards
  *       it;

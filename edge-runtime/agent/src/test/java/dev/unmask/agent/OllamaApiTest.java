@@ -215,6 +215,44 @@ class OllamaApiTest {
         return body.get("error").asText();
     }
 
+    /** A POST of {@code body} to {@code path} declared {@code contentType}, with the extra header pairs given. */
+    static HttpResponse<String> postAs(String path, String contentType, String body, String... headers)
+            throws Exception {
+        HttpRequest.Builder r = HttpRequest.newBuilder(base.resolve(path))
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            r.header(headers[i], headers[i + 1]);
+        }
+        return HttpClient.newHttpClient().send(r.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void curl_as_in_ollamas_docs_posts_form_encoded_json_and_is_answered_but_a_browser_is_held_to_json()
+            throws Exception {
+        String generate =
+                "{\"model\": \"tiny\", \"prompt\": \"def\", \"stream\": false, " + "\"options\": {\"num_predict\": 4}}";
+        // curl -d '{...}' declares application/x-www-form-urlencoded and sends no Origin
+        HttpResponse<String> curl = postAs("/api/generate", "application/x-www-form-urlencoded", generate);
+        assertEquals(200, curl.statusCode(), curl.body());
+        assertTrue(JSON.readTree(curl.body()).get("done").asBoolean(), curl.body());
+        // a page (even a loopback one) sends Origin and Sec-Fetch-*: it must declare JSON, which needs a preflight
+        HttpResponse<String> page = postAs(
+                "/api/generate", "text/plain", generate, "Origin", "http://localhost:3000", "Sec-Fetch-Mode", "cors");
+        assertEquals(415, page.statusCode(), page.body());
+        assertTrue(page.body().contains("application/json"), page.body());
+        assertEquals(
+                415,
+                postAs("/api/generate", "text/plain", generate, "Sec-Fetch-Site", "cross-site")
+                        .statusCode(),
+                "a browser's request without Origin is still a browser's");
+        assertEquals(
+                415,
+                postAs("/v1/completions", "application/x-www-form-urlencoded", "{}")
+                        .statusCode(),
+                "the OpenAI routes keep OpenAI's rule: JSON declared");
+    }
+
     @Test
     void errors_are_ollamas_shape_with_the_right_status() throws Exception {
         assertTrue(error(post(base, "/api/generate", "{\"model\": \"nope\", \"prompt\": \"x\"}"), 404)
