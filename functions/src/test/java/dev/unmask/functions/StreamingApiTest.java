@@ -103,8 +103,8 @@ class StreamingApiTest {
                     String text = path.contains("chat")
                             ? answer.at("/choices/0/message/content").asText()
                             : answer.at("/choices/0/text").asText();
-                    Assembled streamed =
-                            assemble(post(path, request + ", 'stream': true, 'stream_options': {'include_usage': true}}"));
+                    Assembled streamed = assemble(
+                            post(path, request + ", 'stream': true, 'stream_options': {'include_usage': true}}"));
                     assertEquals(text, streamed.text(), request);
                     assertEquals(answer.at("/choices/0/finish_reason").asText(), streamed.finishReason(), request);
                     assertNotNull(streamed.usage(), "the last chunk carries the usage");
@@ -127,7 +127,7 @@ class StreamingApiTest {
         assertEquals(64, plain.at("/usage/completion_tokens").asInt(), "the model fills the canvas: " + plain);
         assertTrue(
                 streamed.contents().size() >= 8,
-                "text every few steps, not a block at a time: " + streamed.contents().size() + " chunks "
-                        + streamed.contents());
+                "text every few steps, not a block at a time: "
+                        + streamed.contents().size() + " chunks " + streamed.contents());
     }
 }

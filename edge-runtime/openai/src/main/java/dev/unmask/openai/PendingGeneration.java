@@ -64,16 +64,12 @@ public final class PendingGeneration {
         }
         int regionStart = plan.layout().genStart();
         long[] start = plan.layout().tokens();
+        Integer[] committedAt = new Integer[plan.layout().genLength()]; // [region] the step that committed each position
+        for (int j = 0; j < committedAt.length; j++) {
+            committedAt[j] = start[regionStart + j] == maskId ? null : 0; // null while masked; 0: fixed from the start
+        }
+        TextStream stream = new TextStream(text);
         return new DenoisingListener() { // on the scheduler's thread
-            private final TextStream stream = new TextStream(text);
-            private final Integer[] committedAt = new Integer[plan.layout().genLength()]; // null while masked
-
-            {
-                for (int j = 0; j < committedAt.length; j++) {
-                    committedAt[j] = start[regionStart + j] == maskId ? null : 0; // 0: fixed before the first step
-                }
-            }
-
             private int steps;
 
             @Override
