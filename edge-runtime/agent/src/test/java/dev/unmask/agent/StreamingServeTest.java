@@ -149,7 +149,7 @@ class StreamingServeTest {
         assertEquals(plain.at("/choices/0/text").asText(), streamed.text());
         assertEquals(64, plain.at("/usage/completion_tokens").asInt(), "the model fills the canvas: " + plain);
         assertTrue(
-                streamed.contents().size() >= 8,
+                streamed.contents().size() >= 6,
                 "text every few steps, not a block at a time: "
                         + streamed.contents().size() + " chunks " + streamed.contents());
     }

@@ -153,7 +153,7 @@ class StreamingTest {
         assertEquals(plain.text(), s.joined());
         assertEquals(64, plain.tokens().length, "the model writes the whole canvas: " + plain.text());
         assertTrue(
-                s.duringRun().size() >= 8,
+                s.duringRun().size() >= 6,
                 "text flows every few steps, not once per block: "
                         + s.duringRun().size() + " chunks " + s.duringRun());
     }

@@ -64,7 +64,8 @@ public final class PendingGeneration {
         }
         int regionStart = plan.layout().genStart();
         long[] start = plan.layout().tokens();
-        Integer[] committedAt = new Integer[plan.layout().genLength()]; // [region] the step that committed each position
+        // [region] the step that committed each position
+        Integer[] committedAt = new Integer[plan.layout().genLength()];
         for (int j = 0; j < committedAt.length; j++) {
             committedAt[j] = start[regionStart + j] == maskId ? null : 0; // null while masked; 0: fixed from the start
         }
