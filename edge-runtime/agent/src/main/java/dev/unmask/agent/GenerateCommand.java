@@ -5,9 +5,11 @@ import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.CanvasLayout;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.decode.TextStream;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -52,6 +54,15 @@ final class GenerateCommand implements Callable<Integer> {
                     + "by default a message's text is plain text, so it cannot open a turn of another role")
     boolean allowSpecialTokens;
 
+    @Option(
+            names = "--stream",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "write the text as it becomes final, step by step (default; not with --json); "
+                    + "--no-stream writes it once at the end")
+    boolean stream;
+
     @Mixin
     OutputArgs output;
 
@@ -78,15 +89,49 @@ final class GenerateCommand implements Callable<Integer> {
             }
             DecodingPlan plan = decoding.plan(engine, input);
             CanvasLayout layout = plan.layout();
-            Progress progress = new Progress(
-                    spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
-            boolean showProgress = !output.quiet && System.console() != null;
-            DenoisingRun run = engine.start(plan, showProgress ? progress : DenoisingListener.NONE);
+            boolean streaming = stream && !output.json;
+            PrintWriter out = spec.commandLine().getOut();
+            TextStream text = new TextStream(engine.answerText(plan));
+            DenoisingListener listener;
+            if (streaming) {
+                // the text itself shows the progress: a status line on stderr would break into it on a terminal
+                listener = new DenoisingListener() {
+                    @Override
+                    public void onStep(StepEvent event) {
+                        write(out, text.next(event.canvas()));
+                    }
+                };
+            } else if (!output.quiet && System.console() != null) {
+                listener = new Progress(
+                        spec.commandLine().getErr(), engine.traits().maskId(), layout.genStart(), layout.genLength());
+            } else {
+                listener = DenoisingListener.NONE;
+            }
+            DenoisingRun run = engine.start(plan, listener);
             run.runToEnd(engine.model());
-            progress.done();
+            if (listener instanceof Progress progress) {
+                progress.done();
+            }
             Generation g = engine.finish(run);
-            output.report(spec, g, g.text());
+            if (streaming) {
+                // the same bytes as without streaming: the answer, then a newline
+                write(out, text.rest(g.text()));
+                out.println();
+                out.flush();
+                if (!output.quiet) {
+                    Output.summary(spec.commandLine().getErr(), g);
+                }
+            } else {
+                output.report(spec, g, g.text());
+            }
             return ExitCodes.OK;
+        }
+    }
+
+    private static void write(PrintWriter out, String delta) {
+        if (!delta.isEmpty()) {
+            out.print(delta);
+            out.flush();
         }
     }
 }

@@ -180,7 +180,12 @@ public final class Engine implements AutoCloseable {
     /** The rendering of a plan's text: final answer, settled stream prefix, drafts. */
     public AnswerText answerText(DecodingPlan plan) {
         return new AnswerText(
-                plan.layout(), plan.options(), traits, tokenizer::decode, t -> tokenizer.encode(t, false));
+                plan.layout(),
+                plan.options(),
+                traits,
+                tokenizer::decode,
+                t -> tokenizer.encode(t, false),
+                tokenizer.keepsTrailingSpace());
     }
 
     /** Starts a planned request for step-by-step batching. */

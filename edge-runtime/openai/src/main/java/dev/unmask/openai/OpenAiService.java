@@ -215,7 +215,8 @@ public final class OpenAiService {
         String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         PendingGeneration pending = new PendingGeneration(kind, id, created, m.id(), plan, params);
-        DenoisingListener listener = pending.listener(m.engine().answerText(plan));
+        DenoisingListener listener = pending.listener(
+                m.engine().answerText(plan), m.engine().traits().maskId());
         try {
             pending.submitted(m.scheduler().submit(plan, listener));
         } catch (RuntimeException e) {

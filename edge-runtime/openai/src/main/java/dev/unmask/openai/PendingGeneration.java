@@ -5,9 +5,11 @@ import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DraftText;
+import dev.unmask.engine.decode.TextStream;
 import dev.unmask.engine.request.DecodingPlan;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
@@ -52,30 +54,39 @@ public final class PendingGeneration {
     }
 
     /**
-     * The listener that turns finalised blocks (and, when diffusing, every step) into stream events. A delta is only
-     * ever the growth of {@link AnswerText#settled}, which is a prefix of the final text.
+     * The listener that turns every step into stream events: the text that became final with it ({@link TextStream},
+     * the engine's one rule, so a delta is only ever a prefix of the rest of the final text) and, when diffusing, the
+     * whole draft with the step that committed each position.
      */
-    DenoisingListener listener(AnswerText text) {
+    DenoisingListener listener(AnswerText text, long maskId) {
         if (!params.stream()) {
             return DenoisingListener.NONE;
         }
-        return new DenoisingListener() {
-            private String planned = ""; // the settled text already queued, on the scheduler's thread
+        int regionStart = plan.layout().genStart();
+        long[] start = plan.layout().tokens();
+        // [region] the step that committed each position
+        Integer[] committedAt = new Integer[plan.layout().genLength()];
+        for (int j = 0; j < committedAt.length; j++) {
+            committedAt[j] = start[regionStart + j] == maskId ? null : 0; // null while masked; 0: fixed from the start
+        }
+        TextStream stream = new TextStream(text);
+        return new DenoisingListener() { // on the scheduler's thread
+            private int steps;
 
             @Override
             public void onStep(StepEvent e) {
+                steps++;
                 if (params.diffusion().diffusing()) {
+                    for (Commit c : e.committed()) {
+                        committedAt[c.position() - regionStart] = steps;
+                    }
                     DraftText d = text.draft(e.canvas());
-                    events.add(new Draft(e.block(), e.step(), d.text(), d.masked()));
+                    events.add(
+                            new Draft(e.block(), e.step(), d.text(), d.masked(), Arrays.asList(committedAt.clone())));
                 }
-            }
-
-            @Override
-            public void onBlock(BlockEvent e) {
-                String settled = text.settled(e.canvas(), e.end());
-                if (settled.length() > planned.length() && settled.startsWith(planned)) {
-                    events.add(settled.substring(planned.length()));
-                    planned = settled;
+                String delta = stream.next(e.canvas());
+                if (!delta.isEmpty()) {
+                    events.add(delta);
                 }
             }
         };
@@ -154,7 +165,7 @@ public final class PendingGeneration {
     }
 
     /**
-     * Writes the answer as server-sent events, flushing each: blocks as they are finalised, drafts when diffusing,
+     * Writes the answer as server-sent events, flushing each: the text as it becomes final, drafts when diffusing,
      * the finish chunk, the usage chunk when asked for, {@code [DONE]}. A failure after the stream began is sent as
      * an error event. When writing fails (the client went away) the request is cancelled and the exception rethrown.
      */
@@ -256,20 +267,9 @@ public final class PendingGeneration {
         }
     }
 
-    /**
-     * What the stream still owes once {@code sent} went out: the rest of the final text. The deltas are settled
-     * prefixes of it, so this is the text after {@code sent}; should a decoder ever break that, the tail after the
-     * longest common prefix is sent rather than nothing, so that no text of the answer is lost.
-     */
+    /** What the stream still owes once {@code sent} went out: {@link TextStream#tail}. */
     static String tail(String text, String sent) {
-        if (text.startsWith(sent)) {
-            return text.substring(sent.length());
-        }
-        int common = 0;
-        while (common < Math.min(text.length(), sent.length()) && text.charAt(common) == sent.charAt(common)) {
-            common++;
-        }
-        return text.substring(common);
+        return TextStream.tail(text, sent);
     }
 
     private Object content(String delta) {

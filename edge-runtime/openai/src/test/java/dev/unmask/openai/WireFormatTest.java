@@ -78,6 +78,13 @@ class WireFormatTest {
     }
 
     @Test
+    void aDraftCarriesTheStepThatCommittedEachPositionNullWhileMasked() {
+        assertEquals(
+                q("{'block':0,'step':1,'text':'def \u2591\u2591','masked':2,'committed_at_step':[0,2,null,null]}"),
+                Json.write(new Draft(0, 1, "def \u2591\u2591", 2, java.util.Arrays.asList(0, 2, null, null))));
+    }
+
+    @Test
     void aTextCompletion() {
         assertEquals(
                 q("{'id':'cmpl-1','object':'text_completion','created':7,'model':'m',"

@@ -21,8 +21,12 @@ public final class AnswerText {
     private final Function<long[], String> decoder;
     private final Function<String, long[]> encoder;
     private final int holdBack;
+    private final boolean holdsTrailingSpace;
 
     /**
+     * A rendering that holds trailing whitespace back from {@link #settled}, as it must when it does not know the
+     * decoder.
+     *
      * @param decoder ids to text (special tokens skipped)
      * @param encoder text to ids without a BOS: the tokens of a text cut before a stop sequence
      */
@@ -32,6 +36,21 @@ public final class AnswerText {
             ModelTraits traits,
             Function<long[], String> decoder,
             Function<String, long[]> encoder) {
+        this(layout, options, traits, decoder, encoder, false);
+    }
+
+    /**
+     * @param decoderKeepsTrailingSpace true when more tokens never change the trailing whitespace of a decoded text
+     *     (a byte-level BPE: {@code Tokenizer.keepsTrailingSpace}), so a stream may send it at once
+     */
+    public AnswerText(
+            CanvasLayout layout,
+            DecodingOptions options,
+            ModelTraits traits,
+            Function<long[], String> decoder,
+            Function<String, long[]> encoder,
+            boolean decoderKeepsTrailingSpace) {
+        this.holdsTrailingSpace = !decoderKeepsTrailingSpace;
         this.layout = layout;
         this.options = options;
         this.traits = traits;
@@ -59,21 +78,58 @@ public final class AnswerText {
 
     /**
      * The part of the text that can no longer change once the positions before {@code end} are resolved, safe to
-     * stream: the text before {@code end}, less a tail that may still change (a partial stop sequence, a character
-     * whose UTF-8 bytes are split between tokens, whitespace that decoding may clean up against what follows), or
-     * the text before a stop sequence once one is there.
+     * stream (see {@link TextStream}, the one user of this rule on every surface). Of the text before {@code end} it
+     * keeps the sure part, less what a stop sequence may still claim:
+     *
+     * <ul>
+     *   <li>a trailing U+FFFD is a character whose UTF-8 bytes are split between tokens (a byte-level decoder writes
+     *       the incomplete sequence as U+FFFD until its last byte is there), so it and what follows are held;
+     *   <li>trailing whitespace is held until text follows it, unless the decoder is known to keep it: one that cleans
+     *       up spaces (WordPiece's {@code cleanup}: {@code " ." -> "."}) may drop it against the next token;
+     *   <li>of that sure text, the last {@code longest stop - 1} characters are held (a stop sequence may be starting
+     *       there), and the text is cut before a stop sequence found in it;
+     *   <li>a cut never falls between the two halves of a surrogate pair.
+     * </ul>
+     *
+     * Once a stop sequence lies far enough back that no other one can start before it unseen, the text before it is
+     * the final text.
      */
     public String settled(long[] canvas, int end) {
         String whole = decoder.apply(kept(canvas, Math.min(end, regionEnd())));
-        String text = cutAtStop(whole);
-        int cut = Math.min(text.length(), Math.max(0, whole.length() - holdBack));
-        if (cut == text.length() && text.length() < whole.length()) {
-            return text; // a stop sequence is there, too far back for another one to start before it unseen
+        int sure = whole.length();
+        while (sure > 0
+                && (whole.charAt(sure - 1) == '\uFFFD'
+                        || (holdsTrailingSpace && Character.isWhitespace(whole.charAt(sure - 1))))) {
+            sure--;
         }
-        while (cut > 0 && (text.charAt(cut - 1) == '\uFFFD' || Character.isWhitespace(text.charAt(cut - 1)))) {
-            cut--; // a split UTF-8 character; whitespace that decoding may clean up against what follows (" ." -> ".")
+        String text = whole.substring(0, sure);
+        int stop = stopAt(text);
+        if (stop >= 0 && stop <= sure - holdBack) {
+            return text.substring(
+                    0, stop); // final: a stop starting earlier would end inside the sure text, and it does not
+        }
+        int cut = Math.max(0, sure - holdBack);
+        if (stop >= 0) {
+            cut = Math.min(cut, stop);
+        }
+        if (cut > 0 && Character.isHighSurrogate(text.charAt(cut - 1))) {
+            cut--; // never half a character: JSON cannot carry a lone surrogate
         }
         return text.substring(0, cut);
+    }
+
+    /** {@link #settled} of everything resolved so far: the region's text up to its first still-masked position. */
+    public String settled(long[] canvas) {
+        return settled(canvas, firstMasked(canvas));
+    }
+
+    /** The region's first still-masked canvas position, or the region's end when none is. */
+    public int firstMasked(long[] canvas) {
+        int end = layout.genStart();
+        while (end < regionEnd() && canvas[end] != traits.maskId()) {
+            end++;
+        }
+        return end;
     }
 
     /** Whether the resolved leading text (up to the first mask) already contains a stop sequence. */
@@ -81,11 +137,7 @@ public final class AnswerText {
         if (options.stopSequences().isEmpty()) {
             return false;
         }
-        int end = layout.genStart();
-        while (end < regionEnd() && canvas[end] != traits.maskId()) {
-            end++;
-        }
-        String text = decoder.apply(kept(canvas, end));
+        String text = decoder.apply(kept(canvas, firstMasked(canvas)));
         return options.stopSequences().stream().anyMatch(text::contains);
     }
 
@@ -139,14 +191,20 @@ public final class AnswerText {
     }
 
     private String cutAtStop(String text) {
-        int cut = text.length();
+        int at = stopAt(text);
+        return at < 0 ? text : text.substring(0, at);
+    }
+
+    /** Where the earliest stop sequence starts in {@code text}, or -1. */
+    private int stopAt(String text) {
+        int cut = -1;
         for (String stop : options.stopSequences()) {
             int at = text.indexOf(stop);
-            if (at >= 0) {
-                cut = Math.min(cut, at);
+            if (at >= 0 && (cut < 0 || at < cut)) {
+                cut = at;
             }
         }
-        return text.substring(0, cut);
+        return cut;
     }
 
     private int regionEnd() {

@@ -5,6 +5,8 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
 import java.io.IOException;
@@ -36,10 +38,15 @@ public final class Tokenizer implements AutoCloseable {
     /** The added tokens' spellings, longest first: what the library matches in any text before it splits words. */
     private final ControlTokens controlTokens;
 
-    private Tokenizer(HuggingFaceTokenizer tokenizer, Path file, ControlTokens controlTokens) {
+    /** Whether text decoded from more tokens keeps the trailing whitespace of the shorter text (see {@link #decoders}). */
+    private final boolean keepsTrailingSpace;
+
+    private Tokenizer(
+            HuggingFaceTokenizer tokenizer, Path file, ControlTokens controlTokens, boolean keepsTrailingSpace) {
         this.tokenizer = tokenizer;
         this.file = file;
         this.controlTokens = controlTokens;
+        this.keepsTrailingSpace = keepsTrailingSpace;
     }
 
     /**
@@ -62,7 +69,11 @@ public final class Tokenizer implements AutoCloseable {
                     .optPadding(false)
                     .build();
             try {
-                return new Tokenizer(tokenizer, tokenizerJson, new ControlTokens(addedTokens(tokenizerJson)));
+                return new Tokenizer(
+                        tokenizer,
+                        tokenizerJson,
+                        new ControlTokens(addedTokens(tokenizerJson)),
+                        KEEPS_TRAILING_SPACE.containsAll(decoders(tokenizerJson)));
             } catch (IOException | RuntimeException e) {
                 tokenizer.close();
                 throw e;
@@ -199,6 +210,59 @@ public final class Tokenizer implements AutoCloseable {
             }
         }
         return List.copyOf(spellings);
+    }
+
+    /**
+     * The decoders of the Hugging Face tokenizers library (Rust, {@code tokenizers/src/decoders/}) that never change a
+     * decoded text's trailing whitespace when more tokens follow: each maps tokens to text on its own
+     * ({@code ByteLevel}, {@code ByteFallback}, {@code Replace}, {@code Fuse}) or touches only the start
+     * ({@code Metaspace}'s prefix space; {@code Strip} checked for {@code stop: 0}). Not in it: {@code WordPiece}
+     * (its {@code cleanup} turns {@code " ."} into {@code "."}), {@code BPEDecoder} (its suffix becomes a space only
+     * between tokens), {@code CTC}, and any decoder this list does not know.
+     */
+    static final Set<String> KEEPS_TRAILING_SPACE =
+            Set.of("ByteLevel", "ByteFallback", "Replace", "Fuse", "Metaspace", "Strip", "Sequence");
+
+    /**
+     * Whether the text of some tokens keeps its trailing whitespace when more tokens follow, as it does under every
+     * byte-level BPE (LLaDA's, Qwen's): then a stream need not hold whitespace back ({@code AnswerText#settled}).
+     * False when the package's decoder may clean up spaces against the next token, or is not known.
+     */
+    public boolean keepsTrailingSpace() {
+        return keepsTrailingSpace;
+    }
+
+    /**
+     * The {@code type} of {@code tokenizer.json}'s {@code decoder} and of every decoder nested in it (a
+     * {@code Sequence}'s {@code decoders}); a {@code Strip} that strips the end is reported as {@code "Strip(end)"}.
+     * No decoder at all (the library then joins tokens with a space, only between them) is an empty set.
+     */
+    static Set<String> decoders(Path tokenizerJson) throws IOException {
+        Set<String> types = new LinkedHashSet<>();
+        ObjectMapper mapper = new ObjectMapper();
+        try (JsonParser p = mapper.getFactory().createParser(tokenizerJson.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException(tokenizerJson + " is not a JSON object");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("decoder") && value == JsonToken.START_OBJECT) {
+                    collectDecoders(mapper.readTree(p), types);
+                } else {
+                    p.skipChildren();
+                }
+            }
+        }
+        return types;
+    }
+
+    private static void collectDecoders(JsonNode decoder, Set<String> types) {
+        String type = decoder.path("type").asText("");
+        types.add(type.equals("Strip") && decoder.path("stop").asInt(0) > 0 ? "Strip(end)" : type);
+        for (JsonNode inner : decoder.path("decoders")) {
+            collectDecoders(inner, types);
+        }
     }
 
     public Path file() {

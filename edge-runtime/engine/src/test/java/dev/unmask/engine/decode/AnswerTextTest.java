@@ -98,6 +98,81 @@ class AnswerTextTest {
                 overlapping.answer(canvas(0, 10, 11, 12, 14, 15, 16, 10, 10)).text());
     }
 
+    /** Tokens 100..255 are bytes: a byte-level decoder, which writes an incomplete UTF-8 sequence as U+FFFD. */
+    static final Function<long[], String> BYTES = ids -> {
+        StringBuilder out = new StringBuilder();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        for (long t : ids) {
+            if (t >= 100) {
+                bytes.write((int) (t - 100 + 0x80));
+            } else {
+                out.append(new String(bytes.toByteArray(), java.nio.charset.StandardCharsets.UTF_8));
+                bytes.reset();
+                out.append(LETTERS.apply(new long[] {t}));
+            }
+        }
+        return out.append(new String(bytes.toByteArray(), java.nio.charset.StandardCharsets.UTF_8))
+                .toString();
+    };
+
+    /** The byte tokens of {@code c}'s UTF-8 bytes above 0x7F. */
+    static long[] bytesOf(String c) {
+        byte[] b = c.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long[] t = new long[b.length];
+        for (int i = 0; i < b.length; i++) {
+            t[i] = (b[i] & 0xFF) - 0x80 + 100;
+        }
+        return t;
+    }
+
+    @Test
+    void a_character_split_between_tokens_is_held_whole_and_counts_for_no_stop_until_it_is_there() {
+        long[] euro = bytesOf("\u20AC"); // 3 bytes
+        CanvasLayout layout = CanvasLayout.continuation(new long[] {0}, 6, MASK);
+        AnswerText t = new AnswerText(
+                layout,
+                DecodingOptions.defaults().toBuilder()
+                        .stopSequences(List.of("a\u20AC"))
+                        .build(),
+                TRAITS,
+                BYTES,
+                ENCODE,
+                true);
+        long[] split = canvas(0, 11, 10, euro[0], euro[1], MASK, MASK);
+        assertEquals("b", t.settled(split), "'ba' + half of '\u20AC': the 'a' may start the stop 'a\u20AC'");
+        long[] whole = canvas(0, 11, 10, euro[0], euro[1], euro[2], MASK);
+        assertEquals("b", t.settled(whole), "the stop is there: the text before it is final");
+        assertEquals("b", t.answer(whole).text());
+    }
+
+    @Test
+    void a_cut_never_falls_inside_a_surrogate_pair() {
+        long[] grin = bytesOf("\uD83D\uDE00"); // U+1F600: 4 bytes, 2 UTF-16 chars
+        CanvasLayout layout = CanvasLayout.continuation(new long[] {0}, 7, MASK);
+        AnswerText t = new AnswerText(
+                layout,
+                DecodingOptions.defaults().toBuilder()
+                        .stopSequences(List.of("xy"))
+                        .build(),
+                TRAITS,
+                BYTES,
+                ENCODE,
+                true);
+        String settled = t.settled(canvas(0, 10, grin[0], grin[1], grin[2], grin[3], MASK, MASK));
+        assertEquals("a", settled, "holding one character back for the stop holds the whole emoji");
+    }
+
+    @Test
+    void trailing_whitespace_is_held_only_when_the_decoder_may_change_it() {
+        CanvasLayout layout = CanvasLayout.continuation(new long[] {0}, 5, MASK);
+        long[] spaced = canvas(0, 10, 9, 9, MASK, MASK);
+        assertEquals("a", text(layout, DecodingOptions.defaults()).settled(spaced), "an unknown decoder");
+        assertEquals(
+                "a  ",
+                new AnswerText(layout, DecodingOptions.defaults(), TRAITS, LETTERS, ENCODE, true).settled(spaced),
+                "a byte-level decoder");
+    }
+
     @Test
     void the_stop_check_reads_only_the_resolved_leading_text() {
         CanvasLayout layout = CanvasLayout.continuation(new long[] {0}, 4, MASK);

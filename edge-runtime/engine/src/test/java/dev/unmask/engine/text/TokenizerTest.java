@@ -2,16 +2,20 @@ package dev.unmask.engine.text;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.testing.Repo;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TokenizerTest {
 
@@ -27,6 +31,33 @@ class TokenizerTest {
     @AfterAll
     static void close() {
         tokenizer.close();
+    }
+
+    @Test
+    void a_byte_level_decoder_keeps_trailing_whitespace_and_one_that_cleans_up_spaces_does_not(@TempDir Path dir)
+            throws java.io.IOException {
+        assertTrue(
+                tokenizer.keepsTrailingSpace(),
+                "tiny-llada's ByteLevel decoder: " + Tokenizer.decoders(tokenizer.file()));
+        String text = "def f():\n    ";
+        long[] ids = tokenizer.encode(text + "return 1", false);
+        for (int n = 1; n < ids.length; n++) {
+            String shorter = tokenizer.decode(java.util.Arrays.copyOf(ids, n));
+            assertTrue(tokenizer.decode(ids).startsWith(shorter), "'" + shorter + "' is kept as it is");
+        }
+        Path wordPiece = dir.resolve("tokenizer.json");
+        Files.writeString(
+                wordPiece,
+                "{\"version\": \"1.0\", \"added_tokens\": [], \"decoder\": {\"type\": \"Sequence\", \"decoders\": "
+                        + "[{\"type\": \"Replace\"}, {\"type\": \"WordPiece\", \"prefix\": \"##\", \"cleanup\": true}]},"
+                        + " \"model\": {\"vocab\": {\"decoder\": 1}}}");
+        assertEquals(Set.of("Sequence", "Replace", "WordPiece"), Tokenizer.decoders(wordPiece));
+        assertFalse(Tokenizer.KEEPS_TRAILING_SPACE.containsAll(Tokenizer.decoders(wordPiece)));
+        Files.writeString(
+                wordPiece,
+                "{\"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Fuse\"}, "
+                        + "{\"type\": \"Strip\", \"content\": \" \", \"start\": 0, \"stop\": 1}]}}");
+        assertFalse(Tokenizer.KEEPS_TRAILING_SPACE.containsAll(Tokenizer.decoders(wordPiece)), "a Strip of the end");
     }
 
     @Test
