@@ -71,7 +71,16 @@ final class Unsupported {
                                 + "\": 0 or leave it out");
             }
         }
-        for (String field : new String[] {"audio", "modalities", "prediction"}) {
+        JsonNode functionCall = body.get("function_call"); // the deprecated spelling of tool_choice
+        if (functionCall != null
+                && !functionCall.isNull()
+                && !(functionCall.isTextual() && functionCall.textValue().equals("none"))) {
+            throw ApiException.invalid(
+                    "function_call",
+                    "unsupported_parameter",
+                    "'function_call' (tool calling) is not supported: leave it out or send \"none\"");
+        }
+        for (String field : new String[] {"audio", "modalities", "prediction", "web_search_options"}) {
             if (chat && Fields.given(body, field)) {
                 throw ApiException.invalid(
                         field, "unsupported_parameter", "'" + field + "' is not supported: leave it out");
