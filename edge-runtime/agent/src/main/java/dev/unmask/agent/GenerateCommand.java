@@ -65,6 +65,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         output.applyLogLevel();
         try (Engine engine = model.open()) {
+            output.check(engine);
             GenerationRequest.Prompt input;
             if (chat || system != null) {
                 List<ChatMessage> messages = new ArrayList<>();
@@ -85,7 +86,7 @@ final class GenerateCommand implements Callable<Integer> {
             run.runToEnd(engine.model());
             progress.done();
             Generation g = engine.finish(run);
-            output.report(spec, g, g.text());
+            output.report(spec, g, g.text(), engine);
             return ExitCodes.OK;
         }
     }

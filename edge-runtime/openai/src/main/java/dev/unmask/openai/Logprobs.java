@@ -50,8 +50,8 @@ public final class Logprobs {
             List<Map<String, Double>> topLogprobs,
             List<Integer> textOffset) {}
 
-    /** The chat shape of {@code entries}, each with at most {@code top} candidates. */
-    static Chat chat(List<TokenLogprob> entries, int top, Tokenizer tokenizer) {
+    /** The chat shape of {@code entries}, each with at most {@code top} candidates (also {@code unmask generate --json}). */
+    public static Chat chat(List<TokenLogprob> entries, int top, Tokenizer tokenizer) {
         List<Token> content = new ArrayList<>(entries.size());
         for (TokenLogprob e : entries) {
             List<Top> alternatives = new ArrayList<>();
