@@ -291,7 +291,7 @@ class OpenAiApiTest {
                 "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'max_tokens': 511}        | 400 | context_length_exceeded    | max_tokens",
                 "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'cfg_scale': 2}           | 400 | invalid_value              | cfg_scale",
                 "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'remasking': 'best'}      | 400 | invalid_value              | remasking",
-                "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'n': 3}                   | 400 | unsupported_parameter      | n",
+                "/v1/completions      | {'model': 'tiny-llada', 'prompt': 'x', 'n': 9}                   | 400 | invalid_value              | n",
                 "/v1/chat/completions | {'model': 'tiny-llada', 'messages': [{'role': 'user', 'content': 'x'}], 'tools': [{'type': 'function'}]} | 400 | unsupported_parameter | tools",
                 "/v1/completions      | {'model': 'gpt-4', 'prompt': 'x'}                                | 404 | model_not_found            | model",
             })

@@ -76,6 +76,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         output.applyLogLevel();
         try (Engine engine = model.open()) {
+            output.check(engine);
             GenerationRequest.Prompt input;
             if (chat || system != null) {
                 List<ChatMessage> messages = new ArrayList<>();
@@ -122,7 +123,7 @@ final class GenerateCommand implements Callable<Integer> {
                     Output.summary(spec.commandLine().getErr(), g);
                 }
             } else {
-                output.report(spec, g, g.text());
+                output.report(spec, g, g.text(), engine);
             }
             return ExitCodes.OK;
         }

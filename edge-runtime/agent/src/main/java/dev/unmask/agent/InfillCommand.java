@@ -73,6 +73,7 @@ final class InfillCommand implements Callable<Integer> {
         }
         output.applyLogLevel();
         try (Engine engine = model.open()) {
+            output.check(engine);
             GenerationRequest request = decoding.request(
                     text != null
                             ? new GenerationRequest.Prompt.Placeholders(text)
@@ -86,7 +87,7 @@ final class InfillCommand implements Callable<Integer> {
             if (whole) {
                 shown = text != null ? engine.tokenizer().decode(g.denoised().canvas()) : prefix + g.text() + suffix;
             }
-            output.report(spec, g, shown);
+            output.report(spec, g, shown, engine);
             return ExitCodes.OK;
         }
     }

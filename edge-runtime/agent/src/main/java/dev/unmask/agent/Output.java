@@ -1,5 +1,6 @@
 package dev.unmask.agent;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unmask.engine.Generation;
@@ -13,6 +14,15 @@ final class Output {
     private Output() {}
 
     static void print(PrintWriter out, Generation g, String text, boolean json) {
+        print(out, g, text, json, null);
+    }
+
+    /** The JSON object with {@code "logprobs"}: one entry per token, as the API's chat {@code logprobs.content}. */
+    static void print(PrintWriter out, Generation g, String text, JsonNode logprobs) {
+        print(out, g, text, true, logprobs);
+    }
+
+    private static void print(PrintWriter out, Generation g, String text, boolean json, JsonNode logprobs) {
         if (json) {
             ObjectNode node = JSON.createObjectNode();
             node.put("text", text);
@@ -23,6 +33,9 @@ final class Output {
             node.put("steps", g.steps());
             node.put("model_ms", g.modelNanos() / 1e6);
             node.put("sampler_ms", g.samplerNanos() / 1e6);
+            if (logprobs != null) {
+                node.set("logprobs", logprobs);
+            }
             out.println(node.toString());
         } else {
             out.println(text);

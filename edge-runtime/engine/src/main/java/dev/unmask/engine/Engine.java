@@ -6,6 +6,7 @@ import dev.unmask.engine.decode.Denoised;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
 import dev.unmask.engine.decode.ModelTraits;
+import dev.unmask.engine.decode.TokenLogprob;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
@@ -22,6 +23,7 @@ import dev.unmask.engine.text.Tokenizer;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -202,6 +204,15 @@ public final class Engine implements AutoCloseable {
     public Generation finish(DenoisingRun run) {
         Denoised d = run.result();
         AnswerText.Answer answer = run.text().answer(d.canvas());
+        int[] positions = run.text().keptPositions(d.canvas());
+        long[] tokens = answer.tokens();
+        List<TokenLogprob> logprobs = new ArrayList<>(tokens.length);
+        for (int i = 0; i < tokens.length; i++) {
+            // a stop sequence's cut re-encodes the text: its tokens match the canvas's up to the cut, where the last
+            // one may differ and reads as that position's candidate (or UNLIKELY)
+            TokenLogprob at = i < positions.length ? run.logprob(positions[i]) : null;
+            logprobs.add(at == null ? new TokenLogprob(tokens[i], 0.0, List.of()) : at.as(tokens[i]));
+        }
         return new Generation(
                 answer.text(),
                 answer.tokens(),
@@ -210,7 +221,8 @@ public final class Engine implements AutoCloseable {
                 d.steps(),
                 d.modelNanos(),
                 d.samplerNanos(),
-                d);
+                d,
+                logprobs);
     }
 
     private String tokenText(Integer id) {

@@ -2,6 +2,8 @@ package dev.unmask.engine;
 
 import dev.unmask.engine.decode.Denoised;
 import dev.unmask.engine.decode.FinishReason;
+import dev.unmask.engine.decode.TokenLogprob;
+import java.util.List;
 
 /**
  * The answer to one request.
@@ -15,6 +17,9 @@ import dev.unmask.engine.decode.FinishReason;
  * @param modelNanos   time in the model's forward passes
  * @param samplerNanos time choosing and committing tokens
  * @param denoised     the final canvas and its region, for callers that want every token
+ * @param logprobs     [tokens] for each of {@code tokens}, its log-probability at the step that committed it and the
+ *                     candidates there ({@link TokenLogprob}); a token the request fixed has log-probability 0 and
+ *                     no candidates
  */
 public record Generation(
         String text,
@@ -24,7 +29,25 @@ public record Generation(
         int steps,
         long modelNanos,
         long samplerNanos,
-        Denoised denoised) {
+        Denoised denoised,
+        List<TokenLogprob> logprobs) {
+
+    public Generation {
+        logprobs = logprobs == null ? List.of() : List.copyOf(logprobs);
+    }
+
+    /** Without log-probabilities. */
+    public Generation(
+            String text,
+            long[] tokens,
+            int promptTokens,
+            FinishReason reason,
+            int steps,
+            long modelNanos,
+            long samplerNanos,
+            Denoised denoised) {
+        this(text, tokens, promptTokens, reason, steps, modelNanos, samplerNanos, denoised, List.of());
+    }
 
     /** Generated tokens per second of model plus sampler time. */
     public double tokensPerSecond() {

@@ -72,35 +72,56 @@ public final class BatchScheduler implements AutoCloseable {
      * @throws UnmaskException          {@link Failure#SHUTTING_DOWN} once {@link #close()} has begun
      */
     public Ticket submit(DecodingPlan plan, DenoisingListener listener) {
+        return submitAll(List.of(plan), List.of(listener)).get(0);
+    }
+
+    /**
+     * Queues the choices of one request ({@code n} of OpenAI's API) as consecutive rows: all or none. They take
+     * {@code plans.size()} places, checked together before any run starts (a full server refuses before work); the
+     * worker takes them into the batch in order, so with room for all they share every forward pass.
+     *
+     * @param listeners one per plan
+     * @throws QueueFullException       when the places are not free
+     * @throws IllegalArgumentException when the engine refuses a plan, or there are more plans than the batch holds
+     * @throws UnmaskException          {@link Failure#SHUTTING_DOWN} once {@link #close()} has begun
+     */
+    public List<Ticket> submitAll(List<DecodingPlan> plans, List<DenoisingListener> listeners) {
+        int places = plans.size();
+        if (places < 1 || places > maxBatch || listeners.size() != places) {
+            throw new IllegalArgumentException("A request's choices are rows of one batch: 1 to " + maxBatch
+                    + " plans, one listener each; got " + places + " plans and " + listeners.size() + " listeners");
+        }
         synchronized (lock) {
             if (closed) {
                 throw shuttingDown();
             }
-            refuseWhenFull(); // before engine.start: a refusal costs no work
-            starting++; // holds its place, and close() waits for it: the engine is in use until the run is queued
+            refuseWhenFull(places); // before engine.start: a refusal costs no work
+            starting += places; // holds their places, and close() waits: the engine is in use until the runs are queued
         }
-        Ticket ticket;
+        List<Ticket> tickets = new ArrayList<>(places);
         try {
-            ticket = new Ticket(engine.start(plan, listener));
+            for (int i = 0; i < places; i++) {
+                tickets.add(new Ticket(engine.start(plans.get(i), listeners.get(i))));
+            }
         } catch (RuntimeException | Error e) {
             synchronized (lock) {
-                starting--;
+                starting -= places;
                 lock.notifyAll();
             }
             throw e;
         }
         synchronized (lock) {
-            starting--;
+            starting -= places;
             try {
                 if (closed) {
                     throw shuttingDown();
                 }
-                queue.addLast(ticket); // its place was held since the check
+                queue.addAll(tickets); // their places were held since the check
             } finally {
-                lock.notifyAll(); // the worker (a new ticket) and close() (one submit fewer)
+                lock.notifyAll(); // the worker (new tickets) and close() (submits fewer)
             }
         }
-        return ticket;
+        return tickets;
     }
 
     /**
@@ -112,11 +133,16 @@ public final class BatchScheduler implements AutoCloseable {
      * @throws UnmaskException          {@link Failure#SHUTTING_DOWN} once {@link #close()} has begun
      */
     public void admit() {
+        admit(1);
+    }
+
+    /** As {@link #admit()}, for a request that takes {@code places} rows (its {@code n} choices). */
+    public void admit(int places) {
         synchronized (lock) {
             if (closed) {
                 throw shuttingDown();
             }
-            refuseWhenFull();
+            refuseWhenFull(places);
         }
     }
 
@@ -136,9 +162,9 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /** Free places in the batch count as queue; submits between check and queue hold theirs. Holds the lock. */
-    private void refuseWhenFull() {
+    private void refuseWhenFull(int places) {
         int waiting = queue.size() + starting;
-        if (waiting >= maxQueue + (maxBatch - active)) {
+        if (waiting + places > maxQueue + (maxBatch - active)) {
             observer.onRejected();
             throw new QueueFullException(waiting, 1);
         }

@@ -22,7 +22,7 @@ public record ChatCompletion(String id, String object, long created, String mode
                 usage);
     }
 
-    /** @param logprobs always null: not supported */
+    /** @param logprobs a {@link Logprobs.Chat} with {@code "logprobs": true}, else null */
     public record Choice(int index, Message message, String finishReason, Object logprobs) {}
 
     public record Message(String role, String content) {}

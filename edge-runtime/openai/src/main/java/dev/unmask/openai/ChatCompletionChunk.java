@@ -30,7 +30,7 @@ public record ChatCompletionChunk(
     }
 
     /**
-     * @param logprobs     always null: not supported
+     * @param logprobs     with {@code "logprobs": true}, a {@link Logprobs.Chat} of the tokens this chunk's text completes
      * @param finishReason null until the last choice chunk
      */
     public record Choice(int index, Delta delta, Object logprobs, String finishReason) {}

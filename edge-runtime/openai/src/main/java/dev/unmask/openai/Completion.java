@@ -30,6 +30,6 @@ public record Completion(
                 id, OBJECT, created, model, List.of(new Choice(text, 0, null, finishReason)), usage, null);
     }
 
-    /** @param logprobs always null: not supported */
+    /** @param logprobs a {@link Logprobs.Completion} with {@code "logprobs": N}, else null */
     public record Choice(String text, int index, Object logprobs, String finishReason) {}
 }

@@ -1,6 +1,7 @@
 package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.unmask.engine.decode.TokenLogprob;
 import dev.unmask.engine.request.GenerationRequest;
 import java.util.List;
 
@@ -17,6 +18,10 @@ import java.util.List;
  * @param stream       answer as server-sent events
  * @param includeUsage {@code stream_options.include_usage}: a last chunk with the token counts
  * @param diffusion    the diffusion extras
+ * @param n            how many choices to generate, 1 to {@link #MAX_CHOICES}: batch rows of one request, choice
+ *                     {@code i} seeded with {@code seed + i}
+ * @param logprobs     null = no log-probabilities; else report them with this many candidates per token (chat's
+ *                     {@code top_logprobs} under {@code logprobs: true}, completions' {@code logprobs: N})
  */
 public record GenerationParams(
         Integer maxTokens,
@@ -26,13 +31,45 @@ public record GenerationParams(
         Long seed,
         boolean stream,
         boolean includeUsage,
-        DiffusionControls diffusion) {
+        DiffusionControls diffusion,
+        int n,
+        Integer logprobs) {
 
     public static final int MAX_STOP_SEQUENCES = 4;
+
+    /**
+     * The most choices one request may ask for: each is a row of the batch, so a request cannot take more than a
+     * batch's worth of the server (and the server's {@code max-batch} may bound it further).
+     */
+    public static final int MAX_CHOICES = 8;
+
+    /** OpenAI's bound on {@code top_logprobs}; a package's head (its {@code top_k}) may bound it further. */
+    public static final int MAX_TOP_LOGPROBS = TokenLogprob.MAX_ALTERNATIVES;
 
     public GenerationParams {
         stop = stop == null ? List.of() : List.copyOf(stop);
         diffusion = diffusion == null ? DiffusionControls.NONE : diffusion;
+        if (n < 1 || n > MAX_CHOICES) {
+            throw new IllegalArgumentException("n must be 1 to " + MAX_CHOICES + ", e.g. 1; got " + n);
+        }
+    }
+
+    /** One choice, no log-probabilities. */
+    public GenerationParams(
+            Integer maxTokens,
+            Double temperature,
+            Double topP,
+            List<String> stop,
+            Long seed,
+            boolean stream,
+            boolean includeUsage,
+            DiffusionControls diffusion) {
+        this(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion, 1, null);
+    }
+
+    /** The seed of choice {@code index}: {@code seed + index}, so that choice 0 is the answer of the same request with n = 1. */
+    static long choiceSeed(long seed, int index) {
+        return seed + index;
     }
 
     static GenerationParams read(JsonNode body, boolean chat) {
@@ -75,7 +112,61 @@ public record GenerationParams(
                             + "add \"stream\": true or leave diffusing out");
         }
         Unsupported.check(body, chat);
-        return new GenerationParams(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion);
+        Integer n = Fields.integer(body, "n", "\"n\": 2");
+        if (n != null && (n < 1 || n > MAX_CHOICES)) {
+            throw ApiException.invalid(
+                    "n",
+                    "'n' must be between 1 and " + MAX_CHOICES + " (each choice is a row of one batch), e.g. \"n\": 2;"
+                            + " got " + n + ": send several requests for more");
+        }
+        return new GenerationParams(
+                maxTokens,
+                temperature,
+                topP,
+                stop,
+                seed,
+                stream,
+                includeUsage,
+                diffusion,
+                n == null ? 1 : n,
+                chat ? chatLogprobs(body) : completionLogprobs(body));
+    }
+
+    /** Chat: {@code logprobs: true} turns them on, {@code top_logprobs} (0 to 20) asks for candidates, only with it. */
+    private static Integer chatLogprobs(JsonNode body) {
+        boolean on = Boolean.TRUE.equals(Fields.bool(body, "logprobs", "\"logprobs\": true"));
+        Integer top = Fields.integer(body, "top_logprobs", "\"top_logprobs\": 3");
+        if (top != null && !on) {
+            throw ApiException.invalid(
+                    "top_logprobs",
+                    "'top_logprobs' needs \"logprobs\": true, e.g. \"logprobs\": true, \"top_logprobs\": 3");
+        }
+        if (top != null && (top < 0 || top > MAX_TOP_LOGPROBS)) {
+            throw ApiException.invalid(
+                    "top_logprobs",
+                    "'top_logprobs' must be between 0 and " + MAX_TOP_LOGPROBS + ", e.g. \"top_logprobs\": 3; got "
+                            + top);
+        }
+        return on ? (top == null ? 0 : top) : null;
+    }
+
+    /** Completions: {@code logprobs: N} (0 to 20) reports them with N candidates per token. */
+    private static Integer completionLogprobs(JsonNode body) {
+        JsonNode v = body.get("logprobs");
+        if (v != null && v.isBoolean()) {
+            throw Fields.wrongType(
+                    "logprobs",
+                    "an integer (the candidates per token; chat's endpoint takes \"logprobs\": true)",
+                    "\"logprobs\": 3",
+                    v);
+        }
+        Integer top = Fields.integer(body, "logprobs", "\"logprobs\": 3");
+        if (top != null && (top < 0 || top > MAX_TOP_LOGPROBS)) {
+            throw ApiException.invalid(
+                    "logprobs",
+                    "'logprobs' must be between 0 and " + MAX_TOP_LOGPROBS + ", e.g. \"logprobs\": 3; got " + top);
+        }
+        return top;
     }
 
     /** The engine's request for {@code prompt} with these fields: {@code max_tokens} is the length to generate. */

@@ -119,7 +119,7 @@ public final class OpenAiService {
      * anything else, and a prompt longer than any canvas (400) before it is tokenized: refusals cost microseconds.
      */
     public PendingGeneration chat(ChatCompletionRequest request) {
-        ServedModel m = admitted(request.model());
+        ServedModel m = admitted(request.model(), request.params(), "top_logprobs");
         GenerationRequest r = request.params().request(new GenerationRequest.Prompt.Chat(request.messages()));
         DecodingPlan plan;
         try {
@@ -134,7 +134,7 @@ public final class OpenAiService {
                     "The chat template failed on these messages (" + e.getMessage()
                             + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
         }
-        return submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, request.params());
+        return submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, request.params(), 0);
     }
 
     /**
@@ -146,7 +146,7 @@ public final class OpenAiService {
     public PendingGeneration generate(
             String model, GenerationRequest request, GenerationParams params, Phrasing names) {
         boolean chat = request.prompt() instanceof GenerationRequest.Prompt.Chat;
-        ServedModel m = admitted(model);
+        ServedModel m = admitted(model, params, "logprobs");
         DecodingPlan plan;
         try {
             plan = plan(m.engine(), request, params, chat ? ApiFields.CHAT : ApiFields.COMPLETION);
@@ -166,25 +166,50 @@ public final class OpenAiService {
                             + "): send alternating \"user\" and \"assistant\" messages, optionally after one \"system\" message");
         }
         return chat
-                ? submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, params)
-                : submit(PendingGeneration.Kind.COMPLETION, "cmpl-", m, plan, params);
+                ? submit(PendingGeneration.Kind.CHAT, "chatcmpl-", m, plan, params, 0)
+                : submit(PendingGeneration.Kind.COMPLETION, "cmpl-", m, plan, params, 0);
     }
 
     /** {@code POST /v1/completions}: a continuation, or fill-in-the-middle with {@code suffix}. */
     public PendingGeneration completion(CompletionRequest request) {
-        ServedModel m = admitted(request.model());
+        ServedModel m = admitted(request.model(), request.params(), "logprobs");
         GenerationRequest.Prompt prompt = request.suffix() == null
                 ? new GenerationRequest.Prompt.Continuation(request.prompt())
                 : new GenerationRequest.Prompt.Infill(request.prompt(), request.suffix());
         DecodingPlan plan = plan(m.engine(), request.params().request(prompt), request.params(), ApiFields.COMPLETION);
-        return submit(PendingGeneration.Kind.COMPLETION, "cmpl-", m, plan, request.params());
+        return submit(
+                PendingGeneration.Kind.COMPLETION,
+                "cmpl-",
+                m,
+                plan,
+                request.params(),
+                request.prompt().length());
     }
 
-    /** The served model, if its scheduler has room for one more request: 404, 429 or 503 otherwise. */
-    private ServedModel admitted(String id) {
+    /**
+     * The served model, if its scheduler has room for the request's {@code n} rows: 404, 429 or 503 otherwise; 400
+     * for more choices than a batch holds or more candidates per token than the package's head returns.
+     */
+    private ServedModel admitted(String id, GenerationParams params, String logprobsField) {
         ServedModel m = served(id);
+        int maxBatch = m.scheduler().maxBatch();
+        if (params.n() > maxBatch) {
+            throw ApiException.invalid(
+                    "n",
+                    "'n' must be at most " + maxBatch + " on this server (its batch size; each choice is a row of one"
+                            + " batch), e.g. \"n\": " + Math.min(2, maxBatch) + "; got " + params.n());
+        }
+        int topK = Math.min(
+                GenerationParams.MAX_TOP_LOGPROBS, m.engine().manifest().graph().topK());
+        if (params.logprobs() != null && params.logprobs() > topK) {
+            throw ApiException.invalid(
+                    logprobsField,
+                    "'" + logprobsField + "' must be at most " + topK + " for model '" + id
+                            + "' (its package's head returns the " + topK + " most likely tokens per position), e.g. \""
+                            + logprobsField + "\": " + Math.min(3, topK) + "; got " + params.logprobs());
+        }
         try {
-            m.scheduler().admit();
+            m.scheduler().admit(params.n());
         } catch (RuntimeException e) {
             throw Errors.toApi(e);
         }
@@ -210,15 +235,39 @@ public final class OpenAiService {
         return plan;
     }
 
+    /**
+     * Queues the request's {@code n} choices as rows of one batch: choice {@code i} is the plan with seed
+     * {@code seed + i} ({@link GenerationParams#choiceSeed}), so choice 0 is the answer to the same request with n = 1.
+     *
+     * @param promptChars a completion's prompt length in characters, where its {@code text_offset}s start; 0 for chat
+     */
     private PendingGeneration submit(
-            PendingGeneration.Kind kind, String idPrefix, ServedModel m, DecodingPlan plan, GenerationParams params) {
+            PendingGeneration.Kind kind,
+            String idPrefix,
+            ServedModel m,
+            DecodingPlan plan,
+            GenerationParams params,
+            int promptChars) {
         String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
-        PendingGeneration pending = new PendingGeneration(kind, id, created, m.id(), plan, params);
-        DenoisingListener listener = pending.listener(
-                m.engine().answerText(plan), m.engine().traits().maskId());
+        List<DecodingPlan> plans = new ArrayList<>(params.n());
+        for (int i = 0; i < params.n(); i++) {
+            long seed = GenerationParams.choiceSeed(plan.options().seed(), i);
+            plans.add(
+                    i == 0
+                            ? plan
+                            : plan.withOptions(
+                                    plan.options().toBuilder().seed(seed).build()));
+        }
+        PendingGeneration pending = new PendingGeneration(
+                kind, id, created, m.id(), plans, params, m.engine().tokenizer(), promptChars);
+        long maskId = m.engine().traits().maskId();
+        List<DenoisingListener> listeners = new ArrayList<>(plans.size());
+        for (int i = 0; i < plans.size(); i++) {
+            listeners.add(pending.listener(i, m.engine().answerText(plans.get(i)), maskId));
+        }
         try {
-            pending.submitted(m.scheduler().submit(plan, listener));
+            pending.submitted(m.scheduler().submitAll(plans, listeners));
         } catch (RuntimeException e) {
             throw Errors.toApi(e);
         }

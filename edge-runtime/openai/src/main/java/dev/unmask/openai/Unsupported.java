@@ -5,7 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 /**
  * OpenAI fields this server cannot honour and that would change the answer if silently ignored. Sent with a value
  * that asks for the feature, they are a 400 saying what to send instead; sent with their neutral value (e.g.
- * {@code "n": 1}, {@code "logprobs": false}, {@code "presence_penalty": 0}) they are accepted. Fields that only
+ * {@code "best_of": 1}, {@code "echo": false}, {@code "presence_penalty": 0}) they are accepted. ({@code n},
+ * {@code logprobs} and {@code top_logprobs} are honoured: {@link GenerationParams}.) Fields that only
  * label a request ({@code user}, {@code metadata}, {@code store}, ...) are ignored.
  */
 final class Unsupported {
@@ -13,14 +14,6 @@ final class Unsupported {
     private Unsupported() {}
 
     static void check(JsonNode body, boolean chat) {
-        Integer n = Fields.integer(body, "n", "\"n\": 1");
-        if (n != null && n != 1) {
-            throw ApiException.invalid(
-                    "n",
-                    "unsupported_parameter",
-                    "Only \"n\": 1 is supported: send several requests "
-                            + "(they are batched together) or vary \"seed\" to get several answers");
-        }
         Integer bestOf = Fields.integer(body, "best_of", "\"best_of\": 1");
         if (bestOf != null && bestOf != 1) {
             throw ApiException.invalid(
@@ -31,21 +24,6 @@ final class Unsupported {
                     "echo",
                     "unsupported_parameter",
                     "\"echo\": true is not supported: leave echo out " + "and prepend the prompt yourself");
-        }
-        JsonNode logprobs = body.get("logprobs");
-        if (logprobs != null
-                && !logprobs.isNull()
-                && !(logprobs.isBoolean() && !logprobs.booleanValue())
-                && !(logprobs.isNumber() && logprobs.intValue() == 0)) {
-            throw ApiException.invalid(
-                    "logprobs",
-                    "unsupported_parameter",
-                    "'logprobs' is not supported: a diffusion "
-                            + "model commits tokens out of order, so there is no per-token log-probability to report; leave logprobs out");
-        }
-        if (Fields.given(body, "top_logprobs")) {
-            throw ApiException.invalid(
-                    "top_logprobs", "unsupported_parameter", "'top_logprobs' is not supported: leave it out");
         }
         for (String field : new String[] {"tools", "functions"}) {
             JsonNode v = body.get(field);
@@ -93,7 +71,16 @@ final class Unsupported {
                                 + "\": 0 or leave it out");
             }
         }
-        for (String field : new String[] {"audio", "modalities", "prediction"}) {
+        JsonNode functionCall = body.get("function_call"); // the deprecated spelling of tool_choice
+        if (functionCall != null
+                && !functionCall.isNull()
+                && !(functionCall.isTextual() && functionCall.textValue().equals("none"))) {
+            throw ApiException.invalid(
+                    "function_call",
+                    "unsupported_parameter",
+                    "'function_call' (tool calling) is not supported: leave it out or send \"none\"");
+        }
+        for (String field : new String[] {"audio", "modalities", "prediction", "web_search_options"}) {
             if (chat && Fields.given(body, field)) {
                 throw ApiException.invalid(
                         field, "unsupported_parameter", "'" + field + "' is not supported: leave it out");

@@ -162,9 +162,6 @@ class RequestParsingTest {
             delimiter = '|',
             quoteCharacter = '"',
             value = {
-                "'n': 2                                                 | n",
-                "'logprobs': true                                       | logprobs",
-                "'top_logprobs': 3                                      | top_logprobs",
                 "'tools': [{'type': 'function', 'function': {'name': 'f'}}] | tools",
                 "'tool_choice': 'auto'                                  | tool_choice",
                 "'response_format': {'type': 'json_object'}             | response_format",
@@ -214,7 +211,13 @@ class RequestParsingTest {
                 completionError("{'model': 'm', 'prompt': 'a', 'best_of': 3}").param());
         assertEquals(
                 "logprobs",
-                completionError("{'model': 'm', 'prompt': 'a', 'logprobs': 5}").param());
+                completionError("{'model': 'm', 'prompt': 'a', 'logprobs': 21}").param());
+        assertEquals(
+                "logprobs",
+                completionError("{'model': 'm', 'prompt': 'a', 'logprobs': true}")
+                        .param());
+        assertEquals(
+                "n", completionError("{'model': 'm', 'prompt': 'a', 'n': 9}").param());
         assertEquals(
                 "suffix",
                 completionError("{'model': 'm', 'prompt': 'a', 'suffix': 5}").param());

@@ -168,6 +168,35 @@ public final class AnswerText {
         return new DraftText(text.toString(), masked);
     }
 
+    /**
+     * [n] the canvas positions of the tokens the text of {@code canvas} is decoded from, in order: those of the
+     * answer's tokens, before a stop sequence's cut (the answer's tokens are re-encoded then, and may be fewer).
+     */
+    public int[] keptPositions(long[] canvas) {
+        return keptPositions(canvas, regionEnd());
+    }
+
+    /** [n] as {@link #keptPositions(long[])}, before canvas position {@code end}. */
+    public int[] keptPositions(long[] canvas, int end) {
+        int start = layout.genStart();
+        int stop = Math.min(end, regionEnd());
+        if (options.maxTokens() > 0) {
+            stop = Math.min(stop, start + options.maxTokens());
+        }
+        int[] kept = new int[Math.max(0, stop - start)];
+        int n = 0;
+        for (int i = start; i < stop; i++) {
+            boolean skip = canvas[i] == traits.maskId() || traits.isEnd(canvas[i]);
+            if (skip && layout.regionEndsCanvas()) {
+                break;
+            }
+            if (!skip) {
+                kept[n++] = i;
+            }
+        }
+        return Arrays.copyOf(kept, n);
+    }
+
     /** [n] the tokens of the region before canvas position {@code end} that make up the text. */
     private long[] kept(long[] canvas, int end) {
         int start = layout.genStart();

@@ -16,8 +16,17 @@ public interface DenoisingListener {
     /** After a block has no mask left. */
     default void onBlock(BlockEvent event) {}
 
-    /** One committed token. */
-    record Commit(int position, long token, double confidence) {}
+    /**
+     * One committed token.
+     *
+     * @param logprob the model's log-probability of the token at this step and its candidates; null where a caller
+     *                built the commit without one
+     */
+    record Commit(int position, long token, double confidence, TokenLogprob logprob) {
+        public Commit(int position, long token, double confidence) {
+            this(position, token, confidence, null);
+        }
+    }
 
     /**
      * @param block     0-based block index

@@ -46,6 +46,7 @@ public final class DenoisingRun {
     private final TokenChoice choice;
 
     private final long[] canvas; // [sequence]
+    private final TokenLogprob[] logprobs; // [sequence] what the step that committed a position read there; else null
     private final long[]
             unconditional; // [sequence] CFG: the canvas with every initially fixed token masked; null without CFG
 
@@ -76,6 +77,7 @@ public final class DenoisingRun {
         this.random = random;
         this.choice = new TokenChoice(options, random);
         this.canvas = layout.tokens();
+        this.logprobs = new TokenLogprob[canvas.length];
         if (options.cfgScale() > 0) {
             unconditional = canvas.clone();
             for (int i = 0; i < unconditional.length; i++) {
@@ -210,7 +212,9 @@ public final class DenoisingRun {
             if (unconditional != null) {
                 unconditional[masked[j]] = tokens[j];
             }
-            committed.add(new DenoisingListener.Commit(masked[j], tokens[j], confidence[j]));
+            TokenLogprob logprob = TokenLogprob.of(out, firstRow, j, tokens[j]);
+            logprobs[masked[j]] = logprob;
+            committed.add(new DenoisingListener.Commit(masked[j], tokens[j], confidence[j], logprob));
         }
         steps++;
         notifyStep(committed);
@@ -375,6 +379,15 @@ public final class DenoisingRun {
                 modelNanos,
                 samplerNanos,
                 layout.regionEndsCanvas());
+    }
+
+    /**
+     * The log-probability the model gave the token at canvas {@code position} at the step that committed it, with
+     * the head's candidates there ({@link TokenLogprob}); null for a position no step committed (the prompt, a fixed
+     * token of the region, one still masked).
+     */
+    public TokenLogprob logprob(int position) {
+        return logprobs[position];
     }
 
     /** [sequence] a copy of the canvas now. */

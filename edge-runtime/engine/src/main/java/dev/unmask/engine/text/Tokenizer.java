@@ -49,6 +49,8 @@ public final class Tokenizer implements AutoCloseable {
         this.keepsTrailingSpace = keepsTrailingSpace;
     }
 
+    private volatile TokenBytes tokenBytes; // read on first need
+
     /**
      * Loads {@code tokenizer.json}. No truncation, no padding: the engine sizes canvases itself and rejects
      * prompts that do not fit, rather than cutting them silently.
@@ -148,6 +150,20 @@ public final class Tokenizer implements AutoCloseable {
     /** The spellings of the tokenizer's added tokens (BOS, EOS, turn headers, the mask, ...). */
     public ControlTokens controlTokens() {
         return controlTokens;
+    }
+
+    /**
+     * The UTF-8 bytes token {@code id} stands for (OpenAI's {@code logprobs[].bytes}): one token may hold part of
+     * a character, whose bytes only read as text once joined with its neighbours'. Reads the vocabulary on first
+     * call.
+     */
+    public byte[] tokenBytes(long id) {
+        TokenBytes table = tokenBytes;
+        if (table == null) { // racing first readers read the same file to the same table
+            table = TokenBytes.read(file);
+            tokenBytes = table;
+        }
+        return table.of(id);
     }
 
     /** Text of {@code ids}, special tokens (BOS, EOS, EOT, masks) left out. */
