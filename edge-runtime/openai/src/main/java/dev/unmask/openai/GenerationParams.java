@@ -2,6 +2,7 @@ package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.JsonSkeleton;
 import java.util.List;
 
 /**
@@ -17,6 +18,7 @@ import java.util.List;
  * @param stream       answer as server-sent events
  * @param includeUsage {@code stream_options.include_usage}: a last chunk with the token counts
  * @param diffusion    the diffusion extras
+ * @param responseSchema {@code response_format.json_schema.schema}: structured output; null for text
  */
 public record GenerationParams(
         Integer maxTokens,
@@ -26,13 +28,85 @@ public record GenerationParams(
         Long seed,
         boolean stream,
         boolean includeUsage,
-        DiffusionControls diffusion) {
+        DiffusionControls diffusion,
+        JsonNode responseSchema) {
 
     public static final int MAX_STOP_SEQUENCES = 4;
 
     public GenerationParams {
         stop = stop == null ? List.of() : List.copyOf(stop);
         diffusion = diffusion == null ? DiffusionControls.NONE : diffusion;
+    }
+
+    /** Fields for a text answer (no {@code response_format}). */
+    public GenerationParams(
+            Integer maxTokens,
+            Double temperature,
+            Double topP,
+            List<String> stop,
+            Long seed,
+            boolean stream,
+            boolean includeUsage,
+            DiffusionControls diffusion) {
+        this(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion, null);
+    }
+
+    private static final String SCHEMA_EXAMPLE = "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": "
+            + "{\"name\": \"person\", \"schema\": " + JsonSkeleton.EXAMPLE + "}}";
+
+    /**
+     * {@code response_format}: {@code text} (or absent) is a text answer; {@code json_schema} gives its
+     * {@code json_schema.schema} for the engine to check and lay out; {@code json_object} is refused, because a
+     * diffusion canvas needs the answer's skeleton before the first step and JSON mode names none (any generic one
+     * would be keys the client never asked for). OpenAI's shape: {@code {"type": "json_schema", "json_schema":
+     * {"name", "description", "schema", "strict"}}} (openai-python {@code ResponseFormatJSONSchema}); {@code name}
+     * and {@code strict} are read and not needed: the answer always follows the schema.
+     */
+    static JsonNode responseSchema(JsonNode body) {
+        JsonNode format = body.get("response_format");
+        if (format == null || format.isNull()) {
+            return null;
+        }
+        if (!format.isObject()) {
+            throw Fields.wrongType("response_format", "an object", SCHEMA_EXAMPLE, format);
+        }
+        String type = format.path("type").asText("");
+        switch (type) {
+            case "text" -> {
+                return null;
+            }
+            case "json_schema" -> {
+                JsonNode spec = format.get("json_schema");
+                if (spec == null || !spec.isObject()) {
+                    throw ApiException.invalid(
+                            "response_format",
+                            "'response_format' of type json_schema needs a 'json_schema' object, e.g. "
+                                    + SCHEMA_EXAMPLE);
+                }
+                Fields.string(spec, "name", "\"name\": \"person\"");
+                Fields.bool(spec, "strict", "\"strict\": true");
+                JsonNode schema = spec.get("schema");
+                if (schema == null || !schema.isObject()) {
+                    throw ApiException.invalid(
+                            "response_format",
+                            "'response_format.json_schema.schema' must be a JSON Schema object, e.g. " + SCHEMA_EXAMPLE
+                                    + "; got " + Fields.describe(schema));
+                }
+                return schema;
+            }
+            case "json_object" ->
+                throw ApiException.invalid(
+                        "response_format",
+                        "unsupported_parameter",
+                        "\"response_format\": {\"type\": \"json_object\"} is not supported: this server writes "
+                                + "structured output into a skeleton fixed from a schema before decoding, and JSON mode "
+                                + "gives none; send a schema instead, e.g. " + SCHEMA_EXAMPLE);
+            default ->
+                throw ApiException.invalid(
+                        "response_format",
+                        "'response_format.type' must be text or json_schema, e.g. " + SCHEMA_EXAMPLE + "; got "
+                                + Fields.describe(format.get("type")));
+        }
     }
 
     static GenerationParams read(JsonNode body, boolean chat) {
@@ -75,7 +149,8 @@ public record GenerationParams(
                             + "add \"stream\": true or leave diffusing out");
         }
         Unsupported.check(body, chat);
-        return new GenerationParams(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion);
+        return new GenerationParams(
+                maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion, responseSchema(body));
     }
 
     /** The engine's request for {@code prompt} with these fields: {@code max_tokens} is the length to generate. */
@@ -95,6 +170,7 @@ public record GenerationParams(
                 .eps(diffusion.eps())
                 .stop(stop)
                 .seed(seed)
+                .responseSchema(responseSchema)
                 .build();
     }
 }

@@ -21,6 +21,7 @@ public final class AnswerText {
     private final Function<long[], String> decoder;
     private final Function<String, long[]> encoder;
     private final int holdBack;
+    private final StructuredCanvas structure; // null: the region's tokens decoded as plain text
 
     /**
      * @param decoder ids to text (special tokens skipped)
@@ -32,6 +33,21 @@ public final class AnswerText {
             ModelTraits traits,
             Function<long[], String> decoder,
             Function<String, long[]> encoder) {
+        this(layout, options, traits, decoder, encoder, null);
+    }
+
+    /**
+     * A region rendered by {@code structure} (structured output) when it is not null: the answer and the settled
+     * prefix are the skeleton's rendering; drafts still show the raw tokens.
+     */
+    public AnswerText(
+            CanvasLayout layout,
+            DecodingOptions options,
+            ModelTraits traits,
+            Function<long[], String> decoder,
+            Function<String, long[]> encoder,
+            StructuredCanvas structure) {
+        this.structure = structure;
         this.layout = layout;
         this.options = options;
         this.traits = traits;
@@ -51,6 +67,9 @@ public final class AnswerText {
 
     /** The final answer of {@code canvas}. */
     public Answer answer(long[] canvas) {
+        if (structure != null) {
+            return structure.answer(canvas);
+        }
         long[] kept = kept(canvas, regionEnd());
         String whole = decoder.apply(kept);
         String text = cutAtStop(whole);
@@ -64,6 +83,9 @@ public final class AnswerText {
      * the text before a stop sequence once one is there.
      */
     public String settled(long[] canvas, int end) {
+        if (structure != null) {
+            return structure.settled(canvas, Math.min(end, regionEnd()));
+        }
         String whole = decoder.apply(kept(canvas, Math.min(end, regionEnd())));
         String text = cutAtStop(whole);
         int cut = Math.min(text.length(), Math.max(0, whole.length() - holdBack));
@@ -78,7 +100,7 @@ public final class AnswerText {
 
     /** Whether the resolved leading text (up to the first mask) already contains a stop sequence. */
     public boolean reachesStop(long[] canvas) {
-        if (options.stopSequences().isEmpty()) {
+        if (options.stopSequences().isEmpty() || structure != null) {
             return false;
         }
         int end = layout.genStart();
