@@ -195,6 +195,13 @@ public final class JsonSkeleton {
             }
             JsonNode type = schema.get("type");
             JsonNode constant = schema.get("const");
+            JsonNode choices = schema.get("enum");
+            if (type == null && choices == null && constant == null) {
+                throw refuse(
+                        "no 'type' at " + path,
+                        "a schema with a 'type' (one of object, array, string, integer, number, boolean, null), "
+                                + "an 'enum' or a 'const'");
+            }
             for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
                 if (ANNOTATIONS.contains(k) || k.equals("const") && type == null || k.equals("enum") && type == null) {
@@ -214,13 +221,6 @@ public final class JsonSkeleton {
                 }
                 text(constant.toString());
                 return;
-            }
-            JsonNode choices = schema.get("enum");
-            if (type == null && choices == null) {
-                throw refuse(
-                        "no 'type' at " + path,
-                        "a schema with a 'type' (one of object, array, string, integer, number, boolean, null), "
-                                + "an 'enum' or a 'const'");
             }
             if (type != null && (!type.isTextual() || !KEYWORDS.containsKey(type.textValue()))) {
                 throw refuse(
