@@ -78,6 +78,10 @@ public final class JsonSkeleton {
             "$defs",
             "definitions");
 
+    /** Keywords refused with their own reason wherever they are, with a type or without. */
+    private static final Set<String> REFUSED_BY_NAME =
+            Set.of("$ref", "anyOf", "oneOf", "allOf", "not", "pattern", "format");
+
     private static final Map<String, Set<String>> KEYWORDS = Map.of(
             "object", Set.of("type", "properties", "required", "additionalProperties"),
             "array", Set.of("type", "items", "minItems", "maxItems"),
@@ -196,24 +200,33 @@ public final class JsonSkeleton {
             JsonNode type = schema.get("type");
             JsonNode constant = schema.get("const");
             JsonNode choices = schema.get("enum");
+            for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (ANNOTATIONS.contains(k)) {
+                    continue;
+                }
+                if (type == null) {
+                    if (k.equals("const") || k.equals("enum")) {
+                        continue;
+                    }
+                    if (REFUSED_BY_NAME.contains(k) || choices != null || constant != null) {
+                        throw unsupported(k, path, null);
+                    }
+                    continue; // a schema of other keywords without a type: "no 'type'" below
+                }
+                Set<String> allowed = type.isTextual() ? KEYWORDS.get(type.textValue()) : null;
+                if (allowed == null) {
+                    break; // the type itself is wrong: reported below
+                }
+                if (!allowed.contains(k)) {
+                    throw unsupported(k, path, type);
+                }
+            }
             if (type == null && choices == null && constant == null) {
                 throw refuse(
                         "no 'type' at " + path,
                         "a schema with a 'type' (one of object, array, string, integer, number, boolean, null), "
                                 + "an 'enum' or a 'const'");
-            }
-            for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
-                String k = it.next();
-                if (ANNOTATIONS.contains(k) || k.equals("const") && type == null || k.equals("enum") && type == null) {
-                    continue;
-                }
-                Set<String> allowed = type != null && type.isTextual() ? KEYWORDS.get(type.textValue()) : null;
-                if (allowed == null || !allowed.contains(k)) {
-                    if (k.equals("type")) {
-                        break; // reported below with its own message
-                    }
-                    throw unsupported(k, path, type);
-                }
             }
             if (constant != null) {
                 if (type != null) {
