@@ -69,8 +69,8 @@ class StructuredOutputApiTest {
         Response completion =
                 post("/v1/completions", "{\"model\": \"tiny-llada\", \"prompt\": \"Film: \", " + FORMAT + "}");
         assertEquals(200, completion.statusCode(), completion.asString());
-        JsonNode answer =
-                JSON.readTree(JSON.readTree(completion.asString()).at("/choices/0/text").asText());
+        JsonNode answer = JSON.readTree(
+                JSON.readTree(completion.asString()).at("/choices/0/text").asText());
         assertTrue(validator.validate(answer).isEmpty(), answer + ": " + validator.validate(answer));
     }
 

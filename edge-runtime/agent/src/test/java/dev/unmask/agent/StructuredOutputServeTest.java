@@ -56,8 +56,8 @@ class StructuredOutputServeTest {
         new ModelStore(store).pull(ReferencePackages.tinyLlada().toString(), "tiny", false, line -> {});
         server = new ServeCommandTest.Serving(
                 "--port", "0", "--store", store.toString(), "--keep-alive", "-1", "--threads", "1");
-        validator = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
-                .getSchema(JSON.readTree(SCHEMA));
+        validator =
+                JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(JSON.readTree(SCHEMA));
     }
 
     @AfterAll
@@ -92,8 +92,8 @@ class StructuredOutputServeTest {
             assertValid(body.at("/choices/0/message/content").asText());
             assertEquals("stop", body.at("/choices/0/finish_reason").asText());
         }
-        HttpResponse<String> completion = post(
-                "/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"The person: \", " + FORMAT + "}");
+        HttpResponse<String> completion =
+                post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"The person: \", " + FORMAT + "}");
         assertEquals(200, completion.statusCode(), completion.body());
         assertValid(JSON.readTree(completion.body()).at("/choices/0/text").asText());
     }
@@ -113,7 +113,8 @@ class StructuredOutputServeTest {
             }
         }
         assertValid(text.toString());
-        assertEquals(JSON.readTree(whole.body()).at("/choices/0/message/content").asText(), text.toString());
+        assertEquals(
+                JSON.readTree(whole.body()).at("/choices/0/message/content").asText(), text.toString());
     }
 
     @Test
@@ -129,7 +130,8 @@ class StructuredOutputServeTest {
         assertEquals("response_format", error.get("param").asText());
         String message = error.get("message").asText();
         assertTrue(message.contains("'pattern' at #/properties/zip"), message);
-        assertTrue(message.contains("\"json_schema\": {\"name\": \"person\", \"schema\": {\"type\": \"object\""), message);
+        assertTrue(
+                message.contains("\"json_schema\": {\"name\": \"person\", \"schema\": {\"type\": \"object\""), message);
 
         HttpResponse<String> jsonMode = post(
                 "/v1/completions",
@@ -147,8 +149,7 @@ class StructuredOutputServeTest {
     }
 
     @Test
-    void generate_with_json_schema_prints_json_that_follows_it_and_refuses_what_it_cannot_honour()
-            throws Exception {
+    void generate_with_json_schema_prints_json_that_follows_it_and_refuses_what_it_cannot_honour() throws Exception {
         Path schema = Files.writeString(tmp.resolve("person.json"), SCHEMA);
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
@@ -177,10 +178,16 @@ class StructuredOutputServeTest {
         cli2.setOut(new PrintWriter(new StringWriter(), true));
         cli2.setErr(new PrintWriter(err2, true));
         int refusedExit = cli2.execute(
-                "generate", "x", "--model", ReferencePackages.tinyLlada().toString(), "--json-schema",
+                "generate",
+                "x",
+                "--model",
+                ReferencePackages.tinyLlada().toString(),
+                "--json-schema",
                 refused.toString());
         assertEquals(ExitCodes.INVALID_INPUT, refusedExit, err2.toString());
         assertTrue(err2.toString().contains("--json-schema must be a schema without 'anyOf'"), err2.toString());
-        assertTrue(List.of(err2.toString().split("\n")).stream().anyMatch(l -> l.contains("--json-schema FILE")), err2.toString());
+        assertTrue(
+                List.of(err2.toString().split("\n")).stream().anyMatch(l -> l.contains("--json-schema FILE")),
+                err2.toString());
     }
 }

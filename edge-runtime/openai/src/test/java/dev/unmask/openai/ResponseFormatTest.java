@@ -23,7 +23,8 @@ class ResponseFormatTest {
                 + "'strict': true, 'schema': {'type': 'object', 'properties': {'a': {'type': 'integer'}}}}}");
         assertEquals(
                 new ObjectMapper().readTree("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"integer\"}}}"),
-                r.params().request(new dev.unmask.engine.request.GenerationRequest.Prompt.Continuation("x"))
+                r.params()
+                        .request(new dev.unmask.engine.request.GenerationRequest.Prompt.Continuation("x"))
                         .responseSchema());
         assertNull(chat("'response_format': {'type': 'text'}").params().responseSchema());
         assertNull(CompletionRequest.parse(RequestParsingTest.json("{'model': 'm', 'prompt': 'x'}"))
@@ -43,12 +44,16 @@ class ResponseFormatTest {
             ApiException e = RequestParsingTest.chatError(CHAT + "'response_format': " + format + "}");
             assertEquals(400, e.httpStatus(), format);
             assertEquals("response_format", e.param(), format);
-            assertTrue(e.getMessage().contains("\"json_schema\": {\"name\": \"person\", \"schema\": {"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("\"json_schema\": {\"name\": \"person\", \"schema\": {"), e.getMessage());
         }
         assertEquals(
                 "unsupported_parameter",
-                RequestParsingTest.chatError(CHAT + "'response_format': {'type': 'json_object'}}").code());
-        assertThrows(ApiException.class, () -> chat("'response_format': {'type': 'json_schema', 'json_schema': "
-                + "{'name': 3, 'schema': {'type': 'string'}}}"));
+                RequestParsingTest.chatError(CHAT + "'response_format': {'type': 'json_object'}}")
+                        .code());
+        assertThrows(
+                ApiException.class,
+                () -> chat("'response_format': {'type': 'json_schema', 'json_schema': "
+                        + "{'name': 3, 'schema': {'type': 'string'}}}"));
     }
 }
