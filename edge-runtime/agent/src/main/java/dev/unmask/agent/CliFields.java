@@ -39,11 +39,15 @@ enum CliFields implements Phrasing {
             case ALG -> "--alg";
             case ALG_TEMP -> "--alg-temp";
             case EPS -> "--eps";
+            case RESPONSE_SCHEMA -> "--json-schema";
         };
     }
 
     @Override
     public String example(RequestField field, String value) {
+        if (field == RequestField.RESPONSE_SCHEMA) {
+            return "--json-schema FILE holding " + value;
+        }
         return field == RequestField.PROMPT ? value : name(field) + " " + value;
     }
 }

@@ -1,5 +1,7 @@
 package dev.unmask.agent;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.Remasking;
@@ -7,6 +9,10 @@ import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.DreamAlg;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
+import dev.unmask.engine.request.JsonSkeleton;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -107,6 +113,27 @@ public final class DecodingArgs {
     @Option(names = "--no-early-exit", description = "denoise the whole canvas even after the answer has ended")
     boolean noEarlyExit;
 
+    @Option(
+            names = "--json-schema",
+            paramLabel = "<file>",
+            description = "structured output: the answer is JSON that follows the JSON Schema in this file "
+                    + "(see docs/structured-output.md for the supported keywords)")
+    Path jsonSchema;
+
+    /** The schema file's JSON, or null without {@code --json-schema}. */
+    private JsonNode responseSchema() {
+        if (jsonSchema == null) {
+            return null;
+        }
+        try {
+            return new ObjectMapper().readTree(Files.readString(jsonSchema));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--json-schema " + jsonSchema + " cannot be read as JSON ("
+                    + e.getMessage().lines().findFirst().orElse("") + "): give a file holding a schema, e.g. "
+                    + JsonSkeleton.EXAMPLE);
+        }
+    }
+
     /** The request for {@code prompt} with the options given; the others stay absent (the package's defaults). */
     public GenerationRequest request(GenerationRequest.Prompt prompt) {
         return GenerationRequest.builder(prompt)
@@ -128,6 +155,7 @@ public final class DecodingArgs {
                 .alg(alg == null ? null : DreamAlg.parse(alg))
                 .algTemp(algTemp)
                 .eps(eps)
+                .responseSchema(responseSchema())
                 .build();
     }
 

@@ -15,8 +15,11 @@ import dev.unmask.engine.request.DecodingPlanner;
 import dev.unmask.engine.request.GenerationDefaults;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.request.InvalidRequestException;
+import dev.unmask.engine.request.JsonCanvas;
+import dev.unmask.engine.request.JsonSkeleton;
 import dev.unmask.engine.request.Limits;
 import dev.unmask.engine.request.PromptTokens;
+import dev.unmask.engine.request.TokenClasses;
 import dev.unmask.engine.text.CharsPerToken;
 import dev.unmask.engine.text.ChatTemplate;
 import dev.unmask.engine.text.Tokenizer;
@@ -50,6 +53,7 @@ public final class Engine implements AutoCloseable {
     private final ModelTraits traits;
     private final GenerationDefaults defaults;
     private final ChatTemplate chatTemplate; // null when the package has none
+    private volatile TokenClasses tokenClasses; // structured output's token table; read on first need
     private volatile CharsPerToken charsPerToken; // bounds a prompt's length before it is tokenized; read on first need
 
     /** Takes ownership of {@code model} and {@code tokenizer}: closing the engine closes them. */
@@ -140,7 +144,14 @@ public final class Engine implements AutoCloseable {
     public DecodingPlan plan(GenerationRequest request, Limits limits) {
         DecodingPlanner planner = new DecodingPlanner(defaults, traits, limits);
         planner.checkSize(request.prompt(), this::charsPerToken); // a prompt too long for any canvas is never tokenized
-        return planner.plan(request, encode(request.prompt()));
+        JsonCanvas structured = null;
+        if (request.responseSchema() != null) {
+            // checked and bounded before anything is tokenized
+            JsonSkeleton skeleton = JsonSkeleton.of(request.responseSchema());
+            structured =
+                    JsonCanvas.of(skeleton, t -> tokenizer.encode(t, false), tokenizer::decode, tokenClasses(), traits);
+        }
+        return planner.plan(request, encode(request.prompt()), structured);
     }
 
     /**
@@ -167,6 +178,19 @@ public final class Engine implements AutoCloseable {
         return bound;
     }
 
+    /**
+     * What each token of the vocabulary may stand for in a structured answer (digits, string text, ...); read on
+     * the first structured request, one decode per token id.
+     */
+    public TokenClasses tokenClasses() {
+        TokenClasses classes = tokenClasses;
+        if (classes == null) { // racing first readers compute the same table
+            classes = TokenClasses.of(manifest.architecture().vocabSize(), id -> tokenizer.decode(new long[] {id}));
+            tokenClasses = classes;
+        }
+        return classes;
+    }
+
     /** Plans and runs one request alone. */
     public Generation generate(GenerationRequest request, DenoisingListener listener) {
         return run(plan(request), listener);
@@ -187,12 +211,14 @@ public final class Engine implements AutoCloseable {
                 traits,
                 tokenizer::decode,
                 t -> tokenizer.encode(t, false),
-                tokenizer.keepsTrailingSpace());
+                tokenizer.keepsTrailingSpace(),
+                plan.structure());
     }
 
     /** Starts a planned request for step-by-step batching. */
     public DenoisingRun start(DecodingPlan plan, DenoisingListener listener) {
-        return DenoisingRun.start(plan.layout(), plan.blocks(), plan.options(), traits, listener, answerText(plan));
+        return DenoisingRun.start(
+                plan.layout(), plan.blocks(), plan.options(), traits, listener, answerText(plan), plan.structure());
     }
 
     /** One step for every unfinished run, all in one forward pass. */

@@ -39,6 +39,7 @@ final class ApiFields implements Phrasing {
             case ALG -> "alg";
             case ALG_TEMP -> "alg_temp";
             case EPS -> "eps";
+            case RESPONSE_SCHEMA -> "response_format";
         };
     }
 
@@ -49,6 +50,10 @@ final class ApiFields implements Phrasing {
 
     @Override
     public String example(RequestField field, String value) {
+        if (field == RequestField.RESPONSE_SCHEMA) {
+            return "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"person\", "
+                    + "\"schema\": " + value + "}}";
+        }
         return "\"" + param(field) + "\": " + value;
     }
 

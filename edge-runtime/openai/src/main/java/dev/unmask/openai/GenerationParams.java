@@ -3,6 +3,7 @@ package dev.unmask.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.TokenLogprob;
 import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.request.JsonSkeleton;
 import java.util.List;
 
 /**
@@ -22,6 +23,7 @@ import java.util.List;
  *                     {@code i} seeded with {@code seed + i}
  * @param logprobs     null = no log-probabilities; else report them with this many candidates per token (chat's
  *                     {@code top_logprobs} under {@code logprobs: true}, completions' {@code logprobs: N})
+ * @param responseSchema {@code response_format.json_schema.schema}: structured output; null for text
  */
 public record GenerationParams(
         Integer maxTokens,
@@ -33,7 +35,8 @@ public record GenerationParams(
         boolean includeUsage,
         DiffusionControls diffusion,
         int n,
-        Integer logprobs) {
+        Integer logprobs,
+        JsonNode responseSchema) {
 
     public static final int MAX_STOP_SEQUENCES = 4;
 
@@ -54,7 +57,7 @@ public record GenerationParams(
         }
     }
 
-    /** One choice, no log-probabilities. */
+    /** One choice, no log-probabilities, a text answer (no {@code response_format}). */
     public GenerationParams(
             Integer maxTokens,
             Double temperature,
@@ -64,12 +67,70 @@ public record GenerationParams(
             boolean stream,
             boolean includeUsage,
             DiffusionControls diffusion) {
-        this(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion, 1, null);
+        this(maxTokens, temperature, topP, stop, seed, stream, includeUsage, diffusion, 1, null, null);
     }
 
     /** The seed of choice {@code index}: {@code seed + index}, so that choice 0 is the answer of the same request with n = 1. */
     static long choiceSeed(long seed, int index) {
         return seed + index;
+    }
+
+    private static final String SCHEMA_EXAMPLE = "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": "
+            + "{\"name\": \"person\", \"schema\": " + JsonSkeleton.EXAMPLE + "}}";
+
+    /**
+     * {@code response_format}: {@code text} (or absent) is a text answer; {@code json_schema} gives its
+     * {@code json_schema.schema} for the engine to check and lay out; {@code json_object} is refused, because a
+     * diffusion canvas needs the answer's skeleton before the first step and JSON mode names none (any generic one
+     * would be keys the client never asked for). OpenAI's shape: {@code {"type": "json_schema", "json_schema":
+     * {"name", "description", "schema", "strict"}}} (openai-python {@code ResponseFormatJSONSchema}); {@code name}
+     * and {@code strict} are read and not needed: the answer always follows the schema.
+     */
+    static JsonNode responseSchema(JsonNode body) {
+        JsonNode format = body.get("response_format");
+        if (format == null || format.isNull()) {
+            return null;
+        }
+        if (!format.isObject()) {
+            throw Fields.wrongType("response_format", "an object", SCHEMA_EXAMPLE, format);
+        }
+        String type = format.path("type").asText("");
+        switch (type) {
+            case "text" -> {
+                return null;
+            }
+            case "json_schema" -> {
+                JsonNode spec = format.get("json_schema");
+                if (spec == null || !spec.isObject()) {
+                    throw ApiException.invalid(
+                            "response_format",
+                            "'response_format' of type json_schema needs a 'json_schema' object, e.g. "
+                                    + SCHEMA_EXAMPLE);
+                }
+                Fields.string(spec, "name", "\"name\": \"person\"");
+                Fields.bool(spec, "strict", "\"strict\": true");
+                JsonNode schema = spec.get("schema");
+                if (schema == null || !schema.isObject()) {
+                    throw ApiException.invalid(
+                            "response_format",
+                            "'response_format.json_schema.schema' must be a JSON Schema object, e.g. " + SCHEMA_EXAMPLE
+                                    + "; got " + Fields.describe(schema));
+                }
+                return schema;
+            }
+            case "json_object" ->
+                throw ApiException.invalid(
+                        "response_format",
+                        "unsupported_parameter",
+                        "\"response_format\": {\"type\": \"json_object\"} is not supported: this server writes "
+                                + "structured output into a skeleton fixed from a schema before decoding, and JSON mode "
+                                + "gives none; send a schema instead, e.g. " + SCHEMA_EXAMPLE);
+            default ->
+                throw ApiException.invalid(
+                        "response_format",
+                        "'response_format.type' must be text or json_schema, e.g. " + SCHEMA_EXAMPLE + "; got "
+                                + Fields.describe(format.get("type")));
+        }
     }
 
     static GenerationParams read(JsonNode body, boolean chat) {
@@ -129,7 +190,8 @@ public record GenerationParams(
                 includeUsage,
                 diffusion,
                 n == null ? 1 : n,
-                chat ? chatLogprobs(body) : completionLogprobs(body));
+                chat ? chatLogprobs(body) : completionLogprobs(body),
+                responseSchema(body));
     }
 
     /** Chat: {@code logprobs: true} turns them on, {@code top_logprobs} (0 to 20) asks for candidates, only with it. */
@@ -186,6 +248,7 @@ public record GenerationParams(
                 .eps(diffusion.eps())
                 .stop(stop)
                 .seed(seed)
+                .responseSchema(responseSchema)
                 .build();
     }
 }

@@ -44,17 +44,7 @@ final class Unsupported {
                     "unsupported_parameter",
                     "'tool_choice' is not supported: leave it out or send \"none\"");
         }
-        JsonNode responseFormat = body.get("response_format");
-        if (responseFormat != null
-                && !responseFormat.isNull()
-                && !(responseFormat.isObject()
-                        && "text".equals(responseFormat.path("type").asText()))) {
-            throw ApiException.invalid(
-                    "response_format",
-                    "unsupported_parameter",
-                    "Only \"response_format\": {\"type\": \"text\"} "
-                            + "is supported (no JSON mode or schema): leave response_format out");
-        }
+        // response_format: read by GenerationParams.responseSchema (text and json_schema honoured)
         JsonNode logitBias = body.get("logit_bias");
         if (logitBias != null && !logitBias.isNull() && !(logitBias.isObject() && logitBias.isEmpty())) {
             throw ApiException.invalid(

@@ -22,6 +22,7 @@ public final class AnswerText {
     private final Function<String, long[]> encoder;
     private final int holdBack;
     private final boolean holdsTrailingSpace;
+    private final StructuredCanvas structure; // null: the region's tokens decoded as plain text
 
     /**
      * A rendering that holds trailing whitespace back from {@link #settled}, as it must when it does not know the
@@ -36,10 +37,12 @@ public final class AnswerText {
             ModelTraits traits,
             Function<long[], String> decoder,
             Function<String, long[]> encoder) {
-        this(layout, options, traits, decoder, encoder, false);
+        this(layout, options, traits, decoder, encoder, false, null);
     }
 
     /**
+     * A plain-text rendering that knows its decoder.
+     *
      * @param decoderKeepsTrailingSpace true when more tokens never change the trailing whitespace of a decoded text
      *     (a byte-level BPE: {@code Tokenizer.keepsTrailingSpace}), so a stream may send it at once
      */
@@ -50,7 +53,24 @@ public final class AnswerText {
             Function<long[], String> decoder,
             Function<String, long[]> encoder,
             boolean decoderKeepsTrailingSpace) {
+        this(layout, options, traits, decoder, encoder, decoderKeepsTrailingSpace, null);
+    }
+
+    /**
+     * @param decoderKeepsTrailingSpace as above
+     * @param structure a region rendered by it (structured output) when it is not null: the answer and the settled
+     *     prefix are the skeleton's rendering; drafts still show the raw tokens
+     */
+    public AnswerText(
+            CanvasLayout layout,
+            DecodingOptions options,
+            ModelTraits traits,
+            Function<long[], String> decoder,
+            Function<String, long[]> encoder,
+            boolean decoderKeepsTrailingSpace,
+            StructuredCanvas structure) {
         this.holdsTrailingSpace = !decoderKeepsTrailingSpace;
+        this.structure = structure;
         this.layout = layout;
         this.options = options;
         this.traits = traits;
@@ -70,6 +90,9 @@ public final class AnswerText {
 
     /** The final answer of {@code canvas}. */
     public Answer answer(long[] canvas) {
+        if (structure != null) {
+            return structure.answer(canvas);
+        }
         long[] kept = kept(canvas, regionEnd());
         String whole = decoder.apply(kept);
         String text = cutAtStop(whole);
@@ -95,6 +118,9 @@ public final class AnswerText {
      * the final text.
      */
     public String settled(long[] canvas, int end) {
+        if (structure != null) {
+            return structure.settled(canvas, Math.min(end, regionEnd()));
+        }
         String whole = decoder.apply(kept(canvas, Math.min(end, regionEnd())));
         int sure = whole.length();
         while (sure > 0
@@ -134,7 +160,7 @@ public final class AnswerText {
 
     /** Whether the resolved leading text (up to the first mask) already contains a stop sequence. */
     public boolean reachesStop(long[] canvas) {
-        if (options.stopSequences().isEmpty()) {
+        if (options.stopSequences().isEmpty() || structure != null) {
             return false;
         }
         String text = decoder.apply(kept(canvas, firstMasked(canvas)));

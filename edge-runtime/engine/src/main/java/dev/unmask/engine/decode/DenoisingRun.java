@@ -44,6 +44,7 @@ public final class DenoisingRun {
     private final AnswerText text;
     private final RandomGenerator random;
     private final TokenChoice choice;
+    private final StructuredCanvas structure; // null: every position admits any token
 
     private final long[] canvas; // [sequence]
     private final TokenLogprob[] logprobs; // [sequence] what the step that committed a position read there; else null
@@ -67,8 +68,10 @@ public final class DenoisingRun {
             ModelTraits traits,
             DenoisingListener listener,
             AnswerText text,
-            RandomGenerator random) {
+            RandomGenerator random,
+            StructuredCanvas structure) {
         this.layout = layout;
+        this.structure = structure;
         this.blocks = List.copyOf(blocks);
         this.options = options;
         this.traits = traits;
@@ -129,6 +132,43 @@ public final class DenoisingRun {
             DenoisingListener listener,
             AnswerText text,
             RandomGenerator random) {
+        return start(layout, blocks, options, traits, listener, text, random, null);
+    }
+
+    /**
+     * A run whose positions admit only what {@code structure} allows (structured output: a skeleton's slots), the
+     * options' seed giving the generator. A constrained run ends with {@link FinishReason#EOS}: a resolved skeleton
+     * is a whole answer.
+     */
+    public static DenoisingRun start(
+            CanvasLayout layout,
+            List<Block> blocks,
+            DecodingOptions options,
+            ModelTraits traits,
+            DenoisingListener listener,
+            AnswerText text,
+            StructuredCanvas structure) {
+        return start(
+                layout,
+                blocks,
+                options,
+                traits,
+                listener,
+                text,
+                RandomGeneratorFactory.of(RANDOM_ALGORITHM).create(options.seed()),
+                structure);
+    }
+
+    /** The general form: {@code random} as in the replaying overload, {@code structure} null for a free canvas. */
+    public static DenoisingRun start(
+            CanvasLayout layout,
+            List<Block> blocks,
+            DecodingOptions options,
+            ModelTraits traits,
+            DenoisingListener listener,
+            AnswerText text,
+            RandomGenerator random,
+            StructuredCanvas structure) {
         int at = layout.genStart();
         for (Block b : blocks) {
             if (b.start() != at) {
@@ -144,7 +184,7 @@ public final class DenoisingRun {
             throw new IllegalArgumentException("Nothing to generate: the region [" + layout.genStart() + ", "
                     + (layout.genStart() + layout.genLength()) + ") holds no mask token");
         }
-        return new DenoisingRun(layout, blocks, options, traits, listener, text, random);
+        return new DenoisingRun(layout, blocks, options, traits, listener, text, random, structure);
     }
 
     public boolean finished() {
@@ -197,7 +237,7 @@ public final class DenoisingRun {
             case ORIGIN -> reveal(out, firstRow, tokens, confidence);
             case RANDOM -> {
                 for (int j = 0; j < n; j++) {
-                    choice.choose(out, firstRow, j);
+                    choice.choose(out, firstRow, j, admissible(j));
                     tokens[j] = choice.token;
                     confidence[j] = random.nextDouble();
                 }
@@ -253,7 +293,7 @@ public final class DenoisingRun {
         }
         revealed = Arrays.copyOf(revealed, count);
         for (int j : revealed) {
-            choice.choose(out, firstRow, j);
+            choice.choose(out, firstRow, j, admissible(j));
             tokens[j] = choice.token;
             confidence[j] = choice.confidence;
         }
@@ -278,7 +318,7 @@ public final class DenoisingRun {
             }
         }
         for (int j = 0; j < n; j++) {
-            choice.choose(out, firstRow, j);
+            choice.choose(out, firstRow, j, admissible(j));
             tokens[j] = choice.token;
             confidence[j] = choice.confidence;
         }
@@ -460,7 +500,15 @@ public final class DenoisingRun {
         }
     }
 
+    /** What position {@code masked[j]} admits; null on a free canvas. */
+    private StructuredCanvas.Admissible admissible(int j) {
+        return structure == null ? null : structure.admissible(masked[j]);
+    }
+
     private boolean containsEnd() {
+        if (structure != null) {
+            return true; // the skeleton closes the answer: its pads fill slots, they do not end the text early
+        }
         for (int i = layout.genStart(); i < layout.genStart() + layout.genLength(); i++) {
             if (traits.isEnd(canvas[i])) {
                 return true;

@@ -32,17 +32,102 @@ final class TokenChoice {
 
     /** Reads position {@code j} of row {@code row} (and {@code row + 1}, the unconditional row, under CFG). */
     void choose(HeadOutput out, int row, int j) {
+        choose(out, row, j, null);
+    }
+
+    /**
+     * As {@link #choose(HeadOutput, int, int)}, choosing only among the tokens {@code admissible} admits (null: any).
+     * With full logits the choice is over the admitted part of the vocabulary, exactly. From the head alone it is
+     * the best admitted candidate of the top-k (sampled among the admitted ones that top-k and top-p keep, else
+     * among all k), and when the head holds none, the position's deterministic {@link
+     * StructuredCanvas.Admissible#fallback()} with a confidence below any real one, so that it commits last.
+     */
+    void choose(HeadOutput out, int row, int j, StructuredCanvas.Admissible admissible) {
         if (options.cfgScale() > 0) {
-            chooseFromLogits(guidedLogits(out, row, j));
-        } else if (out.hasLogits() && options.temperature() > 0) {
+            chooseFromLogits(restrict(guidedLogits(out, row, j), admissible));
+        } else if (out.hasLogits() && (options.temperature() > 0 || admissible != null)) {
             float[] logits = Arrays.copyOfRange(
                     out.logits(),
                     (row * out.positions() + j) * out.vocab(),
                     (row * out.positions() + j + 1) * out.vocab());
-            chooseFromLogits(logits);
+            chooseFromLogits(restrict(logits, admissible));
+        } else if (admissible != null) {
+            chooseAdmissibleFromHead(out, row, j, admissible);
         } else {
             chooseFromHead(out, row, j);
         }
+    }
+
+    /**
+     * The confidence of a fallback token: below every measure's real values (a probability or margin is at least -1,
+     * a negative entropy at least minus the log of any vocabulary), so a position the head had nothing for waits
+     * for the others.
+     */
+    static final double FALLBACK_CONFIDENCE = -1e3;
+
+    /** A logit far below any real one but finite, so that softmax and entropy sums stay free of NaN. */
+    private static final float EXCLUDED_LOGIT = -1e30f;
+
+    private static float[] restrict(float[] logits, StructuredCanvas.Admissible admissible) {
+        if (admissible != null) {
+            for (int v = 0; v < logits.length; v++) {
+                if (!admissible.admits(v)) {
+                    logits[v] = EXCLUDED_LOGIT;
+                }
+            }
+        }
+        return logits;
+    }
+
+    private void chooseAdmissibleFromHead(HeadOutput out, int row, int j, StructuredCanvas.Admissible admissible) {
+        int k = out.topK();
+        double lse = out.logsumexp(row, j);
+        int n = keep(k, rank -> out.topkLogit(row, j, rank), lse);
+        int chosen = pickAdmissible(out, row, j, n, admissible);
+        if (chosen < 0 && n < k) {
+            chosen = pickAdmissible(out, row, j, k, admissible);
+        }
+        if (chosen < 0) {
+            token = admissible.fallback();
+            confidence = FALLBACK_CONFIDENCE;
+            return;
+        }
+        token = out.topkId(row, j, chosen);
+        double p = Math.exp(out.topkLogit(row, j, chosen) - lse);
+        confidence = switch (options.confidence()) {
+            case PROBABILITY -> p;
+            case MARGIN -> {
+                double next = 0; // the next admitted candidate: the margin among the tokens this position may take
+                for (int r = chosen + 1; r < k; r++) {
+                    if (admissible.admits(out.topkId(row, j, r))) {
+                        next = Math.exp(out.topkLogit(row, j, r) - lse);
+                        break;
+                    }
+                }
+                yield p - next;
+            }
+            case NEGATIVE_ENTROPY -> -out.entropy(row, j);
+        };
+    }
+
+    /** The rank of the admitted candidate among the first {@code n} (Gumbel-max above temperature 0), or -1. */
+    private int pickAdmissible(HeadOutput out, int row, int j, int n, StructuredCanvas.Admissible admissible) {
+        int chosen = -1;
+        double best = Double.NEGATIVE_INFINITY;
+        for (int r = 0; r < n; r++) {
+            if (!admissible.admits(out.topkId(row, j, r))) {
+                continue;
+            }
+            if (options.temperature() <= 0) {
+                return r;
+            }
+            double score = out.topkLogit(row, j, r) / options.temperature() + gumbel();
+            if (score > best) {
+                best = score;
+                chosen = r;
+            }
+        }
+        return chosen;
     }
 
     private void chooseFromHead(HeadOutput out, int row, int j) {

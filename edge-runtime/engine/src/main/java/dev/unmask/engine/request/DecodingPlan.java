@@ -3,6 +3,7 @@ package dev.unmask.engine.request;
 import dev.unmask.engine.decode.Block;
 import dev.unmask.engine.decode.CanvasLayout;
 import dev.unmask.engine.decode.DecodingOptions;
+import dev.unmask.engine.decode.StructuredCanvas;
 import java.util.List;
 
 /**
@@ -13,11 +14,23 @@ import java.util.List;
  * @param blocks       the region's blocks, left to right, covering it without gaps
  * @param options      the sampler's knobs and stop rules
  * @param promptTokens tokens the model was given (an infill's prefix and suffix; a text's fixed tokens)
+ * @param structure    structured output: what each region position admits and the answer's rendering
+ *                     ({@link JsonCanvas}); null for free text
  */
-public record DecodingPlan(CanvasLayout layout, List<Block> blocks, DecodingOptions options, int promptTokens) {
+public record DecodingPlan(
+        CanvasLayout layout,
+        List<Block> blocks,
+        DecodingOptions options,
+        int promptTokens,
+        StructuredCanvas structure) {
 
     public DecodingPlan {
         blocks = List.copyOf(blocks);
+    }
+
+    /** A plan for free text. */
+    public DecodingPlan(CanvasLayout layout, List<Block> blocks, DecodingOptions options, int promptTokens) {
+        this(layout, blocks, options, promptTokens, null);
     }
 
     /** Tokens to generate: the region's length. */
@@ -37,6 +50,6 @@ public record DecodingPlan(CanvasLayout layout, List<Block> blocks, DecodingOpti
 
     /** The same plan with other sampler options, e.g. a fresh seed a server draws for an unseeded request. */
     public DecodingPlan withOptions(DecodingOptions other) {
-        return new DecodingPlan(layout, blocks, other, promptTokens);
+        return new DecodingPlan(layout, blocks, other, promptTokens, structure);
     }
 }

@@ -57,13 +57,77 @@ public final class DecodingPlanner {
      * @throws InvalidRequestException with every violation found
      */
     public DecodingPlan plan(GenerationRequest r, PromptTokens prompt) {
+        return plan(r, prompt, null);
+    }
+
+    /**
+     * As {@link #plan(GenerationRequest, PromptTokens)}, the region being {@code structured}'s skeleton when it is
+     * not null (structured output): the skeleton decides the length ({@code length}, if given, must leave room for
+     * it), the answer ends with the skeleton (no early exit, no stop sequences, no {@code max_tokens} cut), and only
+     * a continuation or a chat can carry one.
+     *
+     * @param structured the request's {@code responseSchema} as tokens, or null
+     */
+    public DecodingPlan plan(GenerationRequest r, PromptTokens prompt, JsonCanvas structured) {
         List<Violation> problems = new ArrayList<>();
         DecodingOptions options = options(r, problems);
 
         // the region
         int length;
         CanvasLayout placeholders = null;
-        if (prompt instanceof PromptTokens.Placeholders p) {
+        if (structured != null) {
+            length = structured.length();
+            if (!(prompt instanceof PromptTokens.Continuation)) {
+                problems.add(new Violation(
+                        RequestField.RESPONSE_SCHEMA,
+                        prompt instanceof PromptTokens.Infill ? "an infill" : "a text with placeholders",
+                        "given only with a prompt or messages: the skeleton is the whole answer",
+                        null,
+                        Violation.Kind.OUT_OF_RANGE));
+            }
+            if (structured.slotPositions() == 0) {
+                problems.add(new Violation(
+                        RequestField.RESPONSE_SCHEMA,
+                        "a schema with nothing to generate",
+                        "a schema with at least one value that is not a constant",
+                        JsonSkeleton.EXAMPLE,
+                        Violation.Kind.OUT_OF_RANGE));
+            }
+            if (length > limits.maxLength()) {
+                problems.add(new Violation(
+                        RequestField.RESPONSE_SCHEMA,
+                        "a skeleton of " + length + " tokens",
+                        "a schema whose skeleton is at most " + limits.maxLength()
+                                + " tokens on this server: fewer properties or items, shorter maxLength",
+                        JsonSkeleton.EXAMPLE,
+                        Violation.Kind.OUT_OF_RANGE));
+            } else if (r.length() != null && r.length() < length) {
+                problems.add(range(
+                        RequestField.LENGTH,
+                        r.length(),
+                        "at least " + length + ", the tokens of the schema's skeleton, or left out",
+                        length));
+            }
+            if (options.maxTokens() > 0) {
+                problems.add(new Violation(
+                        RequestField.MAX_TOKENS,
+                        String.valueOf(options.maxTokens()),
+                        "left out with a JSON schema: the answer is the whole skeleton",
+                        null,
+                        Violation.Kind.OUT_OF_RANGE));
+            }
+            if (!options.stopSequences().isEmpty()) {
+                problems.add(new Violation(
+                        RequestField.STOP,
+                        String.join(", ", options.stopSequences()),
+                        "left out with a JSON schema: a stop sequence would cut the skeleton",
+                        null,
+                        Violation.Kind.OUT_OF_RANGE));
+            }
+            if (!problems.isEmpty()) {
+                throw new InvalidRequestException(problems);
+            }
+        } else if (prompt instanceof PromptTokens.Placeholders p) {
             placeholders = CanvasLayout.ofPlaceholders(p.tokens(), traits.maskId());
             length = placeholders.genLength();
         } else {
@@ -153,7 +217,12 @@ public final class DecodingPlanner {
         }
 
         CanvasLayout layout;
-        if (prompt instanceof PromptTokens.Continuation c) {
+        if (structured != null) {
+            long[] p = ((PromptTokens.Continuation) prompt).prompt();
+            long[] tokens = java.util.Arrays.copyOf(p, p.length + length);
+            System.arraycopy(structured.region(), 0, tokens, p.length, length);
+            layout = new CanvasLayout(tokens, p.length, length);
+        } else if (prompt instanceof PromptTokens.Continuation c) {
             layout = CanvasLayout.continuation(c.prompt(), length, traits.maskId());
         } else if (prompt instanceof PromptTokens.Infill i) {
             layout = CanvasLayout.infill(i.prefix(), i.suffix(), length, traits.maskId());
@@ -168,7 +237,8 @@ public final class DecodingPlanner {
         int given = prompt instanceof PromptTokens.Placeholders
                 ? layout.length() - layout.maskedCount(traits.maskId())
                 : prompt.fixedTokens();
-        return new DecodingPlan(layout, blocks, options, given);
+        return new DecodingPlan(
+                layout, blocks, options, given, structured == null ? null : structured.at(layout.genStart()));
     }
 
     private static int blockLength(int b, int block, int length) {
@@ -473,7 +543,8 @@ public final class DecodingPlanner {
                 topP,
                 maxTokens,
                 r.stop().stream().filter(s -> s != null && !s.isEmpty()).toList(),
-                r.earlyExit() == null || r.earlyExit(),
+                // a skeleton is the whole answer: its pads fill slots rather than end the text
+                (r.earlyExit() == null || r.earlyExit()) && r.responseSchema() == null,
                 r.seed() != null ? r.seed() : 0L);
     }
 

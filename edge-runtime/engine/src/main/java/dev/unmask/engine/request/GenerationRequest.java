@@ -1,5 +1,6 @@
 package dev.unmask.engine.request;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.text.ChatMessage;
@@ -39,6 +40,7 @@ import java.util.Objects;
  * @param algTemp       Dream's {@code alg_temp}: above 0 the ranked positions are drawn from
  *                      {@code softmax(confidence / alg_temp)}; 0 = the most confident
  * @param eps           where Dream's timesteps end, in (0, 1); only with the timesteps schedule
+ * @param responseSchema structured output: a JSON Schema the answer follows ({@link JsonSkeleton}); null = free text
  */
 public record GenerationRequest(
         Prompt prompt,
@@ -59,7 +61,8 @@ public record GenerationRequest(
         Long seed,
         DreamAlg alg,
         Double algTemp,
-        Double eps) {
+        Double eps,
+        JsonNode responseSchema) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -135,7 +138,8 @@ public record GenerationRequest(
                 .seed(seed)
                 .alg(alg)
                 .algTemp(algTemp)
-                .eps(eps);
+                .eps(eps)
+                .responseSchema(responseSchema);
     }
 
     /** Sets fields one by one; unset ones stay absent (the package's defaults). */
@@ -159,6 +163,7 @@ public record GenerationRequest(
         private DreamAlg alg;
         private Double algTemp;
         private Double eps;
+        private JsonNode responseSchema;
 
         private Builder(Prompt prompt) {
             this.prompt = prompt;
@@ -259,6 +264,11 @@ public record GenerationRequest(
             return this;
         }
 
+        public Builder responseSchema(JsonNode v) {
+            responseSchema = v;
+            return this;
+        }
+
         public GenerationRequest build() {
             return new GenerationRequest(
                     prompt,
@@ -279,7 +289,8 @@ public record GenerationRequest(
                     seed,
                     alg,
                     algTemp,
-                    eps);
+                    eps,
+                    responseSchema);
         }
     }
 }

@@ -26,7 +26,9 @@ public enum RequestField {
     ALG("alg"),
     ALG_TEMP("alg_temp"),
     /** where Dream's timesteps end */
-    EPS("eps");
+    EPS("eps"),
+    /** structured output: the JSON Schema the answer follows */
+    RESPONSE_SCHEMA("json_schema");
 
     private final String id;
 
