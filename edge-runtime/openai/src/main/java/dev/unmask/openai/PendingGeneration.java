@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.DenoisingListener;
-import dev.unmask.engine.decode.DraftText;
 import dev.unmask.engine.request.DecodingPlan;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -61,12 +60,12 @@ public final class PendingGeneration {
         }
         return new DenoisingListener() {
             private String planned = ""; // the settled text already queued, on the scheduler's thread
+            private final DraftCanvas drafts = new DraftCanvas(text);
 
             @Override
             public void onStep(StepEvent e) {
                 if (params.diffusion().diffusing()) {
-                    DraftText d = text.draft(e.canvas());
-                    events.add(new Draft(e.block(), e.step(), d.text(), d.masked()));
+                    events.add(drafts.after(e));
                 }
             }
 
