@@ -35,6 +35,12 @@ public class PlaygroundResource {
         return file("/playground.css", ifNoneMatch);
     }
 
+    @GET
+    @Path("favicon.svg")
+    public Response icon(@HeaderParam("If-None-Match") String ifNoneMatch) {
+        return file("/favicon.svg", ifNoneMatch);
+    }
+
     private Response file(String path, String ifNoneMatch) {
         if (!config.playground().enabled()) {
             throw new NotFoundException(); // ApiExceptionMapper: OpenAI's 404 shape, as for any unknown path

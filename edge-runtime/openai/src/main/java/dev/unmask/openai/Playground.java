@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The web playground: a page, a script and a style sheet, plain files in this jar (no build step, nothing fetched at
+ * The web playground: a page, a script, a style sheet and an icon, plain files in this jar (no build step, nothing fetched at
  * run time), served at {@code /} by {@code unmask serve} and, with {@code unmask.playground.enabled=true}, by the
  * functions. The page talks to the same origin's {@code /v1} with {@code "diffusing": true} and draws each
  * {@link Draft}'s {@link DraftToken}s. Both servers answer with {@link #headers} and {@link #notModified}: one rule
@@ -36,7 +36,8 @@ public final class Playground {
     public static final Map<String, String> PATHS = Map.of(
             "/", "index.html",
             "/playground.js", "playground.js",
-            "/playground.css", "playground.css");
+            "/playground.css", "playground.css",
+            "/favicon.svg", "favicon.svg");
 
     private static final Map<String, Asset> ASSETS = load();
 
@@ -51,7 +52,7 @@ public final class Playground {
      */
     public record Asset(String contentType, byte[] bytes, String etag) {}
 
-    /** The file served at {@code path} ({@code /}, {@code /playground.js}, {@code /playground.css}), if any. */
+    /** The file served at {@code path} ({@code /}, {@code /playground.js}, {@code /playground.css}, {@code /favicon.svg}), if any. */
     public static Optional<Asset> asset(String path) {
         return Optional.ofNullable(ASSETS.get(path));
     }
@@ -97,7 +98,9 @@ public final class Playground {
             byte[] bytes = in.readAllBytes();
             String type = file.endsWith(".html")
                     ? "text/html; charset=utf-8"
-                    : file.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
+                    : file.endsWith(".js")
+                            ? "text/javascript; charset=utf-8"
+                            : file.endsWith(".svg") ? "image/svg+xml" : "text/css; charset=utf-8";
             return new Asset(type, bytes, "\"" + sha256(bytes).substring(0, 16) + "\"");
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the playground's " + file, e);

@@ -118,8 +118,9 @@
         const fresh = token.committed_at_step === run.step;
         if (fresh) committedNow++;
         cell.className = 'cell' + (token.text === '' ? ' end' : '') + (fresh ? ' fresh' : '');
-        // a newline token shows as ↵ and breaks the line, so that the canvas reads like the text
-        cell.textContent = token.text === '' ? '\u00b7' : token.text.replace(/\n/g, '\u21b5\n');
+        // one cell per position, whatever the token: a newline shows as ↵, a tab as →, end-of-text as ·
+        cell.textContent =
+          token.text === '' ? '\u00b7' : token.text.replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
         cell.style.backgroundColor = stepColour(token.committed_at_step, run.plannedSteps); // CSSOM: CSP-safe
         cell.title = 'step ' + token.committed_at_step;
       }
