@@ -14,7 +14,7 @@ const browser = await chromium.launch({
 });
 const result = { consoleErrors: [] };
 try {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 620 } });
   // a CSP violation, a failed load or a script error is reported here
   page.on('console', (m) => m.type() === 'error' && result.consoleErrors.push(m.text()));
   page.on('pageerror', (e) => result.consoleErrors.push(String(e)));

@@ -761,7 +761,7 @@ final class AgentServer implements AutoCloseable {
         String method = request.method().name();
         String path = path(request.uri());
         crossSite.checkHost(request.getHeader("Host"));
-        String origin = crossSite.allowOrigin(request.getHeader("Origin"));
+        String origin = crossSite.allowOrigin(request.getHeader("Origin"), request.getHeader("Host"));
         if (origin != null) {
             x.response.putHeader("Access-Control-Allow-Origin", origin);
             x.response.putHeader("Vary", "Origin");

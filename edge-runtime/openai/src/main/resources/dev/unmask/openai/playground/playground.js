@@ -236,7 +236,10 @@
         const choice = chunk.choices && chunk.choices[0];
         if (!choice) return;
         const delta = chat ? choice.delta && choice.delta.content : choice.text;
-        if (delta) text += delta;
+        if (delta) {
+          text += delta; // the final text so far: a prefix of the answer, shown as it grows
+          $('answer-text').textContent = text;
+        }
       });
       await frames.done();
       $('answer-text').textContent = text;
