@@ -25,8 +25,10 @@ class PlaygroundEnabledTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of(
-                    "unmask.playground.enabled", "true",
-                    "unmask.models.tiny-llada.path", ReferencePackages.tinyLlada().toString());
+                    "unmask.playground.enabled",
+                    "true",
+                    "unmask.models.tiny-llada.path",
+                    ReferencePackages.tinyLlada().toString());
         }
     }
 

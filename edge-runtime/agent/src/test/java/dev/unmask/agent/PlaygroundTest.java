@@ -2,6 +2,7 @@ package dev.unmask.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -130,10 +131,9 @@ class PlaygroundTest {
     @Test
     void aPageServedBeyondLoopbackMayCallItsOwnServerOnly() {
         CrossSite lan = CrossSite.of(true, List.of());
-        assertEquals(
-                "http://192.168.1.5:11435", lan.allowOrigin("http://192.168.1.5:11435", "192.168.1.5:11435"));
-        ApiException other = assertThrows(
-                ApiException.class, () -> lan.allowOrigin("http://192.168.1.9:8000", "192.168.1.5:11435"));
+        assertEquals("http://192.168.1.5:11435", lan.allowOrigin("http://192.168.1.5:11435", "192.168.1.5:11435"));
+        ApiException other =
+                assertThrows(ApiException.class, () -> lan.allowOrigin("http://192.168.1.9:8000", "192.168.1.5:11435"));
         assertEquals("forbidden_origin", other.code());
         assertThrows(ApiException.class, () -> lan.allowOrigin("https://192.168.1.5:11435", "192.168.1.5:11435"));
     }
