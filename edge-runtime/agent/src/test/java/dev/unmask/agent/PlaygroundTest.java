@@ -32,7 +32,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -139,9 +138,10 @@ class PlaygroundTest {
     }
 
     /**
-     * What the canvas is drawn from: every draft has one token per position of the region, a mask (null) or a text
-     * with the step of the whole run that committed it; each step's newly committed positions carry that step's
-     * number, and a committed position never changes again (LLaDA's low-confidence remasking commits for good).
+     * What the canvas is drawn from: every draft has, per position of the region, its token ({@code tokens}, null
+     * while masked) and the run's 1-based step that committed it ({@code committed_at_step}); each step's newly
+     * committed positions carry that step's number, and a committed position never changes again (LLaDA's
+     * low-confidence remasking commits for good).
      */
     @Test
     void everyDraftTellsEachPositionsTokenAndTheStepThatCommittedIt() throws Exception {
@@ -158,37 +158,37 @@ class PlaygroundTest {
         assertEquals(20, drafts.size(), "one draft per step");
         Map<Integer, String> committed = new HashMap<>();
         Map<Integer, Integer> stepOf = new HashMap<>();
-        for (int step = 0; step < drafts.size(); step++) {
-            JsonNode tokens = drafts.get(step).get("tokens");
+        for (int d = 0; d < drafts.size(); d++) {
+            int step = d + 1;
+            JsonNode tokens = drafts.get(d).get("tokens");
+            JsonNode steps = drafts.get(d).get("committed_at_step");
             assertEquals(40, tokens.size(), "a token per position of the region");
+            assertEquals(40, steps.size(), "a step per position of the region");
             int masked = 0;
             int fresh = 0;
             for (int i = 0; i < tokens.size(); i++) {
-                JsonNode t = tokens.get(i);
-                assertTrue(t.has("text") && t.has("committed_at_step"), t.toString());
-                if (t.get("text").isNull()) {
-                    assertTrue(t.get("committed_at_step").isNull(), t.toString());
+                if (tokens.get(i).isNull()) {
+                    assertTrue(steps.get(i).isNull(), "a mask has no step: " + steps);
                     assertFalse(committed.containsKey(i), "position " + i + " was committed, then masked again");
                     masked++;
                     continue;
                 }
-                int at = t.get("committed_at_step").asInt();
+                int at = steps.get(i).asInt();
                 if (committed.containsKey(i)) {
-                    assertEquals(committed.get(i), t.get("text").asText(), "position " + i + " changed");
+                    assertEquals(committed.get(i), tokens.get(i).asText(), "position " + i + " changed");
                     assertEquals(stepOf.get(i), at, "position " + i + " changed its step");
                 } else {
                     assertEquals(step, at, "a newly committed position carries the step that committed it");
-                    committed.put(i, t.get("text").asText());
+                    committed.put(i, tokens.get(i).asText());
                     stepOf.put(i, at);
                     fresh++;
                 }
             }
-            assertEquals(drafts.get(step).get("masked").asInt(), masked);
+            assertEquals(drafts.get(d).get("masked").asInt(), masked);
             assertTrue(fresh > 0, "step " + step + " committed nothing");
         }
         assertEquals(40, committed.size(), "every position is committed by the last step");
-        Set<Integer> steps = new HashSet<>(stepOf.values());
-        assertEquals(20, steps.size(), "each of the 20 steps committed some of the 40 positions");
+        assertEquals(20, new HashSet<>(stepOf.values()).size(), "each of the 20 steps committed some of the 40");
     }
 
     /**

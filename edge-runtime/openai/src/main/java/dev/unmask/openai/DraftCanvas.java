@@ -3,9 +3,10 @@ package dev.unmask.openai;
 import dev.unmask.engine.decode.AnswerText;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DraftText;
-import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Turns one run's steps into {@link Draft}s with the per-position view: remembers, for every position of the region,
@@ -14,11 +15,9 @@ import java.util.List;
  */
 final class DraftCanvas {
 
-    private static final int MASKED = -1;
-
     private final AnswerText text;
-    private int[] committedAtStep; // [region] the run's step that committed each position, MASKED until then
-    private int steps; // steps seen so far: the next step's number in the whole run
+    private Integer[] committedAtStep; // [region] the run's 1-based step that committed each position; null: masked
+    private int steps; // steps seen so far
 
     DraftCanvas(AnswerText text) {
         this.text = text;
@@ -26,31 +25,24 @@ final class DraftCanvas {
 
     /** The draft after step {@code e}; call once per step, in order. */
     Draft after(DenoisingListener.StepEvent e) {
-        int step = steps++;
-        List<String> texts = text.tokenTexts(e.canvas());
+        steps++;
+        List<String> tokens = text.tokenTexts(e.canvas());
         if (committedAtStep == null) {
-            committedAtStep = new int[texts.size()];
-            Arrays.fill(committedAtStep, MASKED);
+            // before the first step only the fixed tokens (none in a plain region) were there: 0, as "from the start"
+            committedAtStep = new Integer[tokens.size()];
+            Set<Integer> now = new HashSet<>();
+            e.committed().forEach(c -> now.add(c.position() - text.regionStart()));
+            for (int i = 0; i < tokens.size(); i++) {
+                committedAtStep[i] = tokens.get(i) != null && !now.contains(i) ? 0 : null;
+            }
         }
         for (DenoisingListener.Commit c : e.committed()) {
             int at = c.position() - text.regionStart();
-            if (at >= 0 && at < committedAtStep.length && committedAtStep[at] == MASKED) {
-                committedAtStep[at] = step;
-            }
-        }
-        List<DraftToken> tokens = new ArrayList<>(texts.size());
-        for (int i = 0; i < texts.size(); i++) {
-            String t = texts.get(i);
-            if (t == null) {
-                tokens.add(DraftToken.MASKED);
-            } else {
-                if (committedAtStep[i] == MASKED) {
-                    committedAtStep[i] = step; // filled without a commit event (none today): from this step on
-                }
-                tokens.add(new DraftToken(t, committedAtStep[i]));
+            if (at >= 0 && at < committedAtStep.length) {
+                committedAtStep[at] = steps;
             }
         }
         DraftText d = text.draft(e.canvas());
-        return new Draft(e.block(), e.step(), d.text(), d.masked(), tokens);
+        return new Draft(e.block(), e.step(), d.text(), d.masked(), Arrays.asList(committedAtStep.clone()), tokens);
     }
 }

@@ -3,20 +3,21 @@ package dev.unmask.openai;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.util.List;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** The draft's per-position view on the wire: {@code "tokens": [{"text", "committed_at_step"}, ...]}. */
+/**
+ * The draft's per-position view on the wire: {@code "committed_at_step"} and {@code "tokens"}, one entry per position
+ * of the region each, {@code null} for a mask.
+ */
 class DraftTokensTest {
 
     @Test
-    void aDraftListsEveryPositionWithTheStepThatCommittedItAndNullsForMasks() {
-        Draft d = new Draft(
-                0, 2, "def\u2591", 1, List.of(new DraftToken("def", 0), new DraftToken("", 2), DraftToken.MASKED));
+    void aDraftListsEveryPositionsTokenAndTheStepThatCommittedItWithNullsForMasks() {
+        Draft d = new Draft(0, 1, "def\u2591", 1, Arrays.asList(1, 2, null), Arrays.asList("def", "", null));
         assertEquals(
-                "{\"block\":0,\"step\":2,\"text\":\"def\u2591\",\"masked\":1,\"tokens\":[{\"text\":\"def\","
-                        + "\"committed_at_step\":0},{\"text\":\"\",\"committed_at_step\":2},"
-                        + "{\"text\":null,\"committed_at_step\":null}]}",
+                "{\"block\":0,\"step\":1,\"text\":\"def\u2591\",\"masked\":1,\"committed_at_step\":[1,2,null],"
+                        + "\"tokens\":[\"def\",\"\",null]}",
                 Json.write(d));
     }
 
@@ -26,8 +27,8 @@ class DraftTokensTest {
     }
 
     @Test
-    void aTokenIsCommittedOrMaskedNeverHalfOfEach() {
-        assertThrows(IllegalArgumentException.class, () -> new DraftToken("x", null));
-        assertThrows(IllegalArgumentException.class, () -> new DraftToken(null, 3));
+    void theTwoListsCoverTheSamePositions() {
+        assertThrows(
+                IllegalArgumentException.class, () -> new Draft(0, 0, "a", 0, Arrays.asList(1, 1), Arrays.asList("a")));
     }
 }

@@ -1,6 +1,6 @@
 // The Unmask playground: sends the form as an OpenAI request with "stream": true and "diffusing": true to this
-// origin's /v1, and draws every draft's canvas (draft.tokens: one {text, committed_at_step} per position, null while
-// masked; see docs/api.md). Model text only ever goes into the page through textContent, never as HTML.
+// origin's /v1, and draws every draft's canvas (draft.tokens and draft.committed_at_step: one entry per position,
+// null while masked; see docs/api.md). Model text only ever goes into the page through textContent, never as HTML.
 'use strict';
 
 (() => {
@@ -98,44 +98,47 @@
     }
   }
 
-  /** Early steps blue, late ones red: the hue of a step out of the run's planned steps. */
+  /** Early steps blue, late ones red: the hue of a 1-based step out of the run's planned steps. */
   function stepColour(step, steps) {
-    const f = steps > 1 ? Math.min(1, step / (steps - 1)) : 0;
+    const f = steps > 1 ? Math.min(1, (step - 1) / (steps - 1)) : 0;
     return 'hsl(' + Math.round(220 - 220 * f) + ' 80% 80%)';
   }
 
-  /** One draft drawn: a cell per position, masks as ░, end-of-text as ·, each committed cell in its step's colour. */
+  /**
+   * One draft drawn: a cell per position (draft.tokens[i], null while masked), masks as ░, end-of-text as ·, each
+   * committed cell in the colour of its step (draft.committed_at_step[i], 1-based; 0 for a token fixed from the start).
+   */
   function drawCanvas(draft, run) {
     const canvas = $('canvas');
     const cells = [];
     let committedNow = 0;
-    for (const token of draft.tokens) {
+    draft.tokens.forEach((text, i) => {
+      const step = draft.committed_at_step[i];
       const cell = document.createElement('span');
-      if (token.text === null) {
+      if (text === null) {
         cell.className = 'cell mask';
         cell.textContent = MASK;
       } else {
-        const fresh = token.committed_at_step === run.step;
+        const fresh = step === run.step;
         if (fresh) committedNow++;
-        cell.className = 'cell' + (token.text === '' ? ' end' : '') + (fresh ? ' fresh' : '');
+        cell.className = 'cell' + (text === '' ? ' end' : '') + (fresh ? ' fresh' : '') + (step === 0 ? ' fixed' : '');
         // one cell per position, whatever the token: a newline shows as ↵, a tab as →, end-of-text as ·
-        cell.textContent =
-          token.text === '' ? '\u00b7' : token.text.replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
-        cell.style.backgroundColor = stepColour(token.committed_at_step, run.plannedSteps); // CSSOM: CSP-safe
-        cell.title = 'step ' + token.committed_at_step;
+        cell.textContent = text === '' ? '\u00b7' : text.replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
+        if (step > 0) cell.style.backgroundColor = stepColour(step, run.plannedSteps); // CSSOM: allowed by the CSP
+        cell.title = step > 0 ? 'step ' + step : 'given';
       }
       cells.push(cell);
-    }
+    });
     canvas.replaceChildren(...cells);
     canvas.dataset.step = String(run.step);
     canvas.dataset.masked = String(draft.masked);
     const committed = draft.tokens.length - draft.masked;
     const seconds = (run.arrivedAt - run.startedAt) / 1000;
-    $('stat-step').textContent = (run.step + 1) + (run.plannedSteps ? ' / ' + run.plannedSteps : '');
+    $('stat-step').textContent = run.step + (run.plannedSteps ? ' / ' + run.plannedSteps : '');
     $('stat-masked').textContent = String(draft.masked);
     $('stat-step-tokens').textContent = String(committedNow);
-    $('stat-tokens-per-step').textContent = (committed / (run.step + 1)).toFixed(2);
-    $('stat-tokens-per-second').textContent = seconds > 0 ? (committed / seconds).toFixed(1) : '–';
+    $('stat-tokens-per-step').textContent = (committed / run.step).toFixed(2);
+    $('stat-tokens-per-second').textContent = seconds > 0 ? (committed / seconds).toFixed(1) : '\u2013';
   }
 
   /**
@@ -152,7 +155,7 @@
         resolve();
         return;
       }
-      run.step = item.index;
+      run.step = item.index + 1; // the run's 1-based step: the draft after step 1 is the first
       run.arrivedAt = item.arrivedAt;
       drawCanvas(item.draft, run);
       requestAnimationFrame(() => next(resolve));
@@ -229,7 +232,7 @@
       }
       await readEvents(response, (chunk) => {
         if (chunk.error) throw new Error(chunk.error.message);
-        if (chunk.draft && chunk.draft.tokens) {
+        if (chunk.draft && chunk.draft.tokens && chunk.draft.committed_at_step) {
           frames.add(chunk.draft, drafts++);
           return;
         }
