@@ -124,7 +124,9 @@
         cell.className = 'cell' + (text === '' ? ' end' : '') + (fresh ? ' fresh' : '') + (step === 0 ? ' fixed' : '');
         // one cell per position, whatever the token: a newline shows as ↵, a tab as →, end-of-text as ·
         cell.textContent = text === '' ? '\u00b7' : text.replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
-        if (step > 0) cell.style.backgroundColor = stepColour(step, run.plannedSteps); // CSSOM: allowed by the CSP
+        // without a steps field the server's default applies: scale by the region then (at most one step a token)
+        const steps = run.plannedSteps || draft.tokens.length;
+        if (step > 0) cell.style.backgroundColor = stepColour(step, steps); // CSSOM: allowed by the CSP
         cell.title = step > 0 ? 'step ' + step : 'given';
       }
       cells.push(cell);
