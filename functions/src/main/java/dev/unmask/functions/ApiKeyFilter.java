@@ -19,6 +19,9 @@ public class ApiKeyFilter {
 
     @ServerRequestFilter
     public Optional<Response> checkKey(ContainerRequestContext request) {
+        if (!request.getUriInfo().getPath().startsWith("/v1")) {
+            return Optional.empty(); // the playground's files (PlaygroundResource): the page asks for the key itself
+        }
         try {
             ApiKeys.of(config.get().apiKeys().orElse(List.of()))
                     .check(request.getHeaderString(HttpHeaders.AUTHORIZATION));

@@ -18,6 +18,7 @@ import java.util.Optional;
  * unmask.batch.max-size=8
  * unmask.batch.max-queue=64
  * unmask.api-keys=sk-one,sk-two
+ * unmask.playground.enabled=true
  * </pre>
  */
 @ConfigMapping(prefix = "unmask")
@@ -53,6 +54,17 @@ public interface UnmaskConfig {
     boolean warmUp();
 
     Overload overload();
+
+    Playground playground();
+
+    interface Playground {
+        /**
+         * Serve the web playground at {@code /} (a page that streams from this server's {@code /v1}); off by default:
+         * a deployed API usually has no use for a page, and an API key typed into it is held by the browser.
+         */
+        @WithDefault("false")
+        boolean enabled();
+    }
 
     interface Overload {
         /**

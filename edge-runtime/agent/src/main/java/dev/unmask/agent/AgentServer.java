@@ -16,6 +16,7 @@ import dev.unmask.openai.ModelList;
 import dev.unmask.openai.OpenAiService;
 import dev.unmask.openai.OverloadRefusals;
 import dev.unmask.openai.PendingGeneration;
+import dev.unmask.openai.Playground;
 import dev.unmask.openai.ServedModel;
 import dev.unmask.openai.ServingLimits;
 import dev.unmask.openai.Sse;
@@ -47,6 +48,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -68,6 +70,7 @@ import java.util.function.Supplier;
  * and writes the answer, the SSE stream or the error.
  *
  * <pre>
+ * GET  /                     the web playground (and /playground.js, /playground.css): {@link Playground}
  * GET  /health               {"status":"ok","models":[...],"loaded":[{"model","in_flight","idle_millis","keep_alive"}],
  *                             "broken":[{"model","reason"}]}; 503 with "status":"degraded" and "problem" once a
  *                             background worker has stopped
@@ -623,6 +626,16 @@ final class AgentServer implements AutoCloseable {
             }
         }
 
+        /** A file of the web playground, from memory on the event loop: 304 when the client has this version. */
+        void page(Playground.Asset asset) {
+            Playground.headers(asset).forEach(response::putHeader);
+            if (Playground.notModified(asset, request.getHeader("If-None-Match"))) {
+                response.setStatusCode(304).end();
+            } else {
+                response.setStatusCode(200).end(Buffer.buffer(asset.bytes()));
+            }
+        }
+
         void json(int status, Object value) {
             if (gone || response.ended() || response.closed()) {
                 return;
@@ -760,7 +773,7 @@ final class AgentServer implements AutoCloseable {
         String path = path(request.uri());
         x.ollama = path.startsWith("/api/");
         crossSite.checkHost(request.getHeader("Host"));
-        String origin = crossSite.allowOrigin(request.getHeader("Origin"));
+        String origin = crossSite.allowOrigin(request.getHeader("Origin"), request.getHeader("Host"));
         if (origin != null) {
             x.response.putHeader("Access-Control-Allow-Origin", origin);
             x.response.putHeader("Vary", "Origin");
@@ -782,7 +795,13 @@ final class AgentServer implements AutoCloseable {
             ollama(x, method, path);
             return;
         }
-        if (path.equals("/health") || path.equals("/")) {
+        Optional<Playground.Asset> page = Playground.asset(path);
+        if (page.isPresent()) {
+            requireMethod(method, "GET");
+            x.page(page.get());
+            return;
+        }
+        if (path.equals("/health")) {
             requireMethod(method, "GET");
             fromStore(x, () -> {
                 LocalModels.Catalog catalog = models.catalog();
@@ -1230,7 +1249,7 @@ final class AgentServer implements AutoCloseable {
             throw new ApiException(
                     ErrorKind.METHOD_NOT_ALLOWED,
                     "Wrong method " + method + " for this path: use POST "
-                            + "for /v1/chat/completions and /v1/completions, GET for /v1/models and /health",
+                            + "for /v1/chat/completions and /v1/completions, GET for /v1/models, /health and /",
                     null,
                     null,
                     0,
@@ -1242,7 +1261,7 @@ final class AgentServer implements AutoCloseable {
         return new ApiException(
                 ErrorKind.NOT_FOUND,
                 "Unknown path: the API serves POST /v1/chat/completions, "
-                        + "POST /v1/completions and GET /v1/models (and GET /health)",
+                        + "POST /v1/completions and GET /v1/models (and GET /health; the playground is at /)",
                 null,
                 null,
                 0,

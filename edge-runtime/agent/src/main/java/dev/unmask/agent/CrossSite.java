@@ -22,7 +22,8 @@ import java.util.stream.Collectors;
  *       it;
  *   <li>an {@code Origin} (every browser sends one cross-site) must be loopback, e.g. {@code http://localhost:3000},
  *       or one the user allowed with {@code --allow-origin} / {@code UNMASK_ALLOWED_ORIGINS} ({@code *} allows any);
- *       others get 403. Allowed origins get proper CORS answers, preflights included.
+ *       others get 403, except the server's own origin ({@code http://} and the {@code Host}: the playground's page).
+ *       Allowed origins get proper CORS answers, preflights included.
  * </ul>
  *
  * @param checkHost      whether {@code Host} must be loopback (the agent listens on loopback, or has no key)
@@ -128,6 +129,21 @@ record CrossSite(boolean checkHost, Set<String> allowedOrigins) {
                 "forbidden_origin",
                 0,
                 null);
+    }
+
+    /**
+     * As {@link #allowOrigin(String)}, and a page this server itself served may call it: an {@code Origin} of
+     * {@code http://} and the request's own {@code Host} is same-origin (the web playground at {@code /} on an agent
+     * that listens beyond loopback with a key, e.g. {@code http://192.168.1.5:11435}). Safe because the {@code Host}
+     * rule ran first: on loopback it is a loopback name, and beyond loopback the API key guards the API.
+     *
+     * @throws ApiException 403 for an origin that is neither loopback, allowed, nor this server's own
+     */
+    String allowOrigin(String origin, String host) {
+        if (origin != null && host != null && normalise(origin.trim()).equals("http://" + normalise(host.trim()))) {
+            return origin.trim();
+        }
+        return allowOrigin(origin);
     }
 
     private static boolean isLoopbackOrigin(String origin) {

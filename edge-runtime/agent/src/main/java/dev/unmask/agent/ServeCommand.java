@@ -169,6 +169,8 @@ final class ServeCommand implements Callable<Integer> {
                     address.getAddress().isAnyLocalAddress() ? " and every address of this machine" : "",
                     KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
+            err.println("unmask: the playground (watch it denoise) is at "
+                    + server.baseUri().resolve("/"));
             err.flush();
             started.complete(server);
             stop.await();

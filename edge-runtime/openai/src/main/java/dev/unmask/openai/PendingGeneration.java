@@ -118,7 +118,13 @@ public final class PendingGeneration {
                     DraftText d = text.draft(e.canvas());
                     events.add(new Drafted(
                             index,
-                            new Draft(e.block(), e.step(), d.text(), d.masked(), Arrays.asList(committedAt.clone()))));
+                            new Draft(
+                                    e.block(),
+                                    e.step(),
+                                    d.text(),
+                                    d.masked(),
+                                    Arrays.asList(committedAt.clone()),
+                                    text.tokenTexts(e.canvas()))));
                 }
                 String delta = stream.next(e.canvas());
                 if (delta.isEmpty()) {

@@ -1,6 +1,8 @@
 package dev.unmask.engine.decode;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -221,6 +223,28 @@ public final class AnswerText {
             }
         }
         return Arrays.copyOf(kept, n);
+    }
+
+    /** The canvas position of the region's first token: where a {@link DenoisingListener.Commit#position} is 0. */
+    public int regionStart() {
+        return layout.genStart();
+    }
+
+    /**
+     * [region] the region position by position, each token decoded alone, for a view that shows the canvas cell by
+     * cell (the web playground): null where still masked, {@code ""} for an end-of-text token (or any token that
+     * decodes to nothing). A character whose UTF-8 bytes are split between tokens reads as U+FFFD here; the
+     * {@link #draft} decodes runs together and reads it right.
+     */
+    public List<String> tokenTexts(long[] canvas) {
+        int from = layout.genStart();
+        int end = regionEnd();
+        List<String> texts = new ArrayList<>(end - from);
+        for (int i = from; i < end; i++) {
+            long t = canvas[i];
+            texts.add(t == traits.maskId() ? null : traits.isEnd(t) ? "" : decoder.apply(new long[] {t}));
+        }
+        return texts;
     }
 
     /** [n] the tokens of the region before canvas position {@code end} that make up the text. */
