@@ -98,6 +98,14 @@ public final class PendingGeneration {
         return plan;
     }
 
+    /**
+     * The engine's answer itself, when it is ready: its text, tokens, finish reason and timings, for a wire format
+     * that reports more than OpenAI's (Ollama's durations). Completes exceptionally as {@link #answer()} does.
+     */
+    public CompletableFuture<Generation> generation() {
+        return ticket.result();
+    }
+
     /** Drops the request (its client went away). */
     public void cancel() {
         ticket.cancel();

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
             "Converts a checkpoint folder (config.json, model.safetensors or sharded safetensors with "
                     + "model.safetensors.index.json, tokenizer.json) into a package folder.",
             "The package is written next to --out and renamed into place only once complete and verified.",
-            "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package",
+            "Example: unmask-pack convert models/tiny-llada --out models/tiny-llada/package",
             "Example: unmask-pack convert --from /path/to/Dream-v0-Instruct-7B --out dream-7b-int4 --quant int4"
         })
 final class ConvertCommand implements Callable<Integer> {
@@ -33,11 +33,17 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "<checkpoint dir>",
+            description = "Hugging Face checkpoint folder (or --from)")
+    Path checkpoint;
+
     @Option(
             names = "--from",
-            required = true,
             paramLabel = "<checkpoint dir>",
-            description = "Hugging Face checkpoint folder")
+            description = "Hugging Face checkpoint folder (or as the first argument)")
     Path from;
 
     @Option(
@@ -109,9 +115,27 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Mixin
     QualityOptions quality;
 
+    /** The checkpoint, named once: as the first argument or with --from (both only when they agree). */
+    private Path checkpoint() {
+        if (checkpoint != null && from != null && !checkpoint.equals(from)) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "Name the checkpoint once: 'unmask-pack convert " + checkpoint + " --out <dir>' or "
+                            + "'unmask-pack convert --from " + from + " --out <dir>', not both");
+        }
+        if (checkpoint == null && from == null) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "Missing the checkpoint folder: e.g. unmask-pack convert models/tiny-llada --out "
+                            + "models/tiny-llada/package (or --from models/tiny-llada)");
+        }
+        return checkpoint != null ? checkpoint : from;
+    }
+
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
+        Path from = checkpoint();
         WeightFormat format = WeightFormat.parse(dtype);
         GraphOptions options =
                 new GraphOptions(format, topK, fullLogits, MatMulNBitsLinear.fromOptions(quant, quantHead, format));
