@@ -43,16 +43,19 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Talk to a model interactively, watching the canvas denoise; or, with a prompt, print one answer and exit.",
-            "Type a prompt and see the masks (" + DraftText.MASK_GLYPH + ") turn into text block by block.",
-            "In a terminal the line editor keeps a history (arrow keys, in the store folder); Ctrl-C cancels the",
-            "answer being written (at the prompt: clears the line), Ctrl-D leaves.",
-            "In the session: /set <param> <value> changes a diffusion parameter (/set steps 8; 'default' resets it),",
-            "/show shows them, /chat toggles chat mode (the package's chat template, with the conversation kept),",
-            "/clear forgets the conversation, /help shows this, /bye (or end of input) leaves.",
-            "Examples: unmask run tiny-llada --gen-length 64 --steps 32   (a model from 'unmask pull')",
-            "          unmask run tiny-llada \"def fibonacci(n):\"       (one answer on stdout, then exit)",
-            "          unmask run --model models/tiny-llada/package"
+            "Talk to a model interactively, watching the canvas denoise; with a prompt,",
+            "print one answer and exit (as 'ollama run'). The masks (" + DraftText.MASK_GLYPH + ") turn into text",
+            "block by block.",
+            "In a terminal the prompt is a line editor with history (kept in the store",
+            "folder) and arrow keys; Ctrl-C cancels the answer being written (at the",
+            "prompt: clears the line), Ctrl-D leaves.",
+            "In the session: /set <param> <value> changes a diffusion parameter",
+            "(/set steps 8; /set steps default resets it), /show shows them, /chat",
+            "toggles chat mode (the package's chat template, with the conversation",
+            "kept), /clear forgets the conversation, /help shows this, /bye leaves.",
+            "Examples: unmask run tiny-llada --gen-length 64 --steps 32",
+            "          unmask run tiny-llada \"def fibonacci(n):\"   (one answer)",
+            "          unmask run --model models/tiny-llada/package \"import os\""
         })
 final class RunCommand implements Callable<Integer> {
 
@@ -100,7 +103,11 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        if (modelName != null && model.model != null && !modelName.equals(model.model)) {
+        if (model.model != null && modelName != null && oneShot == null) {
+            oneShot = modelName; // 'unmask run --model <dir> "<prompt>"': the one argument is the prompt
+            modelName = null;
+        }
+        if (modelName != null && model.model != null) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(),
                     "Name the model once: 'unmask run " + modelName + "' or 'unmask run --model " + model.model
