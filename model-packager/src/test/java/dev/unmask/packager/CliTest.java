@@ -8,6 +8,7 @@ import dev.unmask.packager.cli.UnmaskPack;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,57 @@ class CliTest {
         Run verify = run("verify", out.toString());
         assertEquals(0, verify.exitCode(), verify.err());
         assertTrue(verify.out().contains("self-test passed"), verify.out());
+    }
+
+    @Test
+    void convertTakesTheCheckpointAsItsFirstArgumentToo() {
+        Path out = tmp.resolve("positional");
+        Run convert = run("convert", TinyModel.checkpoint().toString(), "--out", out.toString(), "--no-progress");
+        assertEquals(0, convert.exitCode(), convert.err());
+        assertTrue(Files.isRegularFile(out.resolve("manifest.json")), convert.out());
+
+        Run both = run(
+                "convert",
+                TinyModel.checkpoint().toString(),
+                "--from",
+                tmp.toString(),
+                "--out",
+                tmp.resolve("both").toString());
+        assertEquals(2, both.exitCode(), "two different checkpoints named: " + both.err());
+        assertTrue(both.err().contains("Name the checkpoint once"), both.err());
+        Run none = run("convert", "--out", tmp.resolve("none").toString());
+        assertEquals(2, none.exitCode());
+        assertTrue(none.err().contains("e.g. unmask-pack convert models/tiny-llada"), none.err());
+    }
+
+    /**
+     * The real {@code unmask-pack} process, as a user runs it: every line on stderr is one of its own (led by
+     * {@code unmask-pack:}) or the progress bar; no two-line JUL record (a date line, then {@code INFO:}) and no SLF4J
+     * warning.
+     */
+    @Test
+    void convertPrintsOneLineRecordsOnly() throws Exception {
+        Path out = tmp.resolve("logged");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process p = new ProcessBuilder(
+                        javaBin,
+                        "-cp",
+                        cp,
+                        UnmaskPack.class.getName(),
+                        "convert",
+                        TinyModel.checkpoint().toString(),
+                        "--out",
+                        out.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), err);
+        assertTrue(err.contains("unmask-pack: Loaded tiny-llada"), "the engine's load record, on one line: " + err);
+        for (String line : err.lines().toList()) {
+            assertTrue(line.startsWith("unmask-pack: ") || line.startsWith("["), "a line of its own: " + line);
+        }
+        assertFalse(err.contains("SLF4J"), err);
     }
 
     @Test

@@ -57,6 +57,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -484,6 +485,11 @@ final class AgentServer implements AutoCloseable {
         private PendingGeneration pending; // guarded by this
         private final Object room = new Object(); // a stream waits here for the client to read
 
+        // the request's log line (RequestLog): when it came, the model it named, written once
+        private final long startNanos = System.nanoTime();
+        volatile String model;
+        private final AtomicBoolean logged = new AtomicBoolean();
+
         Exchange(HttpServerRequest request, String requestId) {
             this.request = request;
             this.response = request.response();
@@ -504,6 +510,7 @@ final class AgentServer implements AutoCloseable {
             response.endHandler(v -> loop.runOnContext(
                     ignored -> { // may end on an engine thread
                         responseEnded = true;
+                        logOnce();
                         if (requestEnded) {
                             deadline.expect(connectionLimits.idleMillis()); // the next request's head
                         }
@@ -601,8 +608,33 @@ final class AgentServer implements AutoCloseable {
             return gone;
         }
 
+        /** The request's one log line: at the response's end, or when the client left before it. */
+        private void logOnce() {
+            if (!logged.compareAndSet(false, true)) {
+                return;
+            }
+            PendingGeneration p;
+            synchronized (this) {
+                p = pending;
+            }
+            dev.unmask.engine.Generation g = null;
+            if (p != null && p.generation().isDone() && !p.generation().isCompletedExceptionally()) {
+                g = p.generation().getNow(null);
+            }
+            RequestLog.log(
+                    request.method().name(),
+                    request.path(),
+                    model,
+                    g,
+                    (System.nanoTime() - startNanos) / 1_000_000,
+                    responseEnded ? response.getStatusCode() : RequestLog.CLIENT_GONE);
+        }
+
         /** The client closed its connection: nobody will read the answer, so the request is dropped. */
         void hangUp() {
+            if (!response.ended()) {
+                logOnce();
+            }
             gone = true;
             PendingGeneration p;
             synchronized (this) {
@@ -945,6 +977,7 @@ final class AgentServer implements AutoCloseable {
             return;
         }
         String id = r.model();
+        x.model = id; // for the request's log line
         if (r.unload()) {
             if (!models.expire(id) && !models.available().containsKey(id)) {
                 throw ollamaUnknownModel(r.name());
@@ -1126,6 +1159,7 @@ final class AgentServer implements AutoCloseable {
         if (x.gone()) {
             return; // the client left while its body was parsed or queued: nothing to answer
         }
+        x.model = model;
         LocalModels.Lease lease = models.acquire(model, keepAlive);
         PendingGeneration pending;
         try {

@@ -9,6 +9,7 @@ import dev.unmask.engine.decode.TextStream;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.GenerationRequest;
 import dev.unmask.engine.text.ChatMessage;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,9 +36,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Parameters(
             index = "0",
+            arity = "0..1",
             paramLabel = "<prompt>",
-            description = "the text to continue (or the user's message with --chat)")
+            description = "the text to continue (or the user's message with --chat); without it, standard input "
+                    + "when it is piped (echo 'def f():' | unmask generate), trailing newlines dropped")
     String prompt;
+
+    /** Where a piped prompt comes from; standard input except in tests. */
+    InputStream in = System.in;
 
     @Option(names = "--chat", description = "render the prompt as a user message with the package's chat template")
     boolean chat;
@@ -75,6 +81,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         output.applyLogLevel();
+        if (prompt == null) {
+            prompt = PipedPrompt.read(in, in == System.in && PipedPrompt.stdinIsTerminal(), spec);
+        }
         try (Engine engine = model.open()) {
             output.check(engine);
             GenerationRequest.Prompt input;

@@ -88,13 +88,34 @@ public final class ModelOptions {
                     + "name a folder holding manifest.json (e.g. " + BUNDLED_PACKAGE + ") or a model 'unmask list' "
                     + "shows, e.g. --model " + ModelStore.NAME_EXAMPLE);
         }
+        Path home = home();
         Path bundled = bundledPackage();
         if (!Files.isRegularFile(bundled.resolve("manifest.json"))) {
+            if (home == null || !Files.isRegularFile(home.resolve("models/tiny-llada/config.json"))) {
+                // an installed app (the jlink'd image) away from the repository: no repository command would work
+                throw new PackageException(noModelNamed());
+            }
             throw new PackageException("No model named and the bundled package " + bundled + " is not built yet. "
                     + "Build it from the repository root with:\n  " + BUILD_BUNDLED
-                    + "\nor name a package with --model <package dir>.");
+                    + "\nor install a model with 'unmask pull <package folder | .zip | https URL>' and name it, "
+                    + "or name a package with --model <package dir>.");
         }
         return bundled;
+    }
+
+    /** What to do when no model is named and there is no repository: the models installed, or how to install one. */
+    private String noModelNamed() {
+        ModelStore s = store.open();
+        java.util.List<String> names =
+                s.list().stream().map(ModelStore.Installed::name).toList();
+        if (names.isEmpty()) {
+            return "No model named, and none is installed in " + s.root() + ". Install one with\n"
+                    + "  unmask pull <package folder | .zip | https URL>   "
+                    + "(e.g. unmask pull https://example.com/models/tiny-llada.zip)\n"
+                    + "then name it: unmask run <model>, or unmask generate \"def f():\" -m <model>.";
+        }
+        return "No model named: name one of the installed " + String.join(", ", names) + ", e.g. unmask run "
+                + names.get(0) + " (or -m " + names.get(0) + "; 'unmask list' shows them).";
     }
 
     /** Where the bundled package is (or would be, once built). */

@@ -304,6 +304,57 @@ public final class ModelStore {
         }
     }
 
+    /**
+     * Installs the installed model {@code source} again as {@code target} ({@code unmask cp}, as {@code ollama cp}):
+     * staged and renamed into place like a pull, so a failed copy installs nothing. Each file is hard-linked where the
+     * file system allows (a package is never written in place, so the two share nothing that changes; a 4 GB model
+     * copies at once), else copied with its modification time, so that the copy's verification record stays valid and
+     * its first start does not hash it again.
+     *
+     * @param replace replace an installed model named {@code target}
+     * @throws IllegalArgumentException for a bad or taken name (without {@code replace}), or {@code source} itself
+     */
+    public Installed copy(String source, String target, boolean replace) {
+        checkName(target);
+        Path from = require(source);
+        if (source.equals(target)) {
+            throw new IllegalArgumentException("'" + source + "' cannot be copied onto itself: name the copy, e.g. "
+                    + "unmask cp " + source + " " + source + "-copy");
+        }
+        sweepLeftovers();
+        Path staging = PackageFolders.createOwned(root, STAGING_PREFIX);
+        try {
+            Path content = staging.resolve("content");
+            try (Stream<Path> files = Files.walk(from)) {
+                for (Path f : files.toList()) {
+                    Path to = content.resolve(from.relativize(f).toString());
+                    if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.createDirectories(to);
+                    } else {
+                        linkOrCopy(f, to);
+                    }
+                }
+            }
+            Manifests.read(content); // what was copied is a package
+            Path dest = dirOf(target);
+            install(content, dest, replace);
+            return installed(target, dest);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Nothing was copied from '" + source + "' to '" + target + "': " + e.getMessage(), e);
+        } finally {
+            PackageFolders.deleteTree(staging);
+        }
+    }
+
+    private static void linkOrCopy(Path from, Path to) throws IOException {
+        try {
+            Files.createLink(to, from);
+        } catch (UnsupportedOperationException | IOException | SecurityException e) {
+            Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+    }
+
     /** Removes the installed model {@code name}: renamed away first, so it is gone at once even if deleting fails. */
     public void remove(String name) {
         Path dir = require(name);

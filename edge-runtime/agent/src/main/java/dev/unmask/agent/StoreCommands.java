@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code unmask pull | list | show | rm}: the model store. */
+/** {@code unmask pull | list | show | cp | rm}: the model store. */
 final class StoreCommands {
 
     private StoreCommands() {}
@@ -169,6 +169,44 @@ final class StoreCommands {
                         f.getValue().sha256());
             }
             out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(
+            name = "cp",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Copy an installed model under a new name (as 'ollama cp'): files are hard-linked where the store's "
+                        + "file system allows, so even a large model copies at once.",
+                "Example: unmask cp tiny-llada my-llada"
+            })
+    static final class Copy implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "<source>", description = "an installed model, as 'unmask list' shows it")
+        String source;
+
+        @Parameters(
+                index = "1",
+                paramLabel = "<destination>",
+                description = "the copy's name: lower-case letters, digits, '.', '_' and '-', e.g. my-llada")
+        String destination;
+
+        @Option(
+                names = {"-f", "--force"},
+                description = "replace an installed model named <destination>")
+        boolean force;
+
+        @Mixin
+        StoreOption store;
+
+        @Override
+        public Integer call() {
+            ModelStore.Installed m = store.open().copy(source, destination, force);
+            spec.commandLine().getErr().println("unmask: copied '" + source + "' to '" + m.name() + "' in " + m.dir());
+            spec.commandLine().getErr().flush();
             return ExitCodes.OK;
         }
     }

@@ -1,5 +1,6 @@
 package dev.unmask.agent;
 
+import dev.unmask.console.ConsoleLogs;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             ServeCommand.class,
             StoreCommands.Pull.class,
+            StoreCommands.Copy.class,
             StoreCommands.ListModels.class,
             StoreCommands.Show.class,
             StoreCommands.Remove.class,
@@ -32,6 +34,7 @@ public final class Unmask {
     }
 
     public static void main(String[] args) {
+        ConsoleLogs.install("unmask");
         System.exit(commandLine().execute(args));
     }
 }

@@ -79,6 +79,36 @@ class RunCommandTest {
     }
 
     @Test
+    void set_changes_the_next_answer_s_parameters_and_refuses_what_the_planner_refuses() {
+        assertEquals(
+                0,
+                session(
+                        "/set steps 4\n/show\nimport\n/set steps 1000\n/set steps many\n/set nope 1\n/set steps default\n"
+                                + "/show\n/bye\n",
+                        "--gen-length",
+                        "8",
+                        "--steps",
+                        "8",
+                        "--no-live"));
+        String screen = out.toString();
+        assertTrue(screen.contains("steps = 4"), screen);
+        assertTrue(err.toString().contains("8 tokens in 4 steps"), "the answer used /set's steps: " + err);
+        assertTrue(screen.contains("not set:"), "8 tokens cannot take 1000 steps: " + screen);
+        assertTrue(screen.contains("'many' is not a number for steps: e.g. /set steps 32"), screen);
+        assertTrue(screen.contains("no parameter 'nope'"), screen);
+        assertTrue(screen.contains("set: {steps=4, length=8}"), "/show lists what is set: " + screen);
+        assertTrue(screen.contains("set: {length=8}"), "default resets steps; --gen-length stays: " + screen);
+    }
+
+    @Test
+    void a_prompt_argument_is_answered_once_without_a_session() {
+        assertEquals(0, session("never read\n", "def add(a, b):", "--gen-length", "8", "--steps", "8"));
+        assertFalse(out.toString().contains(RunCommand.PROMPT), "no prompt: " + out);
+        assertFalse(out.toString().contains("\u001b["), "stdout is no terminal: no redraws");
+        assertTrue(err.toString().contains("8 tokens in 8 steps"), err.toString());
+    }
+
+    @Test
     void counts_wrapped_lines_so_redraws_go_back_far_enough() {
         assertEquals(1, RunCommand.LiveCanvas.terminalLines("short", 80));
         assertEquals(2, RunCommand.LiveCanvas.terminalLines("x".repeat(81), 80));

@@ -235,11 +235,15 @@ class UnmaskCommandTest {
     }
 
     @Test
-    void a_missing_package_exits_4_and_says_how_to_build_the_bundled_one(@TempDir Path empty) {
+    void a_missing_package_exits_4_and_says_how_to_build_the_bundled_one(@TempDir Path empty) throws Exception {
         assertEquals(
                 ExitCodes.BAD_PACKAGE,
                 run("generate", "x", "--model", empty.resolve("nope").toString()));
         assertTrue(err.toString().contains("nope"), err.toString());
+        // a repository (its checkpoint is there) whose bundled package is not built; away from one, NoModelTest
+        Path checkpoint = empty.resolve("models/tiny-llada");
+        assertTrue(checkpoint.toFile().mkdirs()
+                && checkpoint.resolve("config.json").toFile().createNewFile());
         System.setProperty(ModelOptions.HOME_PROPERTY, empty.toString());
         assertEquals(ExitCodes.BAD_PACKAGE, run("generate", "x"));
         assertTrue(err.toString().contains(ModelOptions.BUILD_BUNDLED), err.toString());
@@ -247,7 +251,13 @@ class UnmaskCommandTest {
 
     @Test
     void usage_errors_exit_2() {
-        assertEquals(ExitCodes.USAGE, run("generate"));
+        java.io.InputStream stdin = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(new byte[0])); // no prompt, and an empty pipe
+        try {
+            assertEquals(ExitCodes.USAGE, run("generate"));
+        } finally {
+            System.setIn(stdin);
+        }
         assertEquals(ExitCodes.USAGE, run("generate", "x", "--no-such-option"));
     }
 }

@@ -20,9 +20,9 @@ import picocli.CommandLine.Option;
             "Converts a checkpoint folder (config.json, model.safetensors or sharded safetensors with "
                     + "model.safetensors.index.json, tokenizer.json) into a package folder.",
             "The package is written next to --out and renamed into place only once complete and verified.",
-            "Example: unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package",
+            "Example: unmask-pack convert models/tiny-llada --out models/tiny-llada/package",
             "Example: unmask-pack convert --from /path/to/Dream-v0-Instruct-7B --out dream-7b-int4 --quant int4",
-            "Example: unmask-pack convert --from hf:GSAI-ML/LLaDA-8B-Instruct --out llada-8b-int4 --quant int4",
+            "Example: unmask-pack convert hf:GSAI-ML/LLaDA-8B-Instruct --out llada-8b-int4 --quant int4",
             "A hf:ORG/NAME[@revision] checkpoint is downloaded from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN) into "
                     + "its cache (HF_HUB_CACHE, as huggingface_hub lays it out): only config, tokenizer and "
                     + "safetensors files, resumed if cut, each checked against its SHA-256; HF_HUB_OFFLINE=1 uses "
@@ -38,11 +38,18 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "<checkpoint dir>",
+            description = "Hugging Face checkpoint folder (or --from)")
+    Path checkpoint;
+
     @Option(
             names = "--from",
-            required = true,
             paramLabel = "<checkpoint dir | hf:ORG/NAME[@revision]>",
-            description = "Hugging Face checkpoint folder, or a model on the Hugging Face Hub")
+            description =
+                    "Hugging Face checkpoint folder, or a model on the Hugging Face Hub (or as the first argument)")
     Path from;
 
     @Option(
@@ -114,10 +121,27 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Mixin
     QualityOptions quality;
 
+    /** The checkpoint, named once: as the first argument or with --from (both only when they agree). */
+    private Path checkpoint() {
+        if (checkpoint != null && from != null && !checkpoint.equals(from)) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "Name the checkpoint once: 'unmask-pack convert " + checkpoint + " --out <dir>' or "
+                            + "'unmask-pack convert --from " + from + " --out <dir>', not both");
+        }
+        if (checkpoint == null && from == null) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "Missing the checkpoint folder: e.g. unmask-pack convert models/tiny-llada --out "
+                            + "models/tiny-llada/package (or --from models/tiny-llada)");
+        }
+        return checkpoint != null ? checkpoint : from;
+    }
+
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        HubCheckpoint.Source source = HubCheckpoint.resolve(this.from, err, noProgress); // hf:... is downloaded
+        HubCheckpoint.Source source = HubCheckpoint.resolve(checkpoint(), err, noProgress); // hf:... is downloaded
         Path from = source.folder();
         String name = this.name != null ? this.name : source.name();
         WeightFormat format = WeightFormat.parse(dtype);

@@ -1,5 +1,6 @@
 package dev.unmask.packager.cli;
 
+import dev.unmask.console.ConsoleLogs;
 import dev.unmask.packager.Progress;
 import java.io.PrintWriter;
 
@@ -40,6 +41,7 @@ final class ProgressBar implements Progress {
                     err.println();
                 }
                 err.flush();
+                ConsoleLogs.statusLine(!last); // a log record meanwhile clears the bar's line first
             }
         } else {
             int decile = (int) (bytes * 10 / totalBytes);

@@ -1,5 +1,6 @@
 package dev.unmask.packager.cli;
 
+import dev.unmask.console.ConsoleLogs;
 import dev.unmask.failure.ExitCode;
 import dev.unmask.failure.Failure;
 import dev.unmask.packager.PackagerVersion;
@@ -33,6 +34,7 @@ public final class UnmaskPack implements Runnable {
     }
 
     public static void main(String[] args) {
+        ConsoleLogs.install("unmask-pack");
         System.exit(newCommandLine().execute(args));
     }
 
