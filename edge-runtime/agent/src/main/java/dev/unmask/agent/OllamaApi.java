@@ -261,13 +261,6 @@ final class OllamaApi {
 
     /** The fields both routes refuse when they ask for something this server cannot do. */
     private static void refuseCommon(JsonNode body) {
-        JsonNode format = body.get("format");
-        if (format != null
-                && !format.isNull()
-                && !(format.isTextual() && format.textValue().isEmpty())) {
-            throw invalid("'format' (JSON mode and JSON schemas) is not supported by this server's Ollama API: leave "
-                    + "format out and ask for JSON in the prompt");
-        }
         JsonNode think = body.get("think");
         if (think != null && !think.isNull() && !(think.isBoolean() && !think.booleanValue())) {
             throw invalid("'think' is not supported: the models served here do not think apart from their answer; "
@@ -331,7 +324,43 @@ final class OllamaApi {
         }
         Boolean stream = Fields.bool(body, "stream", "\"stream\": false");
         return new GenerationParams(
-                numPredict, temperature, topP, stop, seed, !Boolean.FALSE.equals(stream), false, diffusion);
+                numPredict,
+                temperature,
+                topP,
+                stop,
+                seed,
+                !Boolean.FALSE.equals(stream),
+                false,
+                diffusion,
+                1,
+                null,
+                responseSchema(body));
+    }
+
+    private static final String FORMAT_EXAMPLE = "\"format\": {\"type\": \"object\", \"properties\": {\"age\": "
+            + "{\"type\": \"integer\"}}, \"required\": [\"age\"]}";
+
+    /**
+     * Ollama's {@code format}: a JSON schema object is structured output, the same as the OpenAI routes'
+     * {@code response_format} json_schema (the engine checks it and lays out its skeleton); {@code "json"}, JSON mode,
+     * names no skeleton, so it is refused as the OpenAI routes refuse {@code json_object}; absent or {@code ""} is text.
+     */
+    private static JsonNode responseSchema(JsonNode body) {
+        JsonNode format = body.get("format");
+        if (format == null
+                || format.isNull()
+                || (format.isTextual() && format.textValue().isEmpty())) {
+            return null;
+        }
+        if (format.isObject()) {
+            return format;
+        }
+        if (format.isTextual() && format.textValue().equals("json")) {
+            throw invalid("'format': \"json\" (JSON mode) is not supported: a diffusion canvas needs the answer's "
+                    + "skeleton before its first step, and JSON mode names none; send a JSON schema instead, e.g. "
+                    + FORMAT_EXAMPLE);
+        }
+        throw invalid("'format' must be a JSON schema object, e.g. " + FORMAT_EXAMPLE + "; got " + format);
     }
 
     /** Ollama's {@code keep_alive}: a duration ({@code "5m"}) or a number of seconds; null when not sent. */

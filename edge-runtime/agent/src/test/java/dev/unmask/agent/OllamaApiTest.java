@@ -166,6 +166,29 @@ class OllamaApiTest {
     }
 
     @Test
+    void format_with_a_json_schema_answers_json_that_follows_it_and_json_mode_is_refused() throws Exception {
+        String schema = "{\"type\": \"object\", \"properties\": {\"ok\": {\"type\": \"boolean\"}, \"n\": "
+                + "{\"type\": \"integer\", \"minimum\": 0, \"maximum\": 9}}, \"required\": [\"ok\", \"n\"]}";
+        for (long seed = 0; seed < 3; seed++) {
+            JsonNode r = json(post(
+                    base,
+                    "/api/generate",
+                    "{\"model\": \"tiny\", \"prompt\": \"def\", \"stream\": false, \"format\": " + schema
+                            + ", \"options\": {\"seed\": " + seed + ", \"temperature\": 0.8}}"));
+            assertFinal(r);
+            JsonNode answer = JSON.readTree(r.get("response").asText()); // parses: the skeleton was fixed
+            assertEquals(List.of("ok", "n"), fieldNames(answer), r.toString());
+            assertTrue(answer.get("ok").isBoolean(), answer.toString());
+            int n = answer.get("n").asInt(-1);
+            assertTrue(answer.get("n").isIntegralNumber() && n >= 0 && n <= 9, answer.toString());
+        }
+        assertTrue(error(
+                        post(base, "/api/generate", "{\"model\": \"tiny\", \"prompt\": \"x\", \"format\": \"json\"}"),
+                        400)
+                .contains("JSON schema"));
+    }
+
+    @Test
     void a_load_without_prompt_then_keep_alive_zero_unloads_as_ollama_stop_does() throws Exception {
         JsonNode loaded = json(post(base, "/api/generate", "{\"model\": \"tiny\", \"keep_alive\": \"1h\"}"));
         assertEquals("load", loaded.get("done_reason").asText(), loaded.toString());

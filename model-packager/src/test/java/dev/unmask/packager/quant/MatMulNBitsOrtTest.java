@@ -65,8 +65,10 @@ class MatMulNBitsOrtTest {
     @ParameterizedTest(name = "{0} K={1}")
     @MethodSource("schemes")
     void ortMatchesDequantizeThenMultiply(QuantScheme scheme, int k) throws Exception {
-        // a String's hash, not the record's: an enum's hashCode (inside the record's) changes from one JVM run to the next
-        float[] w = BlockQuantizerTest.randomWeights(N, k, 31L * k + scheme.toString().hashCode());
+        // a String's hash, not the record's: an enum's hashCode (inside the record's) changes from one JVM run to the
+        // next
+        float[] w = BlockQuantizerTest.randomWeights(
+                N, k, 31L * k + scheme.toString().hashCode());
         QuantizedLinear q = BlockQuantizer.quantize("proj.weight", N, k, FloatRowSource.of(w, k), scheme);
         float[] a = activations(M, k, 17);
 
