@@ -18,7 +18,18 @@ final class RequestLog {
 
     private static final System.Logger LOG = System.getLogger(LOGGER);
 
+    /** Held, not looked up: JUL keeps loggers weakly, and a collected one forgets the level set on it. */
+    private static final java.util.logging.Logger JUL = java.util.logging.Logger.getLogger(LOGGER);
+
     private RequestLog() {}
+
+    /**
+     * Keeps these lines on while the root logger is quieted to warnings ({@link ModelOptions#quietLogs}, which
+     * {@code unmask serve} calls so that the engine's own load line does not repeat the server's).
+     */
+    static void keepAtInfo() {
+        JUL.setLevel(java.util.logging.Level.INFO);
+    }
 
     static void log(String method, String path, String model, Generation g, long millis, int status) {
         if (!LOG.isLoggable(System.Logger.Level.INFO)) {

@@ -132,6 +132,7 @@ final class ServeCommand implements Callable<Integer> {
                 !address.getAddress().isLoopbackAddress(), allowedOrigins == null ? List.of() : allowedOrigins);
         PrintWriter err = spec.commandLine().getErr();
         ModelOptions.quietLogs(); // the load line is ours, below
+        RequestLog.keepAtInfo(); // but one line per request
         Supplier<LocalModels.Catalog> catalog = catalog();
         LocalModels.Loader loader = LocalModels.engines(model.runtime(), maxBatch, maxQueue);
         try (LocalModels models = new LocalModels(catalog, idle, loader, line -> {

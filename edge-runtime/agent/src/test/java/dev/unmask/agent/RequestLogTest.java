@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
-import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -56,7 +55,9 @@ class RequestLogTest {
     @BeforeAll
     static void serve() {
         requests.addHandler(capture);
-        requests.setLevel(Level.INFO); // as in 'unmask serve', whatever an earlier test in this JVM set the root to
+        // as 'unmask serve' sets it up: the root quieted to warnings, the request lines kept
+        ModelOptions.quietLogs();
+        RequestLog.keepAtInfo();
         Path tiny = ReferencePackages.tinyLlada();
         models = new LocalModels(
                 () -> Map.of("tiny", tiny),
