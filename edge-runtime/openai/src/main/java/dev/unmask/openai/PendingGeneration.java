@@ -391,7 +391,7 @@ public final class PendingGeneration {
                 } else if (event instanceof Finished f) {
                     int index = f.index();
                     Generation g = f.generation();
-                    String tail = tail(g.text(), sent[index]);
+                    String tail = TextStream.tail(g.text(), sent[index]);
                     Object rest = tokensSent[index] < g.logprobs().size()
                             ? logprobs(g.logprobs(), g.tokens(), tokensSent[index])
                             : null;
@@ -439,11 +439,6 @@ public final class PendingGeneration {
             cancel();
             throw e;
         }
-    }
-
-    /** What the stream still owes once {@code sent} went out: {@link TextStream#tail}. */
-    static String tail(String text, String sent) {
-        return TextStream.tail(text, sent);
     }
 
     private Object content(int index, String delta, Object logprobs) {

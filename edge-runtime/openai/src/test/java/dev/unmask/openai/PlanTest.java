@@ -150,10 +150,12 @@ class PlanTest {
 
     @Test
     void aStreamOwesTheRestOfTheFinalText() {
-        assertEquals(" world", PendingGeneration.tail("hello world", "hello"));
-        assertEquals("", PendingGeneration.tail("hello", "hello"));
+        assertEquals(" world", dev.unmask.engine.decode.TextStream.tail("hello world", "hello"));
+        assertEquals("", dev.unmask.engine.decode.TextStream.tail("hello", "hello"));
         assertEquals(
-                "lo!", PendingGeneration.tail("hello!", "helx"), "never nothing: the tail after the common prefix");
+                "lo!",
+                dev.unmask.engine.decode.TextStream.tail("hello!", "helx"),
+                "never nothing: the tail after the common prefix");
     }
 
     @Test
