@@ -33,9 +33,12 @@ public record PackageManifest(
     public static final String FORMAT = "unmask-package";
     /**
      * 2 added the optional decoding fields of {@link GenerationDefaults} (other families than LLaDA); a version 1
-     * manifest is read as one without them.
+     * manifest is read as one without them. 3 added the key/value cache: the graph's {@code position_ids},
+     * {@code past_key.i}/{@code past_value.i} inputs and {@code present_key.i}/{@code present_value.i} outputs,
+     * described by {@link Graph#kvCache()}, and {@link Architecture#blockSize()} for block-causal families; a
+     * version 1 or 2 package has neither and runs without a cache.
      */
-    public static final int CURRENT_FORMAT_VERSION = 2;
+    public static final int CURRENT_FORMAT_VERSION = 3;
 
     /** The oldest {@code format_version} this reader accepts. */
     public static final int OLDEST_FORMAT_VERSION = 1;
@@ -119,7 +122,58 @@ public record PackageManifest(
             @JsonProperty("rms_norm_eps") double rmsNormEps,
             boolean bidirectional,
             /* true for models (Dream) whose logits at position i predict token i+1 */
-            @JsonProperty("logits_shift") boolean logitsShift) {}
+            @JsonProperty("logits_shift") boolean logitsShift,
+            /*
+             * format 3, block-causal families only (SDAR, BD3-LM, Fast-dLLM v2): attention is bidirectional inside
+             * each block of this many tokens, blocks aligned at position 0, and causal across blocks; null for a
+             * fully bidirectional model (LLaDA, Dream)
+             */
+            @JsonProperty("block_size") Integer blockSize) {
+
+        @JsonCreator
+        public Architecture {}
+
+        /** A fully bidirectional (or causal) model: no {@code block_size}. */
+        public Architecture(
+                String family,
+                String modelType,
+                int layers,
+                int modelDim,
+                int heads,
+                int kvHeads,
+                int headDim,
+                int mlpHiddenSize,
+                int vocabSize,
+                int embeddingSize,
+                int maxSequenceLength,
+                double ropeTheta,
+                double rmsNormEps,
+                boolean bidirectional,
+                boolean logitsShift) {
+            this(
+                    family,
+                    modelType,
+                    layers,
+                    modelDim,
+                    heads,
+                    kvHeads,
+                    headDim,
+                    mlpHiddenSize,
+                    vocabSize,
+                    embeddingSize,
+                    maxSequenceLength,
+                    ropeTheta,
+                    rmsNormEps,
+                    bidirectional,
+                    logitsShift,
+                    null);
+        }
+
+        /** Whether attention is block-causal ({@link #blockSize} set). */
+        public boolean blockCausal() {
+            return blockSize != null;
+        }
+    }
 
     /** The checkpoint the package was made from: its folder name and the SHA-256 of every file read. */
     public record Source(String checkpoint, String sha256, Map<String, String> files) {}
@@ -136,7 +190,42 @@ public record PackageManifest(
             @JsonProperty("top_k") int topK,
             @JsonProperty("full_logits") boolean fullLogits,
             List<TensorSpec> inputs,
-            List<TensorSpec> outputs) {}
+            List<TensorSpec> outputs,
+            /* format 3: the graph takes and returns per-layer keys and values; null for a graph without a cache */
+            @JsonProperty("kv_cache") KvCache kvCache) {
+
+        @JsonCreator
+        public Graph {}
+
+        /** A graph without a key/value cache (format 1 and 2). */
+        public Graph(
+                int opset,
+                int irVersion,
+                int topK,
+                boolean fullLogits,
+                List<TensorSpec> inputs,
+                List<TensorSpec> outputs) {
+            this(opset, irVersion, topK, fullLogits, inputs, outputs, null);
+        }
+    }
+
+    /**
+     * The key/value cache a format 3 graph carries (docs/package-format.md, "The key/value cache"): for each of
+     * {@code layers} layers an input {@code past_key.i} / {@code past_value.i} and an output {@code present_key.i} /
+     * {@code present_value.i}, all {@code [batch, tokens, kv_dim]} in {@code dtype}; keys after the rotary embedding.
+     *
+     * @param layers how many pairs of inputs and outputs
+     * @param kvDim  {@code n_kv_heads · head_dim}: the width of one position's keys (or values) in one layer
+     * @param dtype  {@code float32}
+     */
+    public record KvCache(
+            int layers, @JsonProperty("kv_dim") int kvDim, String dtype) {
+
+        /** Bytes one canvas position takes in the cache: keys and values of every layer. */
+        public long bytesPerPosition() {
+            return 2L * layers * kvDim * (dtype.equals("float16") ? 2 : 4);
+        }
+    }
 
     /** Token ids; {@code eot} and {@code bos} may be absent (null). */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -119,7 +119,7 @@ final class FullLogitsView implements AutoCloseable {
                     m.source(),
                     m.precision(),
                     new PackageManifest.Graph(
-                            g.opset(), g.irVersion(), g.topK(), true, g.inputs(), List.copyOf(outputs)),
+                            g.opset(), g.irVersion(), g.topK(), true, g.inputs(), List.copyOf(outputs), g.kvCache()),
                     m.specialTokens(),
                     m.generationDefaults(),
                     m.chatTemplate(),

@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param stopSequences stop once the resolved text contains one of these; the text is cut before it
  * @param earlyExit     stop once an EOS is committed and everything before it is resolved; the rest becomes EOS
  * @param seed          seeds the sampler's random generator: the same seed gives the same tokens
+ * @param cache         which keys and values steps reuse, and how often they are refreshed ({@link KvCache#NONE}:
+ *                      every step runs the whole canvas)
  */
 public record DecodingOptions(
         double temperature,
@@ -38,9 +40,11 @@ public record DecodingOptions(
         int maxTokens,
         List<String> stopSequences,
         boolean earlyExit,
-        long seed) {
+        long seed,
+        KvCache cache) {
 
     public DecodingOptions {
+        Objects.requireNonNull(cache, "cache (KvCache.NONE for none)");
         Objects.requireNonNull(remasking, "remasking");
         Objects.requireNonNull(confidence, "confidence");
         Objects.requireNonNull(commitRule, "commitRule");
@@ -73,7 +77,8 @@ public record DecodingOptions(
                 0,
                 List.of(),
                 true,
-                0L);
+                0L,
+                KvCache.NONE);
     }
 
     public Builder toBuilder() {
@@ -95,6 +100,7 @@ public record DecodingOptions(
         private List<String> stopSequences;
         private boolean earlyExit;
         private long seed;
+        private KvCache cache;
 
         private Builder(DecodingOptions o) {
             temperature = o.temperature;
@@ -110,6 +116,7 @@ public record DecodingOptions(
             stopSequences = o.stopSequences;
             earlyExit = o.earlyExit;
             seed = o.seed;
+            cache = o.cache;
         }
 
         public Builder temperature(double v) {
@@ -187,6 +194,11 @@ public record DecodingOptions(
             return this;
         }
 
+        public Builder cache(KvCache v) {
+            cache = v;
+            return this;
+        }
+
         public DecodingOptions build() {
             return new DecodingOptions(
                     temperature,
@@ -201,7 +213,8 @@ public record DecodingOptions(
                     maxTokens,
                     stopSequences,
                     earlyExit,
-                    seed);
+                    seed,
+                    cache);
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.unmask.engine.decode.CanvasLayout;
 import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.DecodingOptions;
+import dev.unmask.engine.decode.KvCache;
 import dev.unmask.engine.decode.ModelTraits;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.decode.StepSchedule;
@@ -545,7 +546,8 @@ public final class DecodingPlanner {
                 r.stop().stream().filter(s -> s != null && !s.isEmpty()).toList(),
                 // a skeleton is the whole answer: its pads fill slots rather than end the text
                 (r.earlyExit() == null || r.earlyExit()) && r.responseSchema() == null,
-                r.seed() != null ? r.seed() : 0L);
+                r.seed() != null ? r.seed() : 0L,
+                KvCache.NONE); // the request's cache choice is planned in issue 14's request part
     }
 
     private static Violation range(RequestField field, Object value, String allowed, Object example) {
