@@ -15,6 +15,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 
@@ -63,6 +64,25 @@ public final class ReferencePackages {
     /** A package of {@code models/tiny-dream}, cached under {@code target/reference-packages/tiny-dream-<variant>}. */
     public static Path tinyDream(String variant, GraphOptions options) {
         return convertOnce(Repo.tinyDreamCheckpoint(), "tiny-dream", variant, options);
+    }
+
+    /**
+     * The fp32 package of a random-weight SDAR checkpoint ({@link RandomSdar.Shape#TINY}, seed 7): block-causal with
+     * block size 4, untrained, for the engine's cached-versus-uncached exactness tests. The checkpoint is written once
+     * under {@code target/reference-checkpoints/random-sdar-7}.
+     */
+    public static synchronized Path randomSdar() {
+        Path checkpoint = Repo.root().resolve("target/reference-checkpoints/random-sdar-7");
+        if (!Files.isRegularFile(checkpoint.resolve("model.safetensors"))) {
+            Path staging = checkpoint.resolveSibling("random-sdar-7.staging-" + ProcessHandle.current().pid());
+            RandomSdar.write(staging, 7);
+            try {
+                Files.move(staging, checkpoint, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Could not place the random SDAR checkpoint in " + checkpoint, e);
+            }
+        }
+        return convertOnce(checkpoint, "random-sdar", "fp32", GraphOptions.of(WeightFormat.FP32));
     }
 
     private static synchronized Path convertOnce(Path checkpoint, String name, String variant, GraphOptions options) {
