@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
+import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.KvCache;
 import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.decode.KvCacheMode;
@@ -27,7 +28,8 @@ class BatchSchedulerCacheBudgetTest {
 
     @BeforeAll
     static void open() {
-        engine = Engine.open(OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
+        engine = Engine.open(
+                OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
     }
 
     @AfterAll
@@ -62,7 +64,7 @@ class BatchSchedulerCacheBudgetTest {
         };
         try (BatchScheduler scheduler = new BatchScheduler(engine, 4, 4, observer, budget)) {
             List<BatchScheduler.Ticket> tickets =
-                    List.of(scheduler.submit(plan, null), scheduler.submit(dual("def sub(a, b):\n"), null));
+                    List.of(scheduler.submit(plan, DenoisingListener.NONE), scheduler.submit(dual("def sub(a, b):\n"), DenoisingListener.NONE));
             for (BatchScheduler.Ticket t : tickets) {
                 Generation g = t.result().get(120, TimeUnit.SECONDS);
                 assertEquals(16, g.steps());
@@ -78,7 +80,7 @@ class BatchSchedulerCacheBudgetTest {
         long bytes = engine.start(plan, null).cacheBytes();
         KvCacheBudget budget = KvCacheBudget.ofBytes(bytes / 2);
         try (BatchScheduler scheduler = new BatchScheduler(engine, 4, 4, SchedulerObserver.NONE, budget)) {
-            UnmaskException e = assertThrows(UnmaskException.class, () -> scheduler.submit(plan, null));
+            UnmaskException e = assertThrows(UnmaskException.class, () -> scheduler.submit(plan, DenoisingListener.NONE));
             ApiException api = Errors.toApi(e);
             assertEquals(400, api.httpStatus());
             assertTrue(api.getMessage().contains("needs " + KvCacheBudget.size(bytes)), api.getMessage());
@@ -86,10 +88,16 @@ class BatchSchedulerCacheBudgetTest {
             assertTrue(api.getMessage().contains("\"cache\": \"none\""), api.getMessage());
             assertEquals(0, scheduler.queueDepth());
             // a request without a cache needs none of the budget
-            assertTrue(scheduler.submit(plan.withOptions(plan.options().toBuilder().cache(KvCache.NONE).build()), null)
-                    .result()
-                    .join()
-                    .steps() > 0);
+            assertTrue(scheduler
+                            .submit(
+                                    plan.withOptions(plan.options().toBuilder()
+                                            .cache(KvCache.NONE)
+                                            .build()),
+                                    DenoisingListener.NONE)
+                            .result()
+                            .join()
+                            .steps()
+                    > 0);
         }
     }
 }

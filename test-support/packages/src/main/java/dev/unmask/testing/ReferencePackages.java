@@ -74,7 +74,8 @@ public final class ReferencePackages {
     public static synchronized Path randomSdar() {
         Path checkpoint = Repo.root().resolve("target/reference-checkpoints/random-sdar-7");
         if (!Files.isRegularFile(checkpoint.resolve("model.safetensors"))) {
-            Path staging = checkpoint.resolveSibling("random-sdar-7.staging-" + ProcessHandle.current().pid());
+            Path staging = checkpoint.resolveSibling(
+                    "random-sdar-7.staging-" + ProcessHandle.current().pid());
             RandomSdar.write(staging, 7);
             try {
                 Files.move(staging, checkpoint, StandardCopyOption.ATOMIC_MOVE);

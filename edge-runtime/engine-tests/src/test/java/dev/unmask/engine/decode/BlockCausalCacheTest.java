@@ -31,7 +31,8 @@ class BlockCausalCacheTest {
     @BeforeAll
     static void open() {
         model = OnnxDenoiser.load(
-                ModelPackage.open(ReferencePackages.randomSdar()), RuntimeOptions.defaults().withIntraOpThreads(2));
+                ModelPackage.open(ReferencePackages.randomSdar()),
+                RuntimeOptions.defaults().withIntraOpThreads(2));
         traits = ModelTraits.of(model.manifest());
         assertTrue(traits.blockCausal() && traits.supportsCache(), "a block-causal format 3 package");
         assertEquals(4, traits.blockSize());
@@ -95,12 +96,19 @@ class BlockCausalCacheTest {
             }
         };
         return DenoisingRun.start(
-                layout, blocks, options, traits, listener, new AnswerText(layout, options, traits, ids -> "", t -> new long[0]));
+                layout,
+                blocks,
+                options,
+                traits,
+                listener,
+                new AnswerText(layout, options, traits, ids -> "", t -> new long[0]));
     }
 
     @Test
     void cached_and_uncached_decoding_are_identical_whatever_the_cache_prompt_and_temperature() {
-        KvCache[] caches = {KvCache.of(KvCacheMode.PREFIX), KvCache.of(KvCacheMode.DUAL), new KvCache(KvCacheMode.DUAL, 1)};
+        KvCache[] caches = {
+            KvCache.of(KvCacheMode.PREFIX), KvCache.of(KvCacheMode.DUAL), new KvCache(KvCacheMode.DUAL, 1)
+        };
         for (int promptLength : new int[] {6, 8, 9}) {
             for (int blockLength : new int[] {4, 8}) {
                 CanvasLayout layout = CanvasLayout.continuation(prompt(promptLength), 24, RandomSdar.MASK);

@@ -307,9 +307,17 @@ public final class OnnxDenoiser implements DenoisingModel {
             }
         }
         int maxSequence = manifest.architecture().maxSequenceLength();
-        if (maxSequence > 0 && past + sequence > maxSequence) {
-            throw new IllegalArgumentException("past " + past + " + window " + sequence + " tokens exceed the model's"
-                    + " max_sequence_length " + maxSequence + "; shorten the prompt or the generation length");
+        for (CachedForward.Row r : rows) { // per row: a padded batch may hold more keys than any one canvas
+            int n = r.inputIds().length;
+            long lastPosition = 0;
+            for (long p : r.positionIds()) {
+                lastPosition = Math.max(lastPosition, p);
+            }
+            if (maxSequence > 0 && (r.past().length() + n > maxSequence || lastPosition >= maxSequence)) {
+                throw new IllegalArgumentException("a row of past " + r.past().length() + " + window " + n
+                        + " tokens (last position " + lastPosition + ") exceeds the model's max_sequence_length "
+                        + maxSequence + "; shorten the prompt or the generation length");
+            }
         }
         int kvDim = kvCache.kvDim();
         int layers = kvCache.layers();
