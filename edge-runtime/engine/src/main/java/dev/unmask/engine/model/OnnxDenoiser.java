@@ -47,6 +47,8 @@ public final class OnnxDenoiser implements DenoisingModel {
     private final int topK;
     private final int vocab;
     private final boolean hasLogits;
+    private final PackageManifest.KvCache kvCache; // null: a format 1/2 graph, no position_ids and no past inputs
+    private final Set<String> headOutputs; // what a forward without a cache reads: the head's outputs only
     private volatile boolean closed;
 
     private OnnxDenoiser(
@@ -63,6 +65,15 @@ public final class OnnxDenoiser implements DenoisingModel {
         this.topK = manifest.graph().topK();
         this.vocab = manifest.architecture().vocabSize();
         this.hasLogits = session.getOutputNames().contains(GraphSignature.LOGITS);
+        this.kvCache = session.getInputNames().contains(GraphSignature.POSITION_IDS)
+                ? manifest.graph().kvCache()
+                : null;
+        Set<String> head = new LinkedHashSet<>(List.of(
+                GraphSignature.TOPK_IDS, GraphSignature.TOPK_LOGITS, GraphSignature.LOGSUMEXP, GraphSignature.ENTROPY));
+        if (hasLogits) {
+            head.add(GraphSignature.LOGITS);
+        }
+        this.headOutputs = Set.copyOf(head);
     }
 
     /**
@@ -223,13 +234,31 @@ public final class OnnxDenoiser implements DenoisingModel {
             }
         }
         Map<String, OnnxTensor> inputs = new HashMap<>();
+        List<OnnxTensor> owned = new java.util.ArrayList<>();
         try (OnnxTensor ids = tensor(inputIds, sequence);
                 OnnxTensor mask = tensor(attentionMask, sequence);
                 OnnxTensor heads = tensor(headPositions, positions)) {
             inputs.put(GraphSignature.INPUT_IDS, ids);
             inputs.put(GraphSignature.ATTENTION_MASK, mask);
             inputs.put(GraphSignature.HEAD_POSITIONS, heads);
-            try (OrtSession.Result result = session.run(inputs)) {
+            if (kvCache != null) { // format 3 without a cache: positions 0 … sequence-1 and empty pasts
+                long[][] positionIds = new long[batch][sequence];
+                for (long[] row : positionIds) {
+                    for (int i = 0; i < sequence; i++) {
+                        row[i] = i;
+                    }
+                }
+                OnnxTensor pos = tensor(positionIds, sequence);
+                owned.add(pos);
+                inputs.put(GraphSignature.POSITION_IDS, pos);
+                OnnxTensor empty = emptyPast(batch);
+                owned.add(empty);
+                for (int i = 0; i < kvCache.layers(); i++) {
+                    inputs.put(GraphSignature.pastKey(i), empty);
+                    inputs.put(GraphSignature.pastValue(i), empty);
+                }
+            }
+            try (OrtSession.Result result = session.run(inputs, headOutputs)) {
                 long[] topkIds = longs(result, GraphSignature.TOPK_IDS);
                 float[] topkLogits = floats(result, GraphSignature.TOPK_LOGITS);
                 float[] lse = floats(result, GraphSignature.LOGSUMEXP);
@@ -244,7 +273,17 @@ public final class OnnxDenoiser implements DenoisingModel {
                     "ONNX Runtime failed on a forward pass of " + manifest.name() + " (batch " + batch + ", sequence "
                             + sequence + ", positions " + positions + "): " + e.getMessage(),
                     e);
+        } finally {
+            owned.forEach(OnnxTensor::close);
         }
+    }
+
+    /** [batch, 0, kv_dim] float32: the past of a forward without a cache. */
+    private OnnxTensor emptyPast(int batch) throws OrtException {
+        java.nio.FloatBuffer none = java.nio.ByteBuffer.allocateDirect(0)
+                .order(java.nio.ByteOrder.nativeOrder())
+                .asFloatBuffer();
+        return OnnxTensor.createTensor(env, none, new long[] {batch, 0, kvCache.kvDim()});
     }
 
     private static void requireRect(String name, long[][] rows, int batch, int width) {
