@@ -417,8 +417,8 @@ public final class TransformerOps {
     }
 
     /**
-     * Each input token's absolute canvas position, int64 {@code [b, S]}: the format 3 graph's {@code position_ids}
-     * input (a cached window's positions are not {@code 0 … S-1}, and its blocks are those of the canvas).
+     * Each input token's absolute canvas position, int64 {@code [B, S]}: the graph's {@code position_ids} (format 3),
+     * the same positions the rotary embedding reads, so a block's mask and its rotation never disagree.
      */
     public String positions() {
         return GraphSignature.POSITION_IDS;
