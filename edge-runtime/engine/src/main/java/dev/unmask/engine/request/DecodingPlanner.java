@@ -54,7 +54,8 @@ import java.util.function.Supplier;
  * so that those prompt tokens see the block's masks, as they do in training); the canvas is padded with masks up to a
  * whole block ({@code num_blocks = ceil((prompt + gen) / block)}) and the answer is cut at the length asked for (the
  * plan's {@code max_tokens}, when the request sets none); each block gets SDAR's {@code denoising_steps} (the
- * package's pace times the block size), at most one per masked token. {@code block_length} may only be the model's
+ * package's pace times the block size), at most one per masked token; {@code steps} given is a multiple of the
+ * number of blocks, or the region's length (one token per step). {@code block_length} may only be the model's
  * block size. An infill or a text with placeholders is refused: a block sees no later block, so a fixed suffix or a
  * placeholder's right-hand context would be invisible to the tokens before it.
  */
@@ -255,11 +256,14 @@ public final class DecodingPlanner {
                         "between " + count + " (one per block: " + why + ") and " + most
                                 + (most == full ? " (one token per step)" : " (this server's limit)"),
                         Math.max(count, most / count * count)));
+            } else if (traits.blockCausal() && steps == region) {
+                perBlock = sizes.clone(); // one token per step, the partial first block included
             } else if (steps % count != 0) {
                 problems.add(range(
                         RequestField.STEPS,
                         steps,
-                        "a multiple of the number of blocks, " + count + " (" + why + ")",
+                        "a multiple of the number of blocks, " + count + " (" + why + ")"
+                                + (traits.blockCausal() ? ", or " + region + " (one token per step)" : ""),
                         Math.max(count, steps / count * count)));
             } else {
                 for (int b = 0; b < count; b++) {

@@ -243,6 +243,10 @@ class DecodingPlannerCacheTest {
         long[] prompt7 = {0, 100, 101, 102, 103, 104, 105};
         assertEquals(List.of(1, 2, 2), steps(plan(twoPerStep, SDAR, prompt7, b -> b.length(9))));
         assertEquals(List.of(2, 2, 2), steps(sdar(PROMPT_6, b -> b.length(10).steps(6))), "steps over all blocks");
+        assertEquals(
+                List.of(2, 4, 4),
+                steps(sdar(PROMPT_6, b -> b.length(10).steps(10))),
+                "as many steps as tokens: one token per step, though 10 does not divide among 3 blocks");
     }
 
     @Test
@@ -253,6 +257,7 @@ class DecodingPlannerCacheTest {
         Violation v = e.violations().get(0);
         assertEquals(RequestField.STEPS, v.field());
         assertTrue(v.allowed().contains("3 blocks of this model's 4 (the first one 2"), v.allowed());
+        assertTrue(v.allowed().endsWith(", or 10 (one token per step)"), v.allowed());
         assertEquals("6", v.example());
     }
 
