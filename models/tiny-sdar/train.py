@@ -420,7 +420,8 @@ def write_hf_files(out):
                    "additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
                                                  "<|object_ref_end|>", "<|MASK|>"],
                    "bos_token": None, "chat_template": CHAT_TEMPLATE, "clean_up_tokenization_spaces": False,
-                   "eos_token": "<|im_end|>", "errors": "replace", "mask_token": "<|MASK|>",
+                   # a base model (Qwen3-Base's choice): its documents end with <|endoftext|>, config.json's eos
+                   "eos_token": "<|endoftext|>", "errors": "replace", "mask_token": "<|MASK|>",
                    "model_max_length": CONFIG["max_position_embeddings"], "pad_token": "<|endoftext|>",
                    "split_special_tokens": False, "tokenizer_class": "Qwen2Tokenizer", "unk_token": None},
                   f, indent=2)
@@ -428,7 +429,7 @@ def write_hf_files(out):
     with open(os.path.join(out, "special_tokens_map.json"), "w") as f:
         json.dump({"additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
                                                  "<|object_ref_end|>", "<|MASK|>"],
-                   "eos_token": special("<|im_end|>"), "mask_token": special("<|MASK|>"),
+                   "eos_token": special("<|endoftext|>"), "mask_token": special("<|MASK|>"),
                    "pad_token": special("<|endoftext|>")}, f, indent=2)
 
 
