@@ -78,29 +78,37 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gen", type=int, default=64)
     ap.add_argument("--thresholds", default="0.85,0.5")
+    ap.add_argument("--blocks", default="32", help="block lengths for tiny-llada and tiny-dream (Fast-dLLM: 32)")
+    ap.add_argument("--models", default="sdar,llada,dream")
     args = ap.parse_args()
     torch.set_num_threads(1)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     prompts = [(name, prompt) for name, _, prompt in fixtures.HELD_OUT_PROMPTS]
 
+    models = args.models.split(",")
+    blocks = [int(b) for b in args.blocks.split(",")]
     sdar, sdar_tok = train.load_model(HERE), train.load_tokenizer()
-    l_model, l_tok, l_mask, l_predict = llada()
-    d_model, d_tok, d_mask, d_predict = dream()
+    others = []
+    if "llada" in models:
+        others.append(("tiny-llada",) + llada()[1:])
+    if "dream" in models:
+        others.append(("tiny-dream",) + dream()[1:])
 
     rows = []
     for threshold in thresholds:
         runs = {}
         for name, prompt in prompts:
-            ids = sdar_tok.encode(prompt).ids
-            out, trace, info = fixtures.block_diffusion_generate(
-                sdar, ids, args.gen, train.BLOCK_SIZE, train.BLOCK_SIZE, "low_confidence_dynamic", threshold,
-                stop_ids=None, use_cache=True)
-            gen_ids = out[0, len(ids):len(ids) + args.gen].tolist()
-            runs.setdefault("tiny-sdar (block 4)", []).append((name, sdar_tok.decode(gen_ids), args.gen, len(trace)))
-            for label, tok, mask, predict, bos in (("tiny-llada", l_tok, l_mask, l_predict, True),
-                                                   ("tiny-dream", d_tok, d_mask, d_predict, False)):
+            if "sdar" in models:
+                ids = sdar_tok.encode(prompt).ids
+                out, trace, info = fixtures.block_diffusion_generate(
+                    sdar, ids, args.gen, train.BLOCK_SIZE, train.BLOCK_SIZE, "low_confidence_dynamic", threshold,
+                    stop_ids=None, use_cache=True)
+                gen_ids = out[0, len(ids):len(ids) + args.gen].tolist()
+                runs.setdefault("tiny-sdar (block 4)", []).append(
+                    (name, sdar_tok.decode(gen_ids), args.gen, len(trace)))
+            for label, tok, mask, predict in others:
                 pids = tok.encode(prompt).ids  # tiny-llada's post-processor prepends BOS, Dream's adds nothing
-                for block in (4, 32):
+                for block in blocks:
                     gen_ids, forwards = threshold_decode(predict, mask, pids, args.gen, block, threshold)
                     runs.setdefault(f"{label} (block {block})", []).append(
                         (name, tok.decode(gen_ids, skip_special_tokens=True), args.gen, forwards))

@@ -255,6 +255,28 @@ def block_diff_mask(n, block_size):
     return (diagonal | offset_causal | causal)[None, None]
 
 
+def init_from_dream(model, folder):
+    """SDAR's recipe in miniature: SDAR-*-Chat start from Qwen3 autoregressive checkpoints; tiny-sdar starts from
+    tiny-dream (an AR-initialised, diffusion-adapted Qwen2 of the same shape and vocabulary). Copied: the
+    embeddings (also into the untied lm_head, Dream's head being tied), every projection and norm weight of the
+    same name. Dropped: Dream's q/k/v biases (SDAR has attention_bias false). New: q_norm/k_norm at 1 (Qwen3's
+    QK-norm, which Qwen2 lacks), so the copied model starts as a different function and training adapts it.
+    The special ids line up (0..3 the same names; 4 <|beginoftext|> -> <|object_ref_end|>, 5 <|mask|> -> <|MASK|>)."""
+    dream = load_file(os.path.join(folder, "model.safetensors"))
+    own = model.state_dict()
+    copied, dropped = [], []
+    with torch.no_grad():
+        for name, tensor in dream.items():
+            if name in own and own[name].shape == tensor.shape:
+                own[name].copy_(tensor.float())
+                copied.append(name)
+            else:
+                dropped.append(name)
+        own["lm_head.weight"].copy_(dream["model.embed_tokens.weight"].float())
+    fresh = sorted(set(own) - set(copied) - {"lm_head.weight"})
+    return {"copied": len(copied), "dropped": dropped, "fresh": fresh}
+
+
 def init_weights(model, cfg):
     """SDARPreTrainedModel._init_weights: normal(0, initializer_range) for Linear/Embedding, norms at 1; the
     residual-branch outputs scaled down with depth (GPT-2 style) as tiny-llada and tiny-dream do."""
@@ -459,11 +481,13 @@ def main():
     ap.add_argument("--wall-minutes", type=float, default=None,
                     help="also stop when this much wall time has passed (the machine is shared: CPU time is "
                          "what the model got, wall time is what the deadline allows); the log says which ended it")
+    ap.add_argument("--init-from", default="tiny-dream", choices=["tiny-dream", "scratch"],
+                    help="start from tiny-dream's weights (SDAR's AR-to-block-diffusion recipe) or from random ones")
     ap.add_argument("--placeholder-steps", type=int, default=0,
                     help="train this many steps only, no evals, no fixtures (a layout placeholder checkpoint)")
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--seq-len", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=1e-3, help="peak; lower than tiny-dream's 2e-3: a warm start")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-every-cpu-minutes", type=float, default=4.0)
     ap.add_argument("--fixtures-only", action="store_true", help="rewrite HF metadata + fixtures from --out's weights")
@@ -485,6 +509,10 @@ def main():
 
     model = SDARForCausalLM(CONFIG)
     init_weights(model, CONFIG)
+    init = None
+    if args.init_from == "tiny-dream" and not args.placeholder_steps:
+        init = init_from_dream(model, DREAM_DIR)
+        print(f"init from tiny-dream: {init}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params:,} parameters (untied head), {args.threads} threads, budget {args.cpu_minutes} CPU-min",
           flush=True)
@@ -568,7 +596,7 @@ def main():
                                     "tiny-llada's masks at ratio X, each masked token reading its noisy block and "
                                     "the clean earlier blocks; whole_block: every token masked, earlier blocks clean",
                 "seed": args.seed, "cpu_minutes_budget": args.cpu_minutes, "wall_minutes_budget": args.wall_minutes,
-                "stopped_by": stopped_by, "block_size": BLOCK_SIZE,
+                "stopped_by": stopped_by, "init_from": args.init_from, "init": init, "block_size": BLOCK_SIZE,
                 "steps_total": step, "batch_size": args.batch_size, "seq_len": args.seq_len, "lr": args.lr,
                 "threads": args.threads, "parameters": n_params, **{k: v for k, v in info.items() if k != "root"},
                 "tokens_seen": step * args.batch_size * args.seq_len,
