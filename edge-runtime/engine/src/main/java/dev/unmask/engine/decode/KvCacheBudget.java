@@ -85,24 +85,6 @@ public final class KvCacheBudget {
         return new Lease(bytes);
     }
 
-    /**
-     * A lease of {@code bytes} now, for a caller that does not wait (a run stepped alone).
-     *
-     * @throws UnmaskException {@link Failure#BAD_REQUEST} when it could never fit, {@link Failure#OVERLOADED}
-     *                         (HTTP 503, try again) when other caches hold the room now
-     */
-    public Lease acquire(long bytes) {
-        Lease lease = tryAcquire(bytes);
-        if (lease == null) {
-            throw new UnmaskException(
-                    Failure.OVERLOADED,
-                    "The key/value cache of this request needs " + size(bytes) + " and only "
-                            + size(availableBytes()) + " of the " + size(capacityBytes)
-                            + " cache budget are free now: retry later, or use \"cache\": \"none\"");
-        }
-        return lease;
-    }
-
     private synchronized void release(long bytes) {
         usedBytes -= bytes;
     }
