@@ -33,7 +33,6 @@ public final class TransformerOps {
     private String[] rope;
     private String keyPadding;
     private String blockBias;
-    private String positions;
 
     /**
      * What a masked-out score becomes in the block-causal bias: far below any real score, yet finite, so that a sum
@@ -418,24 +417,11 @@ public final class TransformerOps {
     }
 
     /**
-     * Each input token's absolute canvas position, int64 {@code [b, S]}: {@code 0 … S-1} as a {@code [1, S]} Range
-     * while the graph has no {@code position_ids} input (a format 2 graph always runs the whole canvas).
+     * Each input token's absolute canvas position, int64 {@code [B, S]}: the graph's {@code position_ids} (format 3),
+     * the same positions the rotary embedding reads, so a block's mask and its rotation never disagree.
      */
     public String positions() {
-        if (positions == null) {
-            String shape = graph.op("Shape", "/positions/Shape", List.of(GraphSignature.INPUT_IDS));
-            String length = graph.op(
-                    "Squeeze",
-                    "/positions/Squeeze",
-                    List.of(
-                            graph.op("Slice", "/positions/Slice", List.of(shape, graph.int64s(1), graph.int64s(2))),
-                            graph.int64s(0)));
-            String zero = graph.op("Squeeze", "/positions/zero/Squeeze", List.of(graph.int64s(0), graph.int64s(0)));
-            String one = graph.op("Squeeze", "/positions/one/Squeeze", List.of(graph.int64s(1), graph.int64s(0)));
-            String range = graph.op("Range", "/positions/Range", List.of(zero, length, one)); // [S]
-            positions = graph.op("Unsqueeze", "/positions/Unsqueeze", List.of(range, graph.int64s(0))); // [1, S]
-        }
-        return positions;
+        return GraphSignature.POSITION_IDS;
     }
 
     /** A float32 scalar initializer. */
