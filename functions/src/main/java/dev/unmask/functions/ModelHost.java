@@ -116,11 +116,13 @@ public class ModelHost {
                 metrics.gauges(id, scheduler);
                 if (config.warmUp()) {
                     long t = System.nanoTime();
+                    // a block-causal model (SDAR) decodes in its own blocks with its own steps: leave both to it
+                    boolean own = engine.traits().blockCausal();
                     engine.generate(
                             GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("Hello"))
                                     .length(8)
-                                    .blockLength(8)
-                                    .steps(8)
+                                    .blockLength(own ? null : 8)
+                                    .steps(own ? null : 8)
                                     .build(),
                             null);
                     LOG.infof("Warmed %s in %d ms", id, (System.nanoTime() - t) / 1_000_000);
