@@ -160,6 +160,13 @@ class SdarParityTest {
             }
         });
         long[] output = run.runToEnd(engine.model()).canvas();
+        if (cache.mode() != KvCacheMode.NONE) {
+            // the cache must have been used: windows over the committed blocks, not the whole canvas every step
+            assertTrue(
+                    run.queryTokens() < (long) run.forwards() * layout.tokens().length,
+                    name + ": " + run.queryTokens() + " query tokens in " + run.forwards()
+                            + " forwards is the uncached cost");
+        }
 
         JsonNode trace = c.get("trace");
         int blockSize = c.get("block_length").asInt();
