@@ -50,7 +50,8 @@ class SdarParityTest {
 
     @BeforeAll
     static void open() {
-        engine = Engine.open(ReferencePackages.tinySdar(), RuntimeOptions.defaults().withIntraOpThreads(2));
+        engine = Engine.open(
+                ReferencePackages.tinySdar(), RuntimeOptions.defaults().withIntraOpThreads(2));
         generation = Repo.json(Repo.tinySdarCheckpoint().resolve("fixtures/generation.json"));
         forward = Repo.json(Repo.tinySdarCheckpoint().resolve("fixtures/forward.json"));
     }
@@ -118,8 +119,8 @@ class SdarParityTest {
         int promptLength = c.get("prompt_ids").size();
         // SDAR's canvas runs to the end of the block holding prompt + gen_length: ask for exactly that region
         int region = c.get("total_length").asInt() - promptLength;
-        GenerationRequest.Builder request = GenerationRequest.builder(
-                        new GenerationRequest.Prompt.Continuation(c.get("prompt").asText()))
+        GenerationRequest.Builder request = GenerationRequest.builder(new GenerationRequest.Prompt.Continuation(
+                        c.get("prompt").asText()))
                 .length(region)
                 .blockLength(c.get("block_length").asInt())
                 .temperature(c.get("temperature").asDouble())
@@ -143,7 +144,11 @@ class SdarParityTest {
         CanvasLayout layout = plan.layout();
         int promptLength = c.get("prompt_ids").size();
         long[] start = Repo.longs(c.get("output_ids")).clone();
-        Arrays.fill(start, promptLength, start.length, generation.get("mask_token_id").asLong());
+        Arrays.fill(
+                start,
+                promptLength,
+                start.length,
+                generation.get("mask_token_id").asLong());
         assertArrayEquals(start, layout.tokens(), name + ": the canvas from the text, to SDAR's block boundary");
         assertEquals(promptLength, layout.genStart(), name);
 
@@ -155,6 +160,13 @@ class SdarParityTest {
             }
         });
         long[] output = run.runToEnd(engine.model()).canvas();
+        if (cache.mode() != KvCacheMode.NONE) {
+            // the cache must have been used: windows over the committed blocks, not the whole canvas every step
+            assertTrue(
+                    run.queryTokens() < (long) run.forwards() * layout.tokens().length,
+                    name + ": " + run.queryTokens() + " query tokens in " + run.forwards()
+                            + " forwards is the uncached cost");
+        }
 
         JsonNode trace = c.get("trace");
         int blockSize = c.get("block_length").asInt();
@@ -163,13 +175,15 @@ class SdarParityTest {
         for (int i = 0; i < trace.size(); i++) {
             JsonNode expected = trace.get(i);
             DenoisingListener.StepEvent actual = steps.get(i);
-            String where = name + " step " + i + " (canvas block " + expected.get("block").asInt() + ", step "
+            String where = name + " step " + i + " (canvas block "
+                    + expected.get("block").asInt() + ", step "
                     + expected.get("step").asInt() + ")";
             assertEquals(expected.get("block").asInt() - firstBlock, actual.block(), where + ": block");
             assertEquals(expected.get("step").asInt(), actual.step(), where + ": step in block");
             List<String> want = new ArrayList<>();
             for (JsonNode commit : expected.get("committed")) {
-                want.add(commit.get("position").asInt() + "=" + commit.get("token").asLong());
+                want.add(commit.get("position").asInt() + "="
+                        + commit.get("token").asLong());
             }
             List<String> got = actual.committed().stream()
                     .map(k -> k.position() + "=" + k.token())
