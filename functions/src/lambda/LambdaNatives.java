@@ -60,6 +60,9 @@ public final class LambdaNatives {
 
     private static final String DJL_PROPERTIES = "native/lib/tokenizers.properties";
 
+    /** JNA (on the class path through DJL's api, not called by us) keeps its libjnidispatch per platform in the jar. */
+    private static final String JNA_PREFIX = "com/sun/jna/";
+
     public static void main(String[] args) throws IOException {
         if (args.length != 2 || !(args[1].equals("x86_64") || args[1].equals("arm64"))) {
             System.err.println(
@@ -72,6 +75,7 @@ public final class LambdaNatives {
         // the folder names each library uses for Linux on this CPU
         String ortPlatform = arm ? "linux-aarch64" : "linux-x64";
         String djlPlatform = arm ? "linux-aarch64" : "linux-x86_64";
+        String jnaPlatform = arm ? "linux-aarch64" : "linux-x86-64";
 
         try (ZipFile in = new ZipFile(zip.toFile())) {
             if (in.getEntry(ORT_DIR + "libonnxruntime4j_jni.so") != null) { // Quarkus did not rewrite it since
@@ -97,7 +101,7 @@ public final class LambdaNatives {
                     bytes = is.readAllBytes();
                 }
                 if (entry.getName().startsWith("lib/") && entry.getName().endsWith(".jar")) {
-                    bytes = slimJar(entry.getName(), bytes, ortPlatform, djlPlatform, natives, dropped);
+                    bytes = slimJar(entry.getName(), bytes, ortPlatform, djlPlatform, jnaPlatform, natives, dropped);
                 }
                 ZipEntry copy = new ZipEntry(entry.getName());
                 copy.setTime(entry.getTime());
@@ -129,6 +133,7 @@ public final class LambdaNatives {
             byte[] jar,
             String ortPlatform,
             String djlPlatform,
+            String jnaPlatform,
             Map<String, byte[]> natives,
             List<String> dropped)
             throws IOException {
@@ -142,7 +147,8 @@ public final class LambdaNatives {
         }
         boolean ort = entries.keySet().stream().anyMatch(n -> n.startsWith(ORT_PREFIX));
         boolean djl = entries.containsKey(DJL_PROPERTIES);
-        if (!ort && !djl) {
+        boolean jna = entries.keySet().stream().anyMatch(n -> n.startsWith(JNA_PREFIX) && n.contains("jnidispatch"));
+        if (!ort && !djl && !jna) {
             return jar; // untouched, byte for byte
         }
         String djlFolder = null;
@@ -170,6 +176,9 @@ public final class LambdaNatives {
                     if (name.startsWith(own) && e.getValue() != null) {
                         keep = djlFolder + name.substring(own.length());
                     }
+                } else if (jna && name.startsWith(JNA_PREFIX) && name.contains("jnidispatch")) {
+                    // JNA extracts its own platform's library itself, if it is ever used: that one stays in the jar
+                    drop = !name.startsWith(JNA_PREFIX + jnaPlatform + "/");
                 }
                 if (keep != null) {
                     natives.put(keep, e.getValue());
