@@ -5,6 +5,7 @@ import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.GenerationRequest;
+import dev.unmask.engine.text.ChatMessage;
 import dev.unmask.openai.BatchScheduler;
 import dev.unmask.openai.Errors;
 import dev.unmask.openai.OpenAiService;
@@ -119,7 +120,7 @@ public class ModelHost {
                     // a block-causal model (SDAR) decodes in its own blocks with its own steps: leave both to it
                     boolean own = engine.traits().blockCausal();
                     engine.generate(
-                            GenerationRequest.builder(new GenerationRequest.Prompt.Continuation("Hello"))
+                            GenerationRequest.builder(warmUpPrompt(engine))
                                     .length(8)
                                     .blockLength(own ? null : 8)
                                     .steps(own ? null : 8)
@@ -165,6 +166,18 @@ public class ModelHost {
                 throw e;
             }
         }
+    }
+
+    /**
+     * A chat when the package has a chat template, so that the warm-up also renders it: the template engine's first
+     * use (Jinjava's classes, the template's parse) otherwise lands on the first chat request after ready, which on
+     * the tiny package took longer than the generation itself (issue 17 §2, docs/benchmarks.md "Cold start").
+     */
+    static GenerationRequest.Prompt warmUpPrompt(Engine engine) {
+        String template = engine.manifest().chatTemplate();
+        return template == null || template.isBlank()
+                ? new GenerationRequest.Prompt.Continuation("Hello")
+                : new GenerationRequest.Prompt.Chat(List.of(new ChatMessage("user", "Hello")));
     }
 
     /**

@@ -63,6 +63,8 @@ class InfraSettingsTest {
     /** Variables the templates may set that are no {@code unmask.*} setting, and who reads them. */
     private static final Map<String, String> OTHER_VARIABLES = Map.of(
             "DJL_CACHE_DIR", "DJL (ai.djl.util.Utils.getCacheDir): where the tokenizer's native library is extracted",
+            "ENGINE_CACHE_DIR",
+                    "DJL (ai.djl.util.Utils.getEngineCacheDir): where it looks for the tokenizer's native library first",
             "JAVA_TOOL_OPTIONS", "the JVM itself",
             "JAVA_HOME", "the image: where the JRE is",
             "PATH", "the image: finds java");
