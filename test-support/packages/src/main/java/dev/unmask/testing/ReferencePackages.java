@@ -126,6 +126,7 @@ public final class ReferencePackages {
         try {
             PackageManifest manifest = Manifests.read(pkg);
             if (manifest.formatVersion() != PackageManifest.CURRENT_FORMAT_VERSION // made by an older packager
+                    || manifest.graph().kvCache() == null // a format 3 stamp from before the v3 graph (issue 14)
                     || manifest.source() == null
                     || manifest.source().files() == null
                     || manifest.source().files().isEmpty()) {
