@@ -316,7 +316,10 @@ final class BenchCommand implements Callable<Integer> {
                                 metered.forwards(),
                                 metered.queryTokens(),
                                 metered.headPositions(),
-                                metered.operations()));
+                                metered.operations(),
+                                metered.pastForwards(),
+                                metered.pastNanos(),
+                                metered.fullNanos()));
             }
         }
         List<Measured> rows = new ArrayList<>();
@@ -349,7 +352,10 @@ final class BenchCommand implements Callable<Integer> {
             long forwards,
             long queryTokens,
             long headPositions,
-            double operations) {}
+            double operations,
+            long pastForwards,
+            long pastNanos,
+            long fullNanos) {}
 
     /**
      * One cache's rows of runs, summarized.
@@ -371,7 +377,10 @@ final class BenchCommand implements Callable<Integer> {
             Spread modelMsPerStep,
             Spread samplerMsPerStep,
             Spread tokensPerS,
-            Spread gflopPerS) {
+            Spread gflopPerS,
+            double pastForwards,
+            Spread fullForwardMs,
+            Spread pastForwardMs) {
 
         static Measured of(DecodingPlan plan, List<Timed> runs) {
             int n = runs.size();
@@ -381,6 +390,9 @@ final class BenchCommand implements Callable<Integer> {
             double[] sampler = new double[n];
             double[] tokensPerS = new double[n];
             double[] gflopPerS = new double[n];
+            double[] fullMs = new double[n];
+            double[] pastMs = new double[n];
+            double pastForwards = 0;
             double forwards = 0;
             double queries = 0;
             double heads = 0;
@@ -393,7 +405,12 @@ final class BenchCommand implements Callable<Integer> {
                 model[i] = t.modelNanos() / 1e6 / steps;
                 sampler[i] = t.samplerNanos() / 1e6 / steps;
                 tokensPerS[i] = plan.length() * 1e9 / t.wallNanos();
-                gflopPerS[i] = t.modelNanos() == 0 ? 0 : t.operations() / t.modelNanos(); // FLOP per ns = GFLOP/s
+                long forwardNanos = t.fullNanos() + t.pastNanos();
+                gflopPerS[i] = forwardNanos == 0 ? 0 : t.operations() / forwardNanos; // FLOP per ns = GFLOP/s
+                long full = t.forwards() - t.pastForwards();
+                fullMs[i] = full == 0 ? Double.NaN : t.fullNanos() / 1e6 / full;
+                pastMs[i] = t.pastForwards() == 0 ? Double.NaN : t.pastNanos() / 1e6 / t.pastForwards();
+                pastForwards += t.pastForwards();
                 forwards += t.forwards();
                 queries += t.queryTokens();
                 heads += t.headPositions();
@@ -412,7 +429,10 @@ final class BenchCommand implements Callable<Integer> {
                     Spread.of(model),
                     Spread.of(sampler),
                     Spread.of(tokensPerS),
-                    Spread.of(gflopPerS));
+                    Spread.of(gflopPerS),
+                    pastForwards / n,
+                    Spread.of(fullMs),
+                    Spread.of(pastMs));
         }
 
         KvCache cache() {
@@ -547,6 +567,11 @@ final class BenchCommand implements Callable<Integer> {
         n.put("gflop_per_answer", m.gflop());
         n.put("gflop_per_s", m.gflopPerS().mean());
         n.put("gflop_per_s_sd", m.gflopPerS().sd());
+        n.put("cached_forwards", m.pastForwards());
+        putNumber(n, "full_forward_ms", m.fullForwardMs().mean());
+        putNumber(n, "full_forward_ms_sd", m.fullForwardMs().sd());
+        putNumber(n, "cached_forward_ms", m.pastForwardMs().mean());
+        putNumber(n, "cached_forward_ms_sd", m.pastForwardMs().sd());
         n.put("cache_bytes", m.cacheBytes(engine.manifest().graph().kvCache()));
         PackageManifest.KvCache kv = engine.manifest().graph().kvCache();
         n.put("cache_bytes_per_position", kv == null ? 0 : kv.bytesPerPosition());
@@ -557,6 +582,15 @@ final class BenchCommand implements Callable<Integer> {
                     m.tokensPerS().mean() / none.tokensPerS().mean());
         }
         return n.toString();
+    }
+
+    /** {@code value}, or null when it was not measured (NaN: no forward of that kind). */
+    private static void putNumber(ObjectNode n, String field, double value) {
+        if (Double.isNaN(value)) {
+            n.putNull(field);
+        } else {
+            n.put(field, value);
+        }
     }
 
     private static String precision(PackageManifest m) {

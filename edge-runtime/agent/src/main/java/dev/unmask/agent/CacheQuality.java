@@ -137,7 +137,7 @@ final class CacheQuality {
         if (shadow == null) {
             return run.runToEnd(engine.model());
         }
-        shadow.nextRequest();
+        shadow.nextRequest(run.canvas());
         return run.runToEnd(shadow);
     }
 

@@ -1,5 +1,6 @@
 package dev.unmask.agent;
 
+import dev.unmask.engine.model.CachedForward;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.format.PackageManifest;
@@ -16,6 +17,9 @@ final class MeteredModel implements DenoisingModel {
     private long queryTokens; // summed over forwards: rows · sequence
     private long headPositions; // summed over forwards: rows · positions
     private double operations;
+    private long pastForwards; // forwards that read a cached past
+    private long pastNanos; // time in them
+    private long fullNanos; // time in the others (whole canvas: uncached steps, refreshes)
 
     MeteredModel(DenoisingModel model) {
         this.model = model;
@@ -28,7 +32,42 @@ final class MeteredModel implements DenoisingModel {
         int sequence = rows == 0 ? 0 : inputIds[0].length;
         int positions = headPositions.length == 0 ? 0 : headPositions[0].length;
         count(rows, sequence, 0, positions);
-        return model.forward(inputIds, attentionMask, headPositions);
+        long started = System.nanoTime();
+        HeadOutput out = model.forward(inputIds, attentionMask, headPositions);
+        fullNanos += System.nanoTime() - started;
+        return out;
+    }
+
+    /**
+     * A cached forward: the model pads its rows to the longest window, past and head, so those are what it
+     * computes for every row.
+     */
+    @Override
+    public HeadOutput forward(CachedForward forward) {
+        int sequence = 0;
+        int past = 0;
+        int positions = 0;
+        for (CachedForward.Row row : forward.rows()) {
+            sequence = Math.max(sequence, row.inputIds().length);
+            past = Math.max(past, row.past().length());
+            positions = Math.max(positions, row.headPositions().length);
+        }
+        count(forward.rows().size(), sequence, past, positions);
+        long started = System.nanoTime();
+        HeadOutput out = model.forward(forward);
+        long nanos = System.nanoTime() - started;
+        if (past > 0) {
+            pastForwards++;
+            pastNanos += nanos;
+        } else {
+            fullNanos += nanos;
+        }
+        return out;
+    }
+
+    @Override
+    public boolean supportsCache() {
+        return model.supportsCache();
     }
 
     private void count(int rows, int sequence, int past, int positions) {
@@ -44,6 +83,22 @@ final class MeteredModel implements DenoisingModel {
         queryTokens = 0;
         headPositions = 0;
         operations = 0;
+        pastForwards = 0;
+        pastNanos = 0;
+        fullNanos = 0;
+    }
+
+    /** Forwards that read a cached past (the rest ran without one: uncached steps and refreshes). */
+    long pastForwards() {
+        return pastForwards;
+    }
+
+    long pastNanos() {
+        return pastNanos;
+    }
+
+    long fullNanos() {
+        return fullNanos;
     }
 
     long forwards() {

@@ -1,25 +1,32 @@
 package dev.unmask.agent;
 
+import dev.unmask.engine.model.CachedForward;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
 import dev.unmask.format.PackageManifest;
+import java.util.Arrays;
+import java.util.List;
 
 /**
- * A {@link DenoisingModel} that, at every cached step, also runs the full forward on the same canvas and counts
- * the head positions whose top-1 token is the same in both: the per-step top-1 agreement of an approximate cache
- * ({@code unmask bench --cache-quality}, issue 14's "Proof").
+ * A {@link DenoisingModel} that, at every step that does not run the whole canvas, also runs the full forward on the
+ * same canvas and counts the head positions whose top-1 token is the same in both: the per-step top-1 agreement of
+ * a cache ({@code unmask bench --cache-quality}, issue 14's "Proof").
  *
- * <p>A full forward (no past keys: an uncached step or a refresh) is its own reference, so it agrees at every head
- * position by definition and is counted as such without running twice. The canvas a cached step's window belongs to
- * is the last full forward's, with the window's tokens written over it at their positions: what lies outside the
- * window has not changed since that refresh (the prefix is fixed; a dual cache's suffix is still masked).
+ * <p>A full forward (no past, the whole canvas: an uncached step or a refresh) is its own reference, so it agrees at
+ * every head position by definition and is counted so without running twice. The shadow keeps the canvas as it
+ * stands: the request's starting canvas, with each forward's window written over it at its position ids. That is
+ * the canvas the engine decodes, because a step only ever commits positions of the current block, and every
+ * forward's window holds the current block (prefix: {@code [q0, L)}; dual: {@code [q0, e)}; block-causal:
+ * {@code [w0, end)}).
  *
- * <p>One request at a time, one thread.
+ * <p>One request at a time ({@link #nextRequest}), one thread; the rows of a forward share the starting canvas (no
+ * classifier-free guidance, whose second row masks the prompt).
  */
 final class TopOneShadow implements DenoisingModel {
 
     private final DenoisingModel model;
-    private long[][] canvas; // [batch][canvas] the last full forward's input ids
+    private long[] start; // [canvas] the request's starting canvas
+    private long[][] canvas; // [batch][canvas] the canvas as it stands, per row; null until the first forward
     private long steps;
     private long cachedSteps;
     private long positions;
@@ -31,10 +38,20 @@ final class TopOneShadow implements DenoisingModel {
         this.model = model;
     }
 
+    /** Starts a request whose canvas begins as {@code startingCanvas}; the counts go on. */
+    void nextRequest(long[] startingCanvas) {
+        start = startingCanvas.clone();
+        canvas = null;
+    }
+
+    /** The plain forward always runs the whole canvas (padding aside): its own reference. */
     @Override
     public HeadOutput forward(long[][] inputIds, long[][] attentionMask, long[][] headPositions) {
         HeadOutput out = model.forward(inputIds, attentionMask, headPositions);
-        canvas = copy(inputIds);
+        canvas = new long[inputIds.length][];
+        for (int r = 0; r < inputIds.length; r++) {
+            canvas[r] = inputIds[r].clone();
+        }
         long heads = (long) out.batch() * out.positions();
         steps++;
         positions += heads;
@@ -42,67 +59,83 @@ final class TopOneShadow implements DenoisingModel {
         return out;
     }
 
-    /**
-     * Compares a cached step's head with the full forward's on the same canvas.
-     *
-     * @param window      [batch][sequence] the cached step's input ids
-     * @param positionIds [batch][sequence] their canvas positions
-     * @param heads       [batch][positions] the cached step's head positions, indices into {@code window}
-     * @param cached      the cached step's head output
-     */
-    void compare(long[][] window, long[][] positionIds, long[][] heads, HeadOutput cached) {
+    @Override
+    public HeadOutput forward(CachedForward forward) {
+        HeadOutput out = model.forward(forward);
+        List<CachedForward.Row> rows = forward.rows();
+        if (start == null) {
+            throw new IllegalStateException("nextRequest(startingCanvas) first: the shadow needs the canvas");
+        }
         if (canvas == null) {
-            throw new IllegalStateException("a cached step before any full forward: the cache was never filled");
-        }
-        long[][] full = copy(canvas);
-        long[][] mask = new long[full.length][];
-        long[][] fullHeads = new long[heads.length][];
-        for (int row = 0; row < full.length; row++) {
-            for (int j = 0; j < window[row].length; j++) {
-                full[row][(int) positionIds[row][j]] = window[row][j];
-            }
-            mask[row] = new long[full[row].length];
-            java.util.Arrays.fill(mask[row], 1L);
-            fullHeads[row] = new long[heads[row].length];
-            for (int j = 0; j < heads[row].length; j++) {
-                fullHeads[row][j] = positionIds[row][(int) heads[row][j]];
+            canvas = new long[rows.size()][];
+            for (int r = 0; r < canvas.length; r++) {
+                canvas[r] = start.clone();
             }
         }
-        HeadOutput reference = model.forward(full, mask, fullHeads);
+        boolean whole = true;
+        long heads = 0;
+        for (int r = 0; r < rows.size(); r++) {
+            CachedForward.Row row = rows.get(r);
+            for (int j = 0; j < row.inputIds().length; j++) {
+                canvas[r][(int) row.positionIds()[j]] = row.inputIds()[j];
+            }
+            whole &= row.past().length() == 0 && row.inputIds().length == canvas[r].length;
+            heads += row.headPositions().length;
+        }
+        steps++;
+        positions += heads;
+        if (whole) {
+            agreeing += heads;
+            return out;
+        }
+        long same = agreeWithFullForward(rows, out);
+        agreeing += same;
+        cachedSteps++;
+        cachedPositions += heads;
+        cachedAgreeing += same;
+        return out;
+    }
+
+    /** Head positions of {@code rows} whose top-1 in {@code cached} equals the full forward's on the canvas. */
+    private long agreeWithFullForward(List<CachedForward.Row> rows, HeadOutput cached) {
+        int n = rows.size();
+        long[][] ids = new long[n][];
+        long[][] mask = new long[n][];
+        long[][] heads = new long[n][];
+        for (int r = 0; r < n; r++) {
+            CachedForward.Row row = rows.get(r);
+            ids[r] = canvas[r].clone();
+            mask[r] = new long[ids[r].length];
+            Arrays.fill(mask[r], 1L);
+            // the window's head index j reads canvas position positionIds[j]; in the full forward index = position
+            heads[r] = new long[row.headPositions().length];
+            for (int j = 0; j < heads[r].length; j++) {
+                heads[r][j] = row.positionIds()[(int) row.headPositions()[j]];
+            }
+        }
+        HeadOutput reference = model.forward(ids, mask, heads);
         long same = 0;
-        for (int row = 0; row < cached.batch(); row++) {
-            for (int p = 0; p < cached.positions(); p++) {
-                if (cached.topkId(row, p, 0) == reference.topkId(row, p, 0)) {
+        for (int r = 0; r < n; r++) {
+            for (int p = 0; p < heads[r].length; p++) { // the row's own heads, not the batch's padding
+                if (cached.topkId(r, p, 0) == reference.topkId(r, p, 0)) {
                     same++;
                 }
             }
         }
-        long heads1 = (long) cached.batch() * cached.positions();
-        steps++;
-        cachedSteps++;
-        positions += heads1;
-        agreeing += same;
-        cachedPositions += heads1;
-        cachedAgreeing += same;
+        return same;
     }
 
-    private static long[][] copy(long[][] rows) {
-        long[][] c = new long[rows.length][];
-        for (int i = 0; i < rows.length; i++) {
-            c[i] = rows[i].clone();
-        }
-        return c;
+    @Override
+    public boolean supportsCache() {
+        return model.supportsCache();
     }
 
-    /** Starts a new request: forgets the canvas, keeps the counts. */
-    void nextRequest() {
-        canvas = null;
-    }
-
+    /** Forwards seen. */
     long steps() {
         return steps;
     }
 
+    /** Forwards that did not run the whole canvas, each compared with a full forward. */
     long cachedSteps() {
         return cachedSteps;
     }
@@ -112,7 +145,7 @@ final class TopOneShadow implements DenoisingModel {
         return positions == 0 ? 1 : (double) agreeing / positions;
     }
 
-    /** The same over cached steps only (NaN when there were none: every step was a full forward). */
+    /** The same over cached steps only (NaN when there were none: every step ran the whole canvas). */
     double cachedAgreement() {
         return cachedPositions == 0 ? Double.NaN : (double) cachedAgreeing / cachedPositions;
     }
