@@ -70,9 +70,8 @@ public final class KvCacheBudget {
         if (!couldFit(bytes)) {
             throw new UnmaskException(
                     Failure.BAD_REQUEST,
-                    "The key/value cache of this request needs " + mebibytes(bytes) + " MiB, the cache budget is "
-                            + mebibytes(capacityBytes)
-                            + " MiB: lower max_tokens (or the prompt), or use \"cache\": \"none\"");
+                    "The key/value cache of this request needs " + size(bytes) + ", the cache budget is "
+                            + size(capacityBytes) + ": lower max_tokens (or the prompt), or use \"cache\": \"none\"");
         }
     }
 
@@ -86,38 +85,24 @@ public final class KvCacheBudget {
         return new Lease(bytes);
     }
 
-    /**
-     * A lease of {@code bytes} now, for a caller that does not wait (a run stepped alone).
-     *
-     * @throws UnmaskException {@link Failure#BAD_REQUEST} when it could never fit, {@link Failure#OVERLOADED}
-     *                         (HTTP 503, try again) when other caches hold the room now
-     */
-    public Lease acquire(long bytes) {
-        Lease lease = tryAcquire(bytes);
-        if (lease == null) {
-            throw new UnmaskException(
-                    Failure.OVERLOADED,
-                    "The key/value cache of this request needs " + mebibytes(bytes) + " MiB and only "
-                            + mebibytes(availableBytes()) + " MiB of the " + mebibytes(capacityBytes)
-                            + " MiB cache budget are free now: retry later, or use \"cache\": \"none\"");
-        }
-        return lease;
-    }
-
     private synchronized void release(long bytes) {
         usedBytes -= bytes;
     }
 
-    static String mebibytes(long bytes) {
+    /** "12.5 MiB", "2.8 KiB" below one MiB, "unlimited". */
+    public static String size(long bytes) {
         if (bytes == Long.MAX_VALUE) {
             return "unlimited";
         }
-        return String.format(Locale.ROOT, "%.1f", bytes / (double) MIB);
+        if (bytes < MIB) {
+            return String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+        }
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) MIB);
     }
 
     @Override
     public String toString() {
-        return "KvCacheBudget[" + mebibytes(capacityBytes) + " MiB, " + mebibytes(usedBytes()) + " MiB used]";
+        return "KvCacheBudget[" + size(capacityBytes) + ", " + size(usedBytes()) + " used]";
     }
 
     /** Bytes held from the budget until {@link #close()} (idempotent). */

@@ -101,9 +101,10 @@ public final class KvBuffers {
 
     /**
      * Writes {@code length} positions from {@code source} (a [.., kv_dim] buffer positioned at its first float) at
-     * position {@code at} of layer {@code layer}'s keys ({@code value} false) or values.
+     * position {@code at} of layer {@code layer}'s keys ({@code value} false) or values: what a forward does with
+     * the presents a row keeps.
      */
-    void put(int layer, boolean value, int at, FloatBuffer source, int length) {
+    public void put(int layer, boolean value, int at, FloatBuffer source, int length) {
         FloatBuffer target = view(value ? values[layer] : keys[layer], at, length);
         FloatBuffer from = source.duplicate();
         from.limit(from.position() + length * kvDim);
