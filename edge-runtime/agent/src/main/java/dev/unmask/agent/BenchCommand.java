@@ -289,10 +289,9 @@ final class BenchCommand implements Callable<Integer> {
         GenerationRequest base = request(length).toBuilder()
                 .prompt(new GenerationRequest.Prompt.Continuation(promptText))
                 .build();
-        DecodingPlan uncached = DecodingArgs.plan(engine, base, CliFields.GENERATE);
         List<DecodingPlan> plans = new ArrayList<>();
         for (KvCacheMode mode : modes) {
-            plans.add(withCache(engine, uncached, new KvCache(mode, mode == KvCacheMode.NONE ? 0 : cacheRefresh)));
+            plans.add(plan(engine, base, new KvCache(mode, mode == KvCacheMode.NONE ? 0 : cacheRefresh)));
         }
         for (int w = 0; w < warmup; w++) {
             for (DecodingPlan plan : plans) {
@@ -330,17 +329,15 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code plan} with {@code cache}; a package whose graph has no cache (format 1 or 2) runs only without one.
+     * The planner's plan of {@code request} with {@code cache}: it checks the cache against the package (a graph
+     * without one runs only with none) and plans block-causal models' blocks, as for every other surface.
      */
-    static DecodingPlan withCache(Engine engine, DecodingPlan plan, KvCache cache) {
-        if (cache.enabled() && !engine.traits().supportsCache()) {
-            throw new IllegalArgumentException("--cache " + cache.mode().wireName() + ": package '"
-                    + engine.manifest().name() + "' (format "
-                    + engine.manifest().formatVersion()
-                    + ") has no key/value cache in its graph; re-convert it with this unmask-pack "
-                    + "(bin/unmask-pack convert --from <checkpoint> --out <dir>), or bench it with --cache none");
-        }
-        return plan.withOptions(plan.options().toBuilder().cache(cache).build());
+    static DecodingPlan plan(Engine engine, GenerationRequest request, KvCache cache) {
+        GenerationRequest cached = request.toBuilder()
+                .cache(cache.mode())
+                .cacheRefresh(cache.enabled() ? cache.refreshEverySteps() : null)
+                .build();
+        return DecodingArgs.plan(engine, cached, CliFields.GENERATE);
     }
 
     /** One timed generation. */
@@ -492,7 +489,7 @@ final class BenchCommand implements Callable<Integer> {
             out.println();
             out.println(
                     "gen  cache   ms/step (± sd)      vs none  tokens/s (± sd)   vs none  forwards  tokens/fwd  query/fwd  GFLOP/s  "
-                            + "sampler  cache MiB");
+                            + "sampler  full fwd ms  cached fwd ms  cache MiB");
         }
     }
 
@@ -501,7 +498,7 @@ final class BenchCommand implements Callable<Integer> {
         for (Measured m : rows) {
             out.printf(
                     Locale.ROOT,
-                    "%-4d %-7s %8.3f ± %-8.3f %6s  %8.1f ± %-7.1f %6s  %8.1f  %10.2f  %9.1f  %7.2f  %5.1f %%  %9.2f%n",
+                    "%-4d %-7s %8.3f ± %-8.3f %6s  %8.1f ± %-7.1f %6s  %8.1f  %10.2f  %9.1f  %7.2f  %5.1f %%  %11s  %13s  %9.2f%n",
                     m.plan().length(),
                     m.cache().mode().wireName(),
                     m.msPerStep().mean(),
@@ -525,8 +522,15 @@ final class BenchCommand implements Callable<Integer> {
                     m.queryTokensPerForward(),
                     m.gflopPerS().mean(),
                     100 * m.samplerShare(),
+                    millis(m.fullForwardMs().mean()),
+                    millis(m.pastForwardMs().mean()),
                     m.cacheBytes(engine.manifest().graph().kvCache()) / (1024.0 * 1024.0));
         }
+    }
+
+    /** Milliseconds with three decimals, a dash when not measured. */
+    private static String millis(double ms) {
+        return Double.isNaN(ms) ? "—" : String.format(Locale.ROOT, "%.3f", ms);
     }
 
     /** The uncached row, which the others are compared with; null when it was not measured. */

@@ -128,7 +128,7 @@ final class CacheQuality {
         GenerationRequest request = template.toBuilder()
                 .prompt(new GenerationRequest.Prompt.Continuation(prompt))
                 .build();
-        return BenchCommand.withCache(engine, DecodingArgs.plan(engine, request, CliFields.GENERATE), cache);
+        return BenchCommand.plan(engine, request, cache);
     }
 
     /** Runs {@code plan} on the engine's model, through {@code shadow} when given. */
