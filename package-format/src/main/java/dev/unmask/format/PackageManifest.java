@@ -249,6 +249,10 @@ public record PackageManifest(
      *                   {@code alg_temp}); absent or 0 takes the top ones
      * @param topP       nucleus filter of token sampling; absent = 1 (off)
      * @param topK       top-k filter of token sampling; absent = 0 (off)
+     * @param threshold  optional (format 3, block-causal families): Fast-dLLM's / SDAR's threshold commit rule, each
+     *                   step commits every masked position whose top-1 probability exceeds it (at least the
+     *                   schedule's count); SDAR's {@code low_confidence_dynamic} with {@code confidence_threshold} 0.85.
+     *                   Absent = the schedule alone
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record GenerationDefaults(
@@ -263,12 +267,46 @@ public record PackageManifest(
             Double eps,
             @JsonProperty("alg_temp") Double algTemp,
             @JsonProperty("top_p") Double topP,
-            @JsonProperty("top_k") Integer topK) {
+            @JsonProperty("top_k") Integer topK,
+            Double threshold) {
+
+        @JsonCreator
+        public GenerationDefaults {}
 
         /** LLaDA's defaults: the optional fields absent. */
         public GenerationDefaults(
                 int steps, int genLength, int blockLength, double temperature, String remasking, double cfgScale) {
             this(steps, genLength, blockLength, temperature, remasking, cfgScale, null, null, null, null, null, null);
+        }
+
+        /** Format 2's fields: no threshold. */
+        public GenerationDefaults(
+                int steps,
+                int genLength,
+                int blockLength,
+                double temperature,
+                String remasking,
+                double cfgScale,
+                String confidence,
+                String schedule,
+                Double eps,
+                Double algTemp,
+                Double topP,
+                Integer topK) {
+            this(
+                    steps,
+                    genLength,
+                    blockLength,
+                    temperature,
+                    remasking,
+                    cfgScale,
+                    confidence,
+                    schedule,
+                    eps,
+                    algTemp,
+                    topP,
+                    topK,
+                    null);
         }
     }
 

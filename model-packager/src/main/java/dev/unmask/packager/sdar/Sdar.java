@@ -48,7 +48,19 @@ import java.util.List;
  * head:       the shared sampling head on x, with model.norm and lm_head (model.embed_tokens when tied), no shift
  * </pre>
  *
- * Refused, each naming its key: {@code attention_bias: true} (SDAR would then have an {@code o_proj} bias, which the
+ * <p>Built first, and the one class of the block-causal family, because it serves the most checkpoints with the fewest
+ * knobs: SDAR names itself in config.json ({@code model_type "sdar"}), has no logits shift (the block-causal mask is
+ * its only difference from Qwen3), and its three sizes plus dLLM's Qwen3-0.6B BD3LM conversion
+ * ({@code model_type "a2d-qwen3"}, same tensors, QK-norm and staircase mask; tied head; block 32 from its sampler,
+ * so converted only when config.json or generation_config.json names it) all share this body. The knobs are
+ * {@link TransformerConfig#blockSize()}, the tied head, and, in the shared body, QK-norm (the {@code q_norm} /
+ * {@code k_norm} names) and q/k/v biases. Fast-dLLM v2 (Qwen2.5: q/k/v biases, no QK-norm, block 32 with sub-blocks
+ * of 8) is not converted: its decoding shifts the logits across the block boundary (a block's first token is the
+ * argmax of the previous block's last position, and inside a block position p reads p-1), which a cached step whose
+ * previous block is in the past cannot read from this forward's head; its {@code model_type} is refused with the list
+ * of supported ones.
+ *
+ * <p>Refused, each naming its key: {@code attention_bias: true} (SDAR would then have an {@code o_proj} bias, which the
  * shared body does not build; no released SDAR checkpoint has one), sliding-window attention, RoPE scaling, an
  * activation other than SiLU.
  */
@@ -85,9 +97,16 @@ public final class Sdar implements ModelArchitecture {
         return FAMILY;
     }
 
+    /**
+     * dLLM's conversion of Qwen3 to diffusion ({@code A2DQwen3Config}, ZHZisZZ/dllm {@code dllm/pipelines/a2d}):
+     * the same tensors, QK-norm and staircase mask as SDAR; converted only when its block size is named, because the
+     * same {@code model_type} also marks dLLM's fully bidirectional MDLM conversions.
+     */
+    public static final String DLLM_BD3LM_MODEL_TYPE = "a2d-qwen3";
+
     @Override
     public List<String> modelTypes() {
-        return List.of(MODEL_TYPE);
+        return List.of(MODEL_TYPE, DLLM_BD3LM_MODEL_TYPE);
     }
 
     @Override
@@ -158,6 +177,12 @@ public final class Sdar implements ModelArchitecture {
             return c.requireInt("block_size");
         }
         JsonNode g = c.siblingOrNull("generation_config.json");
+        if (DLLM_BD3LM_MODEL_TYPE.equals(c.modelType()) && (g == null || !g.has("block_length"))) {
+            throw c.invalid("has model_type \"" + DLLM_BD3LM_MODEL_TYPE + "\" and no block size: dLLM uses that type "
+                    + "for its BD3LM (block diffusion) and its MDLM (fully bidirectional) conversions alike, and keeps "
+                    + "the block size in its sampler; for a BD3LM checkpoint add the size it was trained with, e.g. "
+                    + "\"block_size\": 32 (dLLM's BD3LMSamplerConfig default)");
+        }
         if (g != null && g.has("block_length")) {
             if (!g.get("block_length").canConvertToInt()
                     || g.get("block_length").asInt() <= 0) {
@@ -214,9 +239,9 @@ public final class Sdar implements ModelArchitecture {
      * {@code denoising_steps} 4 per block (at most the block), temperature 1.0. Both of SDAR's low-confidence
      * strategies are our {@code low_confidence} remasking ranked by {@code probability} with the {@code even}
      * per-block schedule ({@code get_num_transfer_tokens} is LLaDA's); {@code low_confidence_dynamic} additionally
-     * commits every position above {@value #DEFAULT_CONFIDENCE_THRESHOLD}, which a request asks for with
-     * {@code threshold} (the manifest's defaults have no threshold field). {@code sequential} (left to right) is
-     * refused: the engine has no such order.
+     * commits every position above its {@code confidence_threshold} ({@value #DEFAULT_CONFIDENCE_THRESHOLD}), the
+     * manifest's optional {@code threshold}. {@code sequential} (left to right) is refused: the engine has no such
+     * order.
      */
     @Override
     public PackageManifest.GenerationDefaults generationDefaults(JsonNode g, TransformerConfig c) {
@@ -242,6 +267,12 @@ public final class Sdar implements ModelArchitecture {
         Double topP = g != null && g.path("top_p").isNumber() && g.get("top_p").asDouble() < 1.0
                 ? g.get("top_p").asDouble()
                 : null;
+        // low_confidence_dynamic's threshold; the static strategy has none
+        Double threshold = strategy.equals("low_confidence_static")
+                ? null
+                : g != null && g.path("confidence_threshold").isNumber()
+                        ? g.get("confidence_threshold").asDouble()
+                        : DEFAULT_CONFIDENCE_THRESHOLD;
         return new PackageManifest.GenerationDefaults(
                 blocks * perBlock,
                 genLength,
@@ -256,7 +287,8 @@ public final class Sdar implements ModelArchitecture {
                 null,
                 null,
                 topP,
-                topK);
+                topK,
+                threshold);
     }
 
     private static int positiveInt(JsonNode g, String key, int otherwise) {

@@ -110,6 +110,26 @@ class SdarTest {
         assertEquals(8, Architectures.read(both).config().blockSize(), "what the model was trained with wins");
     }
 
+    /** dLLM's Qwen3 BD3LM conversion: the same class when its block size is named, refused when it is not. */
+    @Test
+    void dllmsQwen3ConversionNeedsItsBlockSizeNamed() throws IOException {
+        Path bd3lm = config(c -> c.put("model_type", "a2d-qwen3")
+                .put("tie_word_embeddings", true)
+                .put("block_size", 32)
+                .put("mask_token_id", 151669)
+                .remove("architectures"));
+        Architectures.Chosen chosen = Architectures.read(bd3lm);
+        assertEquals("sdar", chosen.architecture().family());
+        assertEquals(32, chosen.config().blockSize());
+        assertTrue(chosen.config().tiedEmbeddings());
+        assertEquals("a2d-qwen3", chosen.config().modelType());
+        Path unnamed = config(c -> c.put("model_type", "a2d-qwen3").remove("architectures"));
+        PackagerException e = assertThrows(PackagerException.class, () -> Architectures.read(unnamed));
+        assertEquals(ExitCode.BAD_CHECKPOINT, e.exitCode());
+        assertTrue(
+                e.getMessage().contains("\"block_size\": 32") && e.getMessage().contains("MDLM"), e.getMessage());
+    }
+
     @Test
     void aMaskTokenIdInConfigIsKept() throws IOException {
         assertEquals(
@@ -193,6 +213,7 @@ class SdarTest {
         assertEquals("low_confidence", d.remasking());
         assertEquals("probability", d.confidence());
         assertEquals("even", d.schedule());
+        assertEquals(0.85, d.threshold(), "low_confidence_dynamic's confidence_threshold");
         assertNull(d.topK());
         assertNull(d.topP());
     }
@@ -216,6 +237,9 @@ class SdarTest {
         assertEquals(0.0, d.temperature());
         assertEquals(20, d.topK());
         assertEquals(0.9, d.topP());
+        assertNull(d.threshold(), "low_confidence_static has no threshold");
+        g.put("remasking_strategy", "low_confidence_dynamic").put("confidence_threshold", 0.7);
+        assertEquals(0.7, new Sdar().generationDefaults(g, c).threshold());
     }
 
     @Test

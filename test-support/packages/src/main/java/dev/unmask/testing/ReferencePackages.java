@@ -15,6 +15,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 
@@ -25,7 +26,7 @@ import java.util.Map;
  * that ships. (The packager's own tests convert for themselves: this module depends on the packager.)
  *
  * <p>A cached package is reused only while the checkpoint files it was made from are unchanged (their SHA-256 in the
- * manifest's {@code source.files}); otherwise it is converted again. Conversion holds a file lock, so two JVMs never
+ * manifest's {@code source.files}) and it has the current format version; otherwise it is converted again. Conversion holds a file lock, so two JVMs never
  * write the same package.
  */
 public final class ReferencePackages {
@@ -78,6 +79,25 @@ public final class ReferencePackages {
         return convertOnce(Repo.tinySdarCheckpoint(), "tiny-sdar", variant, options);
     }
 
+    /**
+     * The fp32 package of a random-weight SDAR checkpoint ({@link RandomSdar.Shape#TINY}, seed 7): block-causal with
+     * block size 4, untrained, for the engine's cached-versus-uncached exactness tests. The checkpoint is written once
+     * under {@code target/reference-checkpoints/random-sdar-7}.
+     */
+    public static synchronized Path randomSdar() {
+        Path checkpoint = Repo.root().resolve("target/reference-checkpoints/random-sdar-7");
+        if (!Files.isRegularFile(checkpoint.resolve("model.safetensors"))) {
+            Path staging = checkpoint.resolveSibling("random-sdar-7.staging-" + ProcessHandle.current().pid());
+            RandomSdar.write(staging, 7);
+            try {
+                Files.move(staging, checkpoint, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Could not place the random SDAR checkpoint in " + checkpoint, e);
+            }
+        }
+        return convertOnce(checkpoint, "random-sdar", "fp32", GraphOptions.of(WeightFormat.FP32));
+    }
+
     private static synchronized Path convertOnce(Path checkpoint, String name, String variant, GraphOptions options) {
         Path out = Repo.root().resolve("target/reference-packages/" + name + "-" + variant);
         try {
@@ -104,7 +124,8 @@ public final class ReferencePackages {
         }
         try {
             PackageManifest manifest = Manifests.read(pkg);
-            if (manifest.source() == null
+            if (manifest.formatVersion() != PackageManifest.CURRENT_FORMAT_VERSION // made by an older packager
+                    || manifest.source() == null
                     || manifest.source().files() == null
                     || manifest.source().files().isEmpty()) {
                 return false;

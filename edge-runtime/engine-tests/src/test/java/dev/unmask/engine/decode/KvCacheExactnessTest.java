@@ -34,8 +34,10 @@ class KvCacheExactnessTest {
 
     @BeforeAll
     static void open() {
-        llada = Engine.open(ReferencePackages.tinyLlada(), RuntimeOptions.defaults().withIntraOpThreads(2));
-        dream = Engine.open(ReferencePackages.tinyDream(), RuntimeOptions.defaults().withIntraOpThreads(2));
+        llada = Engine.open(
+                ReferencePackages.tinyLlada(), RuntimeOptions.defaults().withIntraOpThreads(2));
+        dream = Engine.open(
+                ReferencePackages.tinyDream(), RuntimeOptions.defaults().withIntraOpThreads(2));
     }
 
     @AfterAll
@@ -124,7 +126,10 @@ class KvCacheExactnessTest {
                 engine.step(runs);
             }
             for (int i = 0; i < plans.size(); i++) {
-                assertEquals(alone.get(i).commits, together.get(i).commits, engine.manifest().name() + " run " + i);
+                assertEquals(
+                        alone.get(i).commits,
+                        together.get(i).commits,
+                        engine.manifest().name() + " run " + i);
             }
         }
     }
@@ -179,8 +184,8 @@ class KvCacheExactnessTest {
         assertEquals(bytes, budget.availableBytes(), "cancelled: its cache is back");
         assertFalse(second.holdsCache());
 
-        UnmaskException e =
-                assertThrows(UnmaskException.class, () -> llada.start(dual, null).reserveCache(KvCacheBudget.ofBytes(bytes - 1)));
+        UnmaskException e = assertThrows(
+                UnmaskException.class, () -> llada.start(dual, null).reserveCache(KvCacheBudget.ofBytes(bytes - 1)));
         assertEquals(Failure.BAD_REQUEST, e.failure());
         assertTrue(e.getMessage().contains("cache budget"), e.getMessage());
     }

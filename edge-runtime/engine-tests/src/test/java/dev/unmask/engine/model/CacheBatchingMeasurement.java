@@ -21,8 +21,9 @@ class CacheBatchingMeasurement {
         int canvas = 320; // prompt 64 + 256 to generate
         int block = 32;
         int s = 128; // the current block [128, 160)
-        try (OnnxDenoiser model =
-                OnnxDenoiser.load(ModelPackage.open(ReferencePackages.tinyLlada()), RuntimeOptions.defaults().withIntraOpThreads(2))) {
+        try (OnnxDenoiser model = OnnxDenoiser.load(
+                ModelPackage.open(ReferencePackages.tinyLlada()),
+                RuntimeOptions.defaults().withIntraOpThreads(2))) {
             long mask = model.manifest().specialTokens().mask();
             long[] tokens = new long[canvas];
             for (int i = 0; i < canvas; i++) {
