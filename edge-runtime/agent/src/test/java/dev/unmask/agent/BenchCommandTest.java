@@ -181,4 +181,107 @@ class BenchCommandTest {
         assertEquals(1.0, row.get("step_top1_agreement").asDouble(), row.toString());
         assertEquals(16, row.get("steps").asInt(), "every step of both prompts seen: " + row);
     }
+
+    @Test
+    void the_caches_run_fewer_query_tokens_per_forward_and_each_request_owns_its_cache_bytes() throws Exception {
+        assertEquals(
+                ExitCodes.OK,
+                run(
+                        "bench",
+                        "--model",
+                        ReferencePackages.tinyLlada().toString(),
+                        "--cache",
+                        "none,prefix,dual",
+                        "--prompt-length",
+                        "32",
+                        "--gen-length",
+                        "32",
+                        "--block-length",
+                        "8",
+                        "--steps",
+                        "16",
+                        "--warmup",
+                        "0",
+                        "--runs",
+                        "1",
+                        "--threads",
+                        "1",
+                        "--json"),
+                err.toString());
+        List<JsonNode> rows = rows();
+        assertEquals(
+                List.of("none", "prefix", "dual"),
+                rows.stream().map(r -> r.get("cache").asText()).toList());
+        JsonNode none = rows.get(0);
+        JsonNode prefix = rows.get(1);
+        JsonNode dual = rows.get(2);
+        int canvas = none.get("canvas_tokens").asInt();
+        for (JsonNode r : rows) {
+            assertEquals(16.0, r.get("forwards").asDouble(), "a refresh is its block's first step: " + r);
+            assertEquals(2.0, r.get("tokens_per_forward").asDouble(), 1e-9, r.toString());
+        }
+        // 4 blocks of 4 steps: one refresh and 3 cached steps each
+        assertEquals(12.0, prefix.get("cached_forwards").asDouble(), prefix.toString());
+        assertEquals(12.0, dual.get("cached_forwards").asDouble(), dual.toString());
+        assertEquals(canvas, none.get("query_tokens_per_forward").asDouble(), 1e-9);
+        assertTrue(prefix.get("query_tokens_per_forward").asDouble() < canvas, prefix.toString());
+        // dual: 4 refreshes over the canvas, 12 steps over the 8-token block
+        assertEquals(
+                (4.0 * canvas + 12 * 8) / 16,
+                dual.get("query_tokens_per_forward").asDouble(),
+                1e-9);
+        long perPosition = dual.get("cache_bytes_per_position").asLong();
+        assertEquals(2L * 6 * 64 * 4, perPosition, "keys and values of 6 layers, kv_dim 64, float32");
+        assertEquals(perPosition * canvas, dual.get("cache_bytes").asLong());
+        assertTrue(dual.get("gflop_per_answer").asDouble()
+                < prefix.get("gflop_per_answer").asDouble());
+        assertTrue(prefix.get("gflop_per_answer").asDouble()
+                < none.get("gflop_per_answer").asDouble());
+    }
+
+    @Test
+    void with_a_refresh_at_every_step_the_caches_agree_fully_with_no_cache() throws Exception {
+        String[] common = {
+            "bench",
+            "--cache-quality",
+            "--model",
+            ReferencePackages.tinyLlada().toString(),
+            "--cache",
+            "prefix,dual",
+            "--prompt-count",
+            "2",
+            "--prompt-length",
+            "24",
+            "--gen-length",
+            "16",
+            "--block-length",
+            "8",
+            "--steps",
+            "16",
+            "--threads",
+            "1",
+            "--json"
+        };
+        assertEquals(ExitCodes.OK, run(concat(common, "--refresh", "1")), err.toString());
+        for (JsonNode row : rows()) {
+            assertEquals(1.0, row.get("identical_share").asDouble(), row.toString());
+            assertEquals(1.0, row.get("token_agreement").asDouble(), row.toString());
+            assertEquals(1.0, row.get("step_top1_agreement").asDouble(), row.toString());
+            assertEquals(32, row.get("steps").asInt(), "both prompts' 16 steps: " + row);
+        }
+        out.getBuffer().setLength(0);
+        // refreshed at block starts only, the other steps are compared with a full forward each
+        assertEquals(ExitCodes.OK, run(concat(common, "--refresh", "0")), err.toString());
+        for (JsonNode row : rows()) {
+            assertEquals(2 * 2 * 7, row.get("cached_steps").asInt(), "7 cached steps in each of 2 blocks: " + row);
+            double agreement = row.get("cached_step_top1_agreement").asDouble();
+            assertTrue(agreement >= 0 && agreement <= 1, row.toString());
+        }
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
 }
