@@ -17,10 +17,19 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
     /** Block sizes offered: ORT accepts any power of two ≥ 16; these are the ones we test and publish. */
     public static final Set<Integer> BLOCK_SIZES = Set.of(32, 64, 128);
 
+    /**
+     * {@code block=channel}: one scale per output channel (the whole K), int8 symmetric only, emitted as
+     * {@code com.microsoft::DynamicQuantizeMatMul} instead of MatMulNBits ({@link ChannelInt8Weights}): the activations
+     * are quantized to uint8 per tensor at run time and the product runs in MLAS's u8s8 integer GEMM (AVX-512 VNNI,
+     * AMX where the CPU has it), which on the 200 M model is several times faster than both fp32 and MatMulNBits'
+     * int8-compute kernel (docs/benchmarks.md, "Quantized compute").
+     */
+    public static final int PER_CHANNEL = 0;
+
     public static final int DEFAULT_BLOCK_SIZE = 32;
     public static final AccuracyLevel DEFAULT_ACCURACY_LEVEL = AccuracyLevel.INT8;
 
-    static final String EXAMPLES = "int4, int8, int4:block=128, int4:block=64:asym, int8:acc=fp32";
+    static final String EXAMPLES = "int4, int8, int4:block=128, int4:block=64:asym, int8:acc=fp32, int8:block=channel";
 
     public static final QuantScheme INT4 =
             new QuantScheme(QuantBits.INT4, DEFAULT_BLOCK_SIZE, Symmetry.SYMMETRIC, DEFAULT_ACCURACY_LEVEL);
@@ -31,10 +40,21 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
         Objects.requireNonNull(bits, "quantization scheme needs bits (int4 or int8)");
         Objects.requireNonNull(symmetry, "quantization scheme needs a symmetry (sym or asym)");
         Objects.requireNonNull(accuracyLevel, "quantization scheme needs an accuracy level (0..4)");
-        if (!BLOCK_SIZES.contains(blockSize)) {
+        if (blockSize == PER_CHANNEL) {
+            if (bits != QuantBits.INT8 || symmetry != Symmetry.SYMMETRIC || accuracyLevel != AccuracyLevel.INT8) {
+                throw new IllegalArgumentException("block=channel is int8, symmetric, int8 compute only"
+                        + " (DynamicQuantizeMatMul), e.g. int8:block=channel; for " + bits.label()
+                        + " use block=32, 64 or 128, e.g. " + bits.label() + ":block=32");
+            }
+        } else if (!BLOCK_SIZES.contains(blockSize)) {
             throw new IllegalArgumentException("Block size " + blockSize + " is not allowed: use 32, 64 or 128,"
                     + " e.g. " + bits.label() + ":block=" + (blockSize > 64 ? 128 : 32));
         }
+    }
+
+    /** True for {@code block=channel}: per-output-channel int8, {@code DynamicQuantizeMatMul}. */
+    public boolean perChannel() {
+        return blockSize == PER_CHANNEL;
     }
 
     /**
@@ -65,10 +85,17 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
                     throw bad(text, "block= given twice");
                 }
                 String value = part.substring("block=".length());
+                if (value.equals("channel")) {
+                    blockSize = PER_CHANNEL;
+                    continue;
+                }
                 try {
                     blockSize = Integer.parseInt(value);
                 } catch (NumberFormatException e) {
-                    throw bad(text, "block='" + value + "' is not a number; use block=32, block=64 or block=128");
+                    throw bad(
+                            text,
+                            "block='" + value + "' is not a number; use block=32, block=64, block=128"
+                                    + " or block=channel (int8)");
                 }
                 if (!BLOCK_SIZES.contains(blockSize)) {
                     throw bad(text, "block size " + blockSize + " is not allowed; use block=32, block=64 or block=128");
@@ -89,11 +116,15 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
                 throw bad(text, "unknown option '" + part + "'; options are block=32|64|128, sym, asym, acc=0..4");
             }
         }
-        return new QuantScheme(
-                bits,
-                blockSize == null ? DEFAULT_BLOCK_SIZE : blockSize,
-                symmetry == null ? Symmetry.SYMMETRIC : symmetry,
-                accuracy == null ? DEFAULT_ACCURACY_LEVEL : accuracy);
+        try {
+            return new QuantScheme(
+                    bits,
+                    blockSize == null ? DEFAULT_BLOCK_SIZE : blockSize,
+                    symmetry == null ? Symmetry.SYMMETRIC : symmetry,
+                    accuracy == null ? DEFAULT_ACCURACY_LEVEL : accuracy);
+        } catch (IllegalArgumentException e) {
+            throw bad(text, e.getMessage());
+        }
     }
 
     private static IllegalArgumentException bad(String text, String why) {
@@ -113,14 +144,15 @@ public record QuantScheme(QuantBits bits, int blockSize, Symmetry symmetry, Accu
         return new QuantScheme(bits, blockSize, s, accuracyLevel);
     }
 
-    /** Number of blocks along K: {@code ceil(K / block_size)}. */
+    /** Number of blocks along K: {@code ceil(K / block_size)}; 1 for {@link #perChannel()}. */
     public int kBlocks(int k) {
-        return (k + blockSize - 1) / blockSize;
+        return perChannel() ? 1 : (k + blockSize - 1) / blockSize;
     }
 
     /** Canonical spelling, every option explicit, e.g. {@code int4:block=32:sym:acc=4}; parses back to this. */
     @Override
     public String toString() {
-        return bits.label() + ":block=" + blockSize + ":" + symmetry.label() + ":acc=" + accuracyLevel.value();
+        return bits.label() + ":block=" + (perChannel() ? "channel" : Integer.toString(blockSize)) + ":"
+                + symmetry.label() + ":acc=" + accuracyLevel.value();
     }
 }
