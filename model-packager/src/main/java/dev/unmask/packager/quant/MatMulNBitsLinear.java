@@ -99,6 +99,9 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
             // shapes come from the checked config, so what is left is a bad weight (NaN, infinity)
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
         }
+        if (chosen.integerGemm()) {
+            return ChannelInt8Weights.linearFromBlocks(graph, name, input, q);
+        }
         return graph.msOp(
                 MatMulNBits.OP_TYPE,
                 name + NODE_SUFFIX,

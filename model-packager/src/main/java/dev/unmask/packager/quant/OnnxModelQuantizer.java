@@ -66,10 +66,10 @@ public final class OnnxModelQuantizer {
         this.scheme = Objects.requireNonNull(scheme, "quantization scheme");
         this.head = Objects.requireNonNull(head, "head precision");
         QuantScheme headScheme = head.schemeFor(scheme);
-        if (scheme.perChannel() || (headScheme != null && headScheme.perChannel())) {
+        if (scheme.integerGemm() || (headScheme != null && headScheme.integerGemm())) {
             // a float package's weights are stored transposed; the channel layout is written while converting
-            throw new IllegalArgumentException("int8:block=channel is written by 'unmask-pack convert --quant"
-                    + " int8:block=channel'; 'quantize' takes block=32, 64 or 128, e.g. --quant int8:block=32");
+            throw new IllegalArgumentException("int8:block=channel and int4:qgemm are written by 'unmask-pack convert"
+                    + " --quant'; 'quantize' writes MatMulNBits, e.g. --quant int8:block=32");
         }
     }
 
