@@ -42,7 +42,11 @@ public enum HeadPrecision {
     public QuantScheme schemeFor(QuantScheme body) {
         return switch (this) {
             case SAME -> body;
-            case INT8 -> new QuantScheme(QuantBits.INT8, body.blockSize(), body.symmetry(), body.accuracyLevel());
+            case INT8 ->
+                body.integerGemm() // the integer GEMM's int8 is per channel
+                        ? new QuantScheme(
+                                QuantBits.INT8, QuantScheme.PER_CHANNEL, Symmetry.SYMMETRIC, AccuracyLevel.INT8)
+                        : new QuantScheme(QuantBits.INT8, body.blockSize(), body.symmetry(), body.accuracyLevel());
             case FLOAT -> null;
         };
     }

@@ -13,7 +13,8 @@ import dev.unmask.packager.onnx.WeightFormat;
 import java.util.Objects;
 
 /**
- * The quantizing {@link LinearWeightSink}: every projection becomes {@code com.microsoft::MatMulNBits}, B packed
+ * The quantizing {@link LinearWeightSink}: every projection becomes {@code com.microsoft::MatMulNBits} (or, for
+ * {@code int8:block=channel}, {@code DynamicQuantizeMatMul}: {@link ChannelInt8Weights}), B packed
  * from the checkpoint's {@code W [out, in]} row by row and streamed straight into the package's external data
  * (one row of floats in the heap, plus the tensor's scales and zero points), through the same
  * {@link QuantizedWeights} as {@code unmask-pack quantize}. The output head (the weight whose role is
@@ -74,6 +75,15 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
         }
         int n = weight.outFeatures();
         int k = weight.inFeatures();
+        if (chosen.perChannel()) {
+            try (TensorData data = weight.map()) {
+                return ChannelInt8Weights.linear(
+                        graph, name, input, weight.name(), n, k, (row, dst) -> data.readRow(row, 0, k, dst, 0));
+            } catch (IllegalArgumentException e) {
+                throw new PackagerException(
+                        ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
+            }
+        }
         QuantizedLinear q;
         try (TensorData data = weight.map()) {
             q = QuantizedWeights.write(
@@ -88,6 +98,9 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
         } catch (IllegalArgumentException e) {
             // shapes come from the checked config, so what is left is a bad weight (NaN, infinity)
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
+        }
+        if (chosen.integerGemm()) {
+            return ChannelInt8Weights.linearFromBlocks(graph, name, input, q);
         }
         return graph.msOp(
                 MatMulNBits.OP_TYPE,

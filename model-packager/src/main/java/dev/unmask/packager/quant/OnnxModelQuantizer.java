@@ -65,6 +65,12 @@ public final class OnnxModelQuantizer {
     public OnnxModelQuantizer(QuantScheme scheme, HeadPrecision head) {
         this.scheme = Objects.requireNonNull(scheme, "quantization scheme");
         this.head = Objects.requireNonNull(head, "head precision");
+        QuantScheme headScheme = head.schemeFor(scheme);
+        if (scheme.integerGemm() || (headScheme != null && headScheme.integerGemm())) {
+            // a float package's weights are stored transposed; the channel layout is written while converting
+            throw new IllegalArgumentException("int8:block=channel and int4:qgemm are written by 'unmask-pack convert"
+                    + " --quant'; 'quantize' writes MatMulNBits, e.g. --quant int8:block=32");
+        }
     }
 
     /**
