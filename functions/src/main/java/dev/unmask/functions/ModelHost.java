@@ -1,6 +1,7 @@
 package dev.unmask.functions;
 
 import dev.unmask.engine.Engine;
+import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.request.GenerationRequest;
@@ -97,6 +98,11 @@ public class ModelHost {
             RuntimeOptions runtime =
                     new RuntimeOptions(ExecutionProvider.parse(config.executionProvider()), config.threads());
             long created = Clock.systemUTC().instant().getEpochSecond();
+            // one budget for every served model: it bounds the process's cache memory, not one model's
+            KvCacheBudget cacheBudget = KvCacheBudget.ofMebibytes(config.cache().budgetMib());
+            LOG.infof(
+                    "Key/value cache budget %s for all models (unmask.cache.budget-mib)",
+                    KvCacheBudget.size(cacheBudget.capacityBytes()));
             List<ServedModel> served = new ArrayList<>();
             for (Map.Entry<String, UnmaskConfig.ServedPackage> e :
                     config.models().entrySet()) {
@@ -105,7 +111,7 @@ public class ModelHost {
                 unregistered.add(engine);
                 UnmaskMetrics metrics = new UnmaskMetrics(registry, id);
                 BatchScheduler scheduler = new BatchScheduler(
-                        engine, config.batch().maxSize(), config.batch().maxQueue(), metrics);
+                        engine, config.batch().maxSize(), config.batch().maxQueue(), metrics, cacheBudget);
                 unregistered.add(0, scheduler); // closed before its engine
                 metrics.gauges(id, scheduler);
                 if (config.warmUp()) {
@@ -197,6 +203,7 @@ public class ModelHost {
         checkRange("unmask.limits.max-tokens", config.limits().maxTokens(), 1, Integer.MAX_VALUE, 512);
         checkRange("unmask.limits.max-steps", config.limits().maxSteps(), 1, Integer.MAX_VALUE, 512);
         checkRange("unmask.limits.max-canvas-tokens", config.limits().maxCanvasTokens(), 0, Integer.MAX_VALUE, 0);
+        checkRange("unmask.cache.budget-mib", config.cache().budgetMib(), 0, Integer.MAX_VALUE, 1024);
     }
 
     static void checkRange(String key, int value, int min, int max, int example) {

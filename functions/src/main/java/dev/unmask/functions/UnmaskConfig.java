@@ -17,6 +17,7 @@ import java.util.Optional;
  * unmask.limits.max-tokens=512
  * unmask.batch.max-size=8
  * unmask.batch.max-queue=64
+ * unmask.cache.budget-mib=1024
  * unmask.api-keys=sk-one,sk-two
  * unmask.playground.enabled=true
  * </pre>
@@ -38,6 +39,8 @@ public interface UnmaskConfig {
     Limits limits();
 
     Batch batch();
+
+    Cache cache();
 
     /** Bearer keys that may call {@code /v1}; none = no authentication. */
     Optional<List<String>> apiKeys();
@@ -93,6 +96,16 @@ public interface UnmaskConfig {
         /** The longest canvas (prompt plus completion) in tokens; 0 = the model's max_sequence_length. */
         @WithDefault("0")
         int maxCanvasTokens();
+    }
+
+    interface Cache {
+        /**
+         * What the running requests' key/value caches (cache prefix or dual) may take together, in MiB, shared by all
+         * served models. A request whose cache does not fit beside the running ones waits in the queue; one whose
+         * cache exceeds the whole budget gets a 400 naming both sizes (docs/engine.md, "The memory budget").
+         */
+        @WithDefault("1024")
+        int budgetMib();
     }
 
     interface Batch {

@@ -1,6 +1,7 @@
 package dev.unmask.agent;
 
 import dev.unmask.engine.Engine;
+import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
@@ -152,11 +153,17 @@ final class LocalModels implements AutoCloseable {
                 this::reap, REAP_PERIOD_MILLIS, REAP_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
-    /** The real loader: the package's engine and a scheduler over it. */
+    /** The real loader: the package's engine and a scheduler over it, caches unbounded. */
     static Loader engines(RuntimeOptions runtime, int maxBatch, int maxQueue) {
+        return engines(runtime, maxBatch, maxQueue, KvCacheBudget.UNLIMITED);
+    }
+
+    /** The real loader, every model's caches sharing {@code cacheBudget}. */
+    static Loader engines(RuntimeOptions runtime, int maxBatch, int maxQueue, KvCacheBudget cacheBudget) {
         return (id, dir) -> {
             Engine engine = Engine.open(dir, runtime);
-            BatchScheduler scheduler = new BatchScheduler(engine, maxBatch, maxQueue, SchedulerObserver.NONE);
+            BatchScheduler scheduler =
+                    new BatchScheduler(engine, maxBatch, maxQueue, SchedulerObserver.NONE, cacheBudget);
             return new ServedModel(id, engine, scheduler, System.currentTimeMillis() / 1000);
         };
     }

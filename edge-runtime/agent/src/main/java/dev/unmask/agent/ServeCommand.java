@@ -1,5 +1,6 @@
 package dev.unmask.agent;
 
+import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.openai.ServingLimits;
@@ -99,6 +100,15 @@ final class ServeCommand implements Callable<Integer> {
     int maxQueue;
 
     @Option(
+            names = "--cache-budget",
+            defaultValue = "1024",
+            paramLabel = "<MiB>",
+            description =
+                    "what the running requests' key/value caches (cache prefix or dual) may take together, in "
+                            + "MiB; a request that does not fit waits, one that never could gets 400 (default: ${DEFAULT-VALUE})")
+    int cacheBudgetMib;
+
+    @Option(
             names = "--hold-early-retries",
             negatable = true,
             defaultValue = "true",
@@ -127,6 +137,7 @@ final class ServeCommand implements Callable<Integer> {
         checkRange("--max-batch", maxBatch, 1, MAX_BATCH, 4);
         checkRange("--max-queue", maxQueue, 0, MAX_QUEUE, 16);
         checkRange("--threads", model.threads, 0, MAX_THREADS, 4);
+        checkRange("--cache-budget", cacheBudgetMib, 0, Integer.MAX_VALUE, 1024);
         InetSocketAddress address = listenAddress(host, port, apiKey);
         CrossSite crossSite = CrossSite.of(
                 !address.getAddress().isLoopbackAddress(), allowedOrigins == null ? List.of() : allowedOrigins);
@@ -134,7 +145,8 @@ final class ServeCommand implements Callable<Integer> {
         ModelOptions.quietLogs(); // the load line is ours, below
         RequestLog.keepAtInfo(); // but one line per request
         Supplier<LocalModels.Catalog> catalog = catalog();
-        LocalModels.Loader loader = LocalModels.engines(model.runtime(), maxBatch, maxQueue);
+        KvCacheBudget cacheBudget = KvCacheBudget.ofMebibytes(cacheBudgetMib); // shared by every loaded model
+        LocalModels.Loader loader = LocalModels.engines(model.runtime(), maxBatch, maxQueue, cacheBudget);
         try (LocalModels models = new LocalModels(catalog, idle, loader, line -> {
                     err.println("unmask: " + line);
                     err.flush();
@@ -170,6 +182,9 @@ final class ServeCommand implements Callable<Integer> {
                     address.getAddress().isAnyLocalAddress() ? " and every address of this machine" : "",
                     KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
+            err.printf(
+                    "unmask: batch %d, queue %d, key/value cache budget %s (--cache-budget)%n",
+                    maxBatch, maxQueue, KvCacheBudget.size(cacheBudget.capacityBytes()));
             err.println("unmask: the playground (watch it denoise) is at "
                     + server.baseUri().resolve("/"));
             err.flush();

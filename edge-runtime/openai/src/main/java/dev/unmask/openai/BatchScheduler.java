@@ -4,6 +4,7 @@ import dev.unmask.engine.Engine;
 import dev.unmask.engine.Generation;
 import dev.unmask.engine.decode.DenoisingListener;
 import dev.unmask.engine.decode.DenoisingRun;
+import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.failure.Failure;
 import dev.unmask.failure.UnmaskException;
@@ -23,6 +24,12 @@ import java.util.concurrent.CompletableFuture;
  * request beyond that is refused at once with {@link QueueFullException} (HTTP 429). A cancelled ticket (its client
  * went away) leaves the batch before the next step.
  *
+ * <p>Key/value caches are bounded by a {@link KvCacheBudget}: a request whose cache does not fit beside the running
+ * ones waits in the queue (first in, first out: a later, smaller one does not overtake it) until enough running
+ * requests finish; one whose cache could never fit the whole budget is refused at submit with
+ * {@link Failure#BAD_REQUEST} (HTTP 400, with the sizes and the ways out). Every run the scheduler drops (finished,
+ * cancelled, failed, shut down) gives its cache back.
+ *
  * <p>{@link #close()} shuts down in order: it stops accepting (a new submit fails with
  * {@link Failure#SHUTTING_DOWN}, HTTP 503), lets the step in progress end, fails every queued and running request
  * with the same error (so no client waits for an answer that will not come), and returns once the stepping thread
@@ -35,6 +42,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final int maxBatch;
     private final int maxQueue;
     private final SchedulerObserver observer;
+    private final KvCacheBudget cacheBudget;
     private final Thread worker;
 
     private final Object lock = new Object();
@@ -48,6 +56,16 @@ public final class BatchScheduler implements AutoCloseable {
      * @param maxQueue requests that may wait for a place in the batch
      */
     public BatchScheduler(Engine engine, int maxBatch, int maxQueue, SchedulerObserver observer) {
+        this(engine, maxBatch, maxQueue, observer, KvCacheBudget.UNLIMITED);
+    }
+
+    /**
+     * @param maxBatch    requests per forward pass (1 = one at a time)
+     * @param maxQueue    requests that may wait for a place in the batch
+     * @param cacheBudget what the running requests' key/value caches may take together
+     */
+    public BatchScheduler(
+            Engine engine, int maxBatch, int maxQueue, SchedulerObserver observer, KvCacheBudget cacheBudget) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be at least 1, e.g. 8; got " + maxBatch);
         }
@@ -58,6 +76,7 @@ public final class BatchScheduler implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.maxQueue = maxQueue;
         this.observer = observer == null ? SchedulerObserver.NONE : observer;
+        this.cacheBudget = cacheBudget == null ? KvCacheBudget.UNLIMITED : cacheBudget;
         this.worker =
                 new Thread(this::loop, "unmask-scheduler-" + engine.manifest().name());
         this.worker.setDaemon(true);
@@ -102,6 +121,7 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             for (int i = 0; i < places; i++) {
                 tickets.add(new Ticket(engine.start(plans.get(i), listeners.get(i))));
+                cacheBudget.requireCouldFit(tickets.get(i).run.cacheBytes()); // never fits: a clear 400 now
             }
         } catch (RuntimeException | Error e) {
             synchronized (lock) {
@@ -212,15 +232,23 @@ public final class BatchScheduler implements AutoCloseable {
                     active = 0;
                     return;
                 }
-                while (batch.size() < maxBatch && !queue.isEmpty()) {
-                    batch.add(queue.pollFirst());
-                }
+                boolean waitingForCache = fill(batch);
                 active = batch.size();
+                if (batch.isEmpty() && waitingForCache) {
+                    // the room is held by caches outside this scheduler (a budget shared between models)
+                    try {
+                        lock.wait(CACHE_POLL_MILLIS);
+                    } catch (InterruptedException e) {
+                        closed = true;
+                    }
+                    continue;
+                }
             }
             for (Iterator<Ticket> it = batch.iterator(); it.hasNext(); ) {
                 Ticket t = it.next();
                 if (t.cancelled) {
                     it.remove();
+                    t.run.close(); // its cache back to the budget
                     observer.onCancelled();
                     t.future.completeExceptionally(new CancellationException("The client went away"));
                 }
@@ -244,7 +272,7 @@ public final class BatchScheduler implements AutoCloseable {
             for (Iterator<Ticket> it = batch.iterator(); it.hasNext(); ) {
                 Ticket t = it.next();
                 if (t.run.finished()) {
-                    it.remove();
+                    it.remove(); // a finished run has given its cache back
                     try {
                         Generation g = engine.finish(t.run);
                         observer.onFinished(g.tokens().length, g.steps());
@@ -257,8 +285,47 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes queued tickets into the batch while there is a place and the head's cache fits the budget now; a
+     * cancelled head leaves without taking any. Holds the lock.
+     *
+     * @return whether the head of the queue waits for cache memory
+     */
+    private boolean fill(List<Ticket> batch) {
+        while (batch.size() < maxBatch && !queue.isEmpty()) {
+            Ticket head = queue.peekFirst();
+            if (head.cancelled) {
+                queue.pollFirst();
+                head.run.close();
+                observer.onCancelled();
+                head.future.completeExceptionally(new CancellationException("The client went away"));
+                continue;
+            }
+            try {
+                if (!head.run.reserveCache(cacheBudget)) {
+                    return true;
+                }
+            } catch (RuntimeException e) { // checked at submit; a budget cannot shrink, so this is a bug
+                queue.pollFirst();
+                head.future.completeExceptionally(e);
+                continue;
+            }
+            batch.add(queue.pollFirst());
+        }
+        return false;
+    }
+
+    /** How often a batch with nothing to step looks again for cache memory that others hold. */
+    private static final long CACHE_POLL_MILLIS = 20;
+
+    /** The budget the running requests' caches share. */
+    public KvCacheBudget cacheBudget() {
+        return cacheBudget;
+    }
+
     private static void failAll(List<Ticket> tickets, Throwable e) {
         for (Ticket t : tickets) {
+            t.run.close(); // its cache back to the budget
             t.future.completeExceptionally(e);
         }
     }

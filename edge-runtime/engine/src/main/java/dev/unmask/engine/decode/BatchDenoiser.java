@@ -1,5 +1,6 @@
 package dev.unmask.engine.decode;
 
+import dev.unmask.engine.model.CachedForward;
 import dev.unmask.engine.model.DenoisingModel;
 import dev.unmask.engine.model.HeadOutput;
 import java.util.ArrayList;
@@ -12,6 +13,11 @@ import java.util.List;
  * one forward each. Within a group rows of different lengths are padded on the right (attention mask 0), so rotary
  * positions of real tokens stay {@code 0..n-1} as in an unbatched pass; head positions are padded by repeating a
  * row's last one.
+ *
+ * <p>With caches (any run whose options have one) the shapes are each run's window and past: eight cached steps of
+ * one block share a forward whatever their pasts (padding a past costs attention only), and a refresh (the whole
+ * canvas, no past) runs apart from them, because padding it and them to each other would run every cached row as
+ * long as the longest canvas and every refresh row over the longest past (docs/engine.md, "Batching with caches").
  */
 public final class BatchDenoiser {
 
@@ -37,28 +43,28 @@ public final class BatchDenoiser {
         if (active.isEmpty()) {
             return 0;
         }
+        for (DenoisingRun run : active) {
+            if (run.cached()) {
+                return cachedStep(model, active, grouping);
+            }
+        }
         List<ForwardGrouping.Shape> shapes = new ArrayList<>(active.size());
         for (DenoisingRun run : active) {
-            shapes.add(shape(run));
+            shapes.add(new ForwardGrouping.Shape(run.rows(), run.sequenceLength(), 0));
         }
         long nanos = 0;
         for (int[] group : grouping.groups(shapes)) {
-            List<DenoisingRun> rows = new ArrayList<>(group.length);
+            List<DenoisingRun> members = new ArrayList<>(group.length);
             for (int i : group) {
-                rows.add(active.get(i));
+                members.add(active.get(i));
             }
-            nanos += forward(model, rows);
+            nanos += plainForward(model, members);
         }
         return nanos;
     }
 
-    /** What {@code run}'s next step puts into a forward. */
-    static ForwardGrouping.Shape shape(DenoisingRun run) {
-        return new ForwardGrouping.Shape(run.rows(), run.sequenceLength(), 0);
-    }
-
-    /** One forward pass for {@code active} (all unfinished), padded to a common length; applies each run's step. */
-    private static long forward(DenoisingModel model, List<DenoisingRun> active) {
+    /** One plain forward for {@code active} (all unfinished, none cached), padded to a common length; applies each. */
+    private static long plainForward(DenoisingModel model, List<DenoisingRun> active) {
         int rows = 0;
         int sequence = 0;
         int positions = 0;
@@ -91,9 +97,54 @@ public final class BatchDenoiser {
         long forwardNanos = System.nanoTime() - started;
         row = 0;
         for (DenoisingRun run : active) {
+            run.countFullForward();
             run.apply(out, row, forwardNanos);
             row += run.rows();
         }
         return forwardNanos;
+    }
+
+    /**
+     * One step of a batch in which some runs have caches: every run's forward rows first (their cache bookkeeping),
+     * then one forward per group of similar window and past, then every run's step.
+     */
+    private static long cachedStep(DenoisingModel model, List<DenoisingRun> active, ForwardGrouping grouping) {
+        int n = active.size();
+        List<List<CachedForward.Row>> rowsOf = new ArrayList<>(n);
+        List<ForwardGrouping.Shape> shapes = new ArrayList<>(n);
+        for (DenoisingRun run : active) {
+            List<CachedForward.Row> rows = run.forwardRows();
+            rowsOf.add(rows);
+            int window = 0;
+            int past = 0;
+            for (CachedForward.Row r : rows) {
+                window = Math.max(window, r.inputIds().length);
+                past = Math.max(past, r.past().length());
+            }
+            shapes.add(new ForwardGrouping.Shape(rows.size(), window, past));
+        }
+        HeadOutput[] outs = new HeadOutput[n];
+        int[] firstRows = new int[n];
+        long[] nanos = new long[n];
+        long total = 0;
+        for (int[] group : grouping.groups(shapes)) {
+            List<CachedForward.Row> rows = new ArrayList<>();
+            for (int r : group) {
+                firstRows[r] = rows.size();
+                rows.addAll(rowsOf.get(r));
+            }
+            long started = System.nanoTime();
+            HeadOutput out = model.forward(new CachedForward(rows));
+            long forwardNanos = System.nanoTime() - started;
+            total += forwardNanos;
+            for (int r : group) {
+                outs[r] = out;
+                nanos[r] = forwardNanos;
+            }
+        }
+        for (int r = 0; r < n; r++) {
+            active.get(r).apply(outs[r], firstRows[r], nanos[r]);
+        }
+        return total;
     }
 }

@@ -1,6 +1,8 @@
 package dev.unmask.engine.decode;
 
+import dev.unmask.engine.model.CachedForward;
 import dev.unmask.engine.model.HeadOutput;
+import dev.unmask.engine.model.KvBuffers;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -30,9 +32,14 @@ import java.util.random.RandomGeneratorFactory;
  * {@code nextDouble()} per candidate token of its Gumbel-max, positions in increasing order ({@link TokenChoice}); at
  * temperature 0 nothing.
  *
+ * <p>Key/value caches ({@link DecodingOptions#cache()}, docs/engine.md "Key/value caches") change which tokens a
+ * forward runs, never the draws: a run with a cache makes the same draws in the same order as one without. A run
+ * with a cache owns its {@link KvBuffers} (one per row, sized once for its canvas), holds them from its first cached
+ * step and gives them back, with its {@link KvCacheBudget.Lease}, when it finishes or is {@link #close() closed}.
+ *
  * <p>Not thread-safe: one thread steps a run at a time.
  */
-public final class DenoisingRun {
+public final class DenoisingRun implements AutoCloseable {
 
     private static final String RANDOM_ALGORITHM = "L64X128MixRandom";
 
@@ -60,6 +67,20 @@ public final class DenoisingRun {
     private long modelNanos;
     private long samplerNanos;
     private long listenerNanos; // time in the listener, kept out of samplerNanos
+
+    // key/value cache state (options.cache() enabled); see forwardRows()
+    private KvBuffers[] caches; // [rows] null until the first cached step and after release
+    private KvCacheBudget.Lease lease; // null when the run was not given a budget, or released
+    private int refreshedBlock = -1; // bidirectional: the block of the last refresh
+    private int pastLength; // bidirectional: positions [0, pastLength) of the caches are the past after that refresh
+    private int windowStart; // bidirectional: first canvas position a cached step runs
+    private int windowEnd; // bidirectional: one past the last
+    private int committed; // block-causal: positions [0, committed) are cached and final
+    private int forwards; // forward passes this run took part in
+    private long queryTokens; // tokens this run ran as queries, over all forwards
+    private int refreshes; // full forwards that (re)filled the cache
+    private boolean pastInLastRows; // the rows forwardRows() last gave read a past
+    private boolean closed; // close() was called: no more steps
 
     private DenoisingRun(
             CanvasLayout layout,
@@ -184,6 +205,11 @@ public final class DenoisingRun {
             throw new IllegalArgumentException("Nothing to generate: the region [" + layout.genStart() + ", "
                     + (layout.genStart() + layout.genLength()) + ") holds no mask token");
         }
+        if (options.cache().enabled() && !traits.supportsCache()) {
+            throw new IllegalArgumentException("cache " + options.cache().mode().wireName()
+                    + " needs a package whose graph carries a key/value cache (package format 3): re-convert the"
+                    + " checkpoint with this unmask-pack, or decode with \"cache\": \"none\"");
+        }
         return new DenoisingRun(layout, blocks, options, traits, listener, text, random, structure);
     }
 
@@ -227,6 +253,7 @@ public final class DenoisingRun {
         if (finished()) {
             throw new IllegalStateException("This run has finished; start a new one");
         }
+        checkOpen();
         long started = System.nanoTime();
         long listenerBefore = listenerNanos;
         modelNanos += forwardNanos;
@@ -270,6 +297,217 @@ public final class DenoisingRun {
             }
         }
         samplerNanos += System.nanoTime() - started - (listenerNanos - listenerBefore);
+        if (finished()) {
+            releaseCache();
+        }
+    }
+
+    /** Whether this step's forward needs the cached graph inputs: the run has a cache. */
+    boolean cached() {
+        return options.cache().enabled();
+    }
+
+    /** Whether the rows {@link #forwardRows()} last returned read a past (they go in the batch's cached forward). */
+    boolean pastInLastRows() {
+        return pastInLastRows;
+    }
+
+    /**
+     * This step's forward rows (one per {@link #rows()}), and the cache bookkeeping they imply: which positions run
+     * as queries, what past they read and what presents they keep. The forward must run them before {@link #apply}.
+     *
+     * <ul>
+     *   <li>No cache: the whole canvas, head at the block's masked positions (the plain forward).
+     *   <li>Bidirectional (LLaDA, Dream), at a refresh (block start; every {@code refreshEverySteps} steps): the whole
+     *       canvas, keeping the keys and values of {@code [0, q0)} (and, dual, {@code [e, L)} packed after them);
+     *       {@code q0} is the block start, one earlier for a logits-shift family (its head reads the position
+     *       before). Between refreshes: {@code canvas[q0, L)} (prefix) or {@code canvas[q0, e)} (dual) over that past.
+     *   <li>Block-causal (exact): {@code canvas[w0, end)}, where {@code [0, w0)} is the committed past, {@code end}
+     *       the end of the model block holding the block's end; positions before the current block's model block
+     *       that are not committed yet (the prompt's whole blocks, the block just finished) run in the same forward
+     *       and are kept: their keys and values no longer change, as no block attends to a later one.
+     * </ul>
+     */
+    List<CachedForward.Row> forwardRows() {
+        checkOpen();
+        long[][] inputs = inputRows();
+        long[] heads = headPositions();
+        int length = canvas.length;
+        if (!cached()) {
+            pastInLastRows = false;
+            return countRows(full(inputs, heads, List.of()));
+        }
+        if (caches == null) {
+            caches = new KvBuffers[inputs.length];
+            if (lease == null) {
+                // a run stepped alone: nothing else competes, it takes its cache as it would an array
+                lease = KvCacheBudget.UNLIMITED.tryAcquire(cacheBytes());
+            }
+            for (int r = 0; r < caches.length; r++) {
+                caches[r] = KvBuffers.allocate(traits.kvCache(), length);
+            }
+        }
+        int s = blockStart(block);
+        int e = blockEnd(block);
+        int shift = traits.logitsShift() && s > 0 ? 1 : 0;
+        List<CachedForward.Row> rows = new ArrayList<>(inputs.length);
+        if (traits.blockCausal()) {
+            int size = traits.blockSize();
+            int target = s / size * size; // everything before the block's model block is final
+            int w0 = Math.min(committed, s - shift);
+            int end = Math.min(length, (e + size - 1) / size * size);
+            for (int r = 0; r < inputs.length; r++) {
+                List<CachedForward.Keep> keep = committed < target
+                        ? List.of(new CachedForward.Keep(committed - w0, target - committed, caches[r], committed))
+                        : List.of();
+                rows.add(window(inputs[r], w0, end, heads, new CachedForward.Past(caches[r], w0), keep));
+            }
+            committed = Math.max(committed, target);
+            pastInLastRows = w0 > 0;
+            return countRows(rows);
+        }
+        int refreshEvery = options.cache().refreshEverySteps();
+        if (refreshedBlock != block || (refreshEvery > 0 && stepInBlock % refreshEvery == 0)) {
+            int q0 = s - shift;
+            boolean dual = options.cache().mode() == KvCacheMode.DUAL;
+            for (int r = 0; r < inputs.length; r++) {
+                List<CachedForward.Keep> keep = new ArrayList<>(2);
+                if (q0 > 0) {
+                    keep.add(new CachedForward.Keep(0, q0, caches[r], 0));
+                }
+                if (dual && e < length) {
+                    keep.add(new CachedForward.Keep(e, length - e, caches[r], q0)); // packed after the prefix
+                }
+                rows.add(CachedForward.Row.full(inputs[r], heads, keep));
+            }
+            refreshedBlock = block;
+            pastLength = q0 + (dual ? length - e : 0);
+            windowStart = q0;
+            windowEnd = dual ? e : length;
+            refreshes++;
+            pastInLastRows = false;
+            return countRows(rows);
+        }
+        for (int r = 0; r < inputs.length; r++) {
+            rows.add(window(
+                    inputs[r],
+                    windowStart,
+                    windowEnd,
+                    heads,
+                    new CachedForward.Past(caches[r], pastLength),
+                    List.of()));
+        }
+        pastInLastRows = pastLength > 0;
+        return countRows(rows);
+    }
+
+    private static List<CachedForward.Row> full(long[][] inputs, long[] heads, List<CachedForward.Keep> keep) {
+        List<CachedForward.Row> rows = new ArrayList<>(inputs.length);
+        for (long[] row : inputs) {
+            rows.add(CachedForward.Row.full(row, heads, keep));
+        }
+        return rows;
+    }
+
+    /** canvas[from, to) as the queries, head positions moved into the window. */
+    private static CachedForward.Row window(
+            long[] row, int from, int to, long[] heads, CachedForward.Past past, List<CachedForward.Keep> keep) {
+        long[] ids = Arrays.copyOfRange(row, from, to);
+        long[] positions = new long[to - from];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = from + i;
+        }
+        long[] inWindow = new long[heads.length];
+        for (int j = 0; j < heads.length; j++) {
+            inWindow[j] = heads[j] - from;
+        }
+        return new CachedForward.Row(ids, positions, inWindow, past, keep);
+    }
+
+    /** Counts a plain full-canvas forward (the batch without caches, which builds its own arrays). */
+    void countFullForward() {
+        forwards++;
+        queryTokens += canvas.length;
+    }
+
+    private List<CachedForward.Row> countRows(List<CachedForward.Row> rows) {
+        forwards++;
+        queryTokens += rows.get(0).inputIds().length;
+        return rows;
+    }
+
+    /**
+     * Bytes this run's cache takes: rows × canvas positions × the graph's bytes per position (keys and values of
+     * every layer); 0 without a cache.
+     */
+    public long cacheBytes() {
+        if (!cached()) {
+            return 0;
+        }
+        return rows() * KvBuffers.bytes(traits.kvCache(), canvas.length);
+    }
+
+    /**
+     * Takes this run's cache from {@code budget} now, before its first step (what a scheduler does before it lets the
+     * run into the batch). True when it fits now or the run needs no cache; false when the room is held by others
+     * (wait, try again).
+     *
+     * @throws dev.unmask.failure.UnmaskException {@code BAD_REQUEST} when the cache could never fit the budget
+     * @throws IllegalStateException              when the run has already taken its cache
+     */
+    public boolean reserveCache(KvCacheBudget budget) {
+        if (!cached()) {
+            return true;
+        }
+        if (lease != null || caches != null || finished()) {
+            throw new IllegalStateException("This run already holds its cache (or has finished): reserve it once");
+        }
+        lease = budget.tryAcquire(cacheBytes());
+        return lease != null;
+    }
+
+    /** Whether the run holds cache memory now (between its first cached step and its end). */
+    public boolean holdsCache() {
+        return caches != null || lease != null;
+    }
+
+    /** Forward passes this run took part in (one per step). */
+    public int forwards() {
+        return forwards;
+    }
+
+    /** Tokens this run ran as queries over all its forwards: the canvas per step without a cache, less with one. */
+    public long queryTokens() {
+        return queryTokens;
+    }
+
+    /** Full forwards that (re)filled a bidirectional run's cache. */
+    public int refreshes() {
+        return refreshes;
+    }
+
+    /**
+     * Gives the cache and its lease back: the run can no longer be stepped. Idempotent; a finished run has already
+     * given them back. A scheduler closes a run it drops (cancelled, failed, shut down).
+     */
+    @Override
+    public void close() {
+        closed = true;
+        releaseCache();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("This run was closed (cancelled); start a new one");
+        }
+    }
+
+    private void releaseCache() {
+        caches = null; // the direct buffers' memory returns when they are collected; the budget counts it free now
+        if (lease != null) {
+            lease.close();
+            lease = null;
+        }
     }
 
     /**

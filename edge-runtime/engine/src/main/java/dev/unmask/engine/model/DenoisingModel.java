@@ -17,6 +17,24 @@ public interface DenoisingModel extends AutoCloseable {
      */
     HeadOutput forward(long[][] inputIds, long[][] attentionMask, long[][] headPositions);
 
+    /**
+     * A forward over windows with cached keys and values (format 3 graphs; docs/engine.md, "Key/value caches"): each
+     * row's past is read from its {@link KvBuffers}, and the presents a row asks to keep are written into them before
+     * this returns. The head's rows are the forward's rows, its positions each row's head positions (padded).
+     *
+     * @throws UnsupportedOperationException when the model's graph has no cache ({@link #supportsCache()} false)
+     */
+    default HeadOutput forward(CachedForward forward) {
+        throw new UnsupportedOperationException("Package '" + manifest().name()
+                + "' has no key/value cache in its graph (package format 1 or 2): re-convert it with this "
+                + "unmask-pack (format 3), or decode with cache none");
+    }
+
+    /** Whether {@link #forward(CachedForward)} runs: the graph takes past keys and values. */
+    default boolean supportsCache() {
+        return false;
+    }
+
     PackageManifest manifest();
 
     @Override

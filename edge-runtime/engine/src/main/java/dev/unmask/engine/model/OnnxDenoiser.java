@@ -14,7 +14,11 @@ import dev.unmask.format.GraphSignature;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageException;
 import dev.unmask.format.PackageManifest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -22,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * A package's graph in one ONNX Runtime session: the {@link DenoisingModel} the samplers call.
@@ -47,6 +52,12 @@ public final class OnnxDenoiser implements DenoisingModel {
     private final int topK;
     private final int vocab;
     private final boolean hasLogits;
+    private final boolean positionIds; // format 3: the graph takes position_ids and per-layer pasts
+    private final PackageManifest.KvCache kvCache; // null for a graph without a cache
+    private final long padId;
+    private final Set<String> headOutputs; // what a forward reads back (presents only when asked, pinned)
+    // reused direct buffers, one set per concurrent caller: a step allocates no cache-sized memory
+    private final ConcurrentLinkedDeque<Scratch> scratches = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
     private OnnxDenoiser(
@@ -63,6 +74,16 @@ public final class OnnxDenoiser implements DenoisingModel {
         this.topK = manifest.graph().topK();
         this.vocab = manifest.architecture().vocabSize();
         this.hasLogits = session.getOutputNames().contains(GraphSignature.LOGITS);
+        // the session's own inputs decide, not the manifest's version: a v2 and a v3 package run alike
+        this.positionIds = session.getInputNames().contains(GraphSignature.POSITION_IDS);
+        this.kvCache = positionIds ? manifest.graph().kvCache() : null;
+        this.padId = manifest.specialTokens().pad();
+        Set<String> heads = new LinkedHashSet<>(List.of(
+                GraphSignature.TOPK_IDS, GraphSignature.TOPK_LOGITS, GraphSignature.LOGSUMEXP, GraphSignature.ENTROPY));
+        if (hasLogits) {
+            heads.add(GraphSignature.LOGITS);
+        }
+        this.headOutputs = Set.copyOf(heads);
     }
 
     /**
@@ -229,14 +250,25 @@ public final class OnnxDenoiser implements DenoisingModel {
             inputs.put(GraphSignature.INPUT_IDS, ids);
             inputs.put(GraphSignature.ATTENTION_MASK, mask);
             inputs.put(GraphSignature.HEAD_POSITIONS, heads);
-            try (OrtSession.Result result = session.run(inputs)) {
-                long[] topkIds = longs(result, GraphSignature.TOPK_IDS);
-                float[] topkLogits = floats(result, GraphSignature.TOPK_LOGITS);
-                float[] lse = floats(result, GraphSignature.LOGSUMEXP);
-                float[] entropy = floats(result, GraphSignature.ENTROPY);
-                float[] logits = hasLogits ? floats(result, GraphSignature.LOGITS) : null;
-                return new HeadOutput(
-                        batch, positions, topK, topkIds, topkLogits, lse, entropy, logits, hasLogits ? vocab : 0);
+            List<OnnxTensor> extra = new ArrayList<>();
+            try {
+                if (positionIds) { // a format 3 graph: positions 0..L-1 and zero-length pasts, the uncached forward
+                    long[][] pos = new long[batch][sequence];
+                    for (long[] row : pos) {
+                        for (int i = 0; i < sequence; i++) {
+                            row[i] = i;
+                        }
+                    }
+                    OnnxTensor p = tensor(pos, sequence);
+                    extra.add(p);
+                    inputs.put(GraphSignature.POSITION_IDS, p);
+                    addEmptyPasts(inputs, extra, batch);
+                }
+                try (OrtSession.Result result = session.run(inputs, headOutputs)) {
+                    return head(result, batch, positions);
+                }
+            } finally {
+                extra.forEach(OnnxTensor::close);
             }
         } catch (OrtException e) {
             throw new UnmaskException(
@@ -244,6 +276,282 @@ public final class OnnxDenoiser implements DenoisingModel {
                     "ONNX Runtime failed on a forward pass of " + manifest.name() + " (batch " + batch + ", sequence "
                             + sequence + ", positions " + positions + "): " + e.getMessage(),
                     e);
+        }
+    }
+
+    /**
+     * The cached forward (format 3). Rows are padded on the right to the batch's longest window and past: padded
+     * keys get attention_mask 0, padded queries position ids repeating the row's last and the pad token, padded head
+     * positions the row's last one. A batch of one reads its past straight from the row's {@link KvBuffers} (a view,
+     * no copy); several rows are copied into this model's reused [batch, past, kv_dim] buffers, since one input
+     * tensor is one buffer. Presents are pinned into reused buffers and requested only when a row keeps some.
+     */
+    @Override
+    public HeadOutput forward(CachedForward forward) {
+        checkClosed();
+        if (kvCache == null) {
+            return DenoisingModel.super.forward(forward); // the clear refusal
+        }
+        List<CachedForward.Row> rows = forward.rows();
+        int batch = rows.size();
+        int sequence = 0;
+        int past = 0;
+        int positions = 0;
+        for (CachedForward.Row r : rows) {
+            sequence = Math.max(sequence, r.inputIds().length);
+            past = Math.max(past, r.past().length());
+            positions = Math.max(positions, r.headPositions().length);
+            if (r.past().cache() != null && r.past().cache().kvDim() != kvCache.kvDim()) {
+                throw new IllegalArgumentException("a past of kv_dim "
+                        + r.past().cache().kvDim() + " does not fit this graph's kv_dim " + kvCache.kvDim());
+            }
+        }
+        int maxSequence = manifest.architecture().maxSequenceLength();
+        if (maxSequence > 0 && past + sequence > maxSequence) {
+            throw new IllegalArgumentException("past " + past + " + window " + sequence + " tokens exceed the model's"
+                    + " max_sequence_length " + maxSequence + "; shorten the prompt or the generation length");
+        }
+        int kvDim = kvCache.kvDim();
+        int layers = kvCache.layers();
+        boolean presents = forward.wantsPresents();
+        Scratch scratch = scratches.pollFirst();
+        if (scratch == null) {
+            scratch = new Scratch(layers);
+        }
+        List<OnnxTensor> tensors = new ArrayList<>();
+        try {
+            LongBuffer ids = scratch.ids(batch * sequence); // [batch, sequence]
+            LongBuffer pos = scratch.positions(batch * sequence); // [batch, sequence]
+            LongBuffer mask = scratch.mask(batch * (past + sequence)); // [batch, past + sequence]
+            LongBuffer heads = scratch.heads(batch * positions); // [batch, positions]
+            for (CachedForward.Row r : rows) {
+                int n = r.inputIds().length;
+                ids.put(r.inputIds());
+                pos.put(r.positionIds());
+                for (int i = n; i < sequence; i++) {
+                    ids.put(padId);
+                    pos.put(r.positionIds()[n - 1]);
+                }
+                int p = r.past().length();
+                for (int i = 0; i < past + sequence; i++) {
+                    mask.put(i < p || (i >= past && i - past < n) ? 1L : 0L);
+                }
+                long[] h = r.headPositions();
+                heads.put(h);
+                for (int i = h.length; i < positions; i++) {
+                    heads.put(h[h.length - 1]);
+                }
+            }
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            inputs.put(GraphSignature.INPUT_IDS, add(tensors, ids.flip(), batch, sequence));
+            inputs.put(GraphSignature.POSITION_IDS, add(tensors, pos.flip(), batch, sequence));
+            inputs.put(GraphSignature.ATTENTION_MASK, add(tensors, mask.flip(), batch, past + sequence));
+            inputs.put(GraphSignature.HEAD_POSITIONS, add(tensors, heads.flip(), batch, positions));
+            for (int layer = 0; layer < layers; layer++) {
+                inputs.put(GraphSignature.pastKey(layer), pastTensor(tensors, scratch, rows, layer, false, past));
+                inputs.put(GraphSignature.pastValue(layer), pastTensor(tensors, scratch, rows, layer, true, past));
+            }
+            Map<String, OnnxTensor> pinned = new HashMap<>();
+            if (presents) {
+                long[] shape = {batch, sequence, kvDim};
+                for (int layer = 0; layer < layers; layer++) {
+                    pinned.put(
+                            GraphSignature.presentKey(layer),
+                            add(tensors, scratch.present(layer, false, batch * sequence * kvDim), shape));
+                    pinned.put(
+                            GraphSignature.presentValue(layer),
+                            add(tensors, scratch.present(layer, true, batch * sequence * kvDim), shape));
+                }
+            }
+            HeadOutput out;
+            try (OrtSession.Result result = session.run(inputs, headOutputs, pinned)) {
+                out = head(result, batch, positions);
+            }
+            if (presents) {
+                keep(scratch, rows, sequence, layers, kvDim);
+            }
+            return out;
+        } catch (OrtException e) {
+            throw new UnmaskException(
+                    Failure.RUNTIME,
+                    "ONNX Runtime failed on a cached forward pass of " + manifest.name() + " (batch " + batch
+                            + ", window " + sequence + ", past " + past + ", positions " + positions + "): "
+                            + e.getMessage(),
+                    e);
+        } finally {
+            tensors.forEach(OnnxTensor::close);
+            scratches.addFirst(scratch);
+        }
+    }
+
+    @Override
+    public boolean supportsCache() {
+        return kvCache != null;
+    }
+
+    /** Copies each row's kept presents out of the pinned [batch, sequence, kv_dim] buffers into its cache. */
+    private static void keep(Scratch scratch, List<CachedForward.Row> rows, int sequence, int layers, int kvDim) {
+        for (int b = 0; b < rows.size(); b++) {
+            for (CachedForward.Keep k : rows.get(b).keep()) {
+                for (int layer = 0; layer < layers; layer++) {
+                    for (boolean value : new boolean[] {false, true}) {
+                        FloatBuffer src = scratch.presentBuffer(layer, value).duplicate();
+                        src.position((b * sequence + k.from()) * kvDim);
+                        k.into().put(layer, value, k.at(), src, k.length());
+                    }
+                }
+            }
+        }
+    }
+
+    private OnnxTensor pastTensor(
+            List<OnnxTensor> tensors, Scratch scratch, List<CachedForward.Row> rows, int layer, boolean value, int past)
+            throws OrtException {
+        int kvDim = kvCache.kvDim();
+        int batch = rows.size();
+        long[] shape = {batch, past, kvDim};
+        if (past == 0) {
+            return add(tensors, EMPTY, shape);
+        }
+        if (batch == 1) { // the run's own buffer, read in place
+            KvBuffers cache = rows.get(0).past().cache();
+            return add(tensors, value ? cache.values(layer, past) : cache.keys(layer, past), shape);
+        }
+        FloatBuffer buf = scratch.past(layer, value, batch * past * kvDim);
+        for (CachedForward.Row r : rows) {
+            int p = r.past().length();
+            if (p > 0) {
+                KvBuffers cache = r.past().cache();
+                buf.put(value ? cache.values(layer, p) : cache.keys(layer, p));
+            }
+            // padded past positions are masked out; their content only has to be finite
+            for (int i = p * kvDim; i < past * kvDim; i++) {
+                buf.put(0f);
+            }
+        }
+        return add(tensors, buf.flip(), shape);
+    }
+
+    private void addEmptyPasts(Map<String, OnnxTensor> inputs, List<OnnxTensor> tensors, int batch)
+            throws OrtException {
+        PackageManifest.KvCache cache = manifest.graph().kvCache();
+        if (cache == null) {
+            throw new PackageException("The graph of " + manifest.name() + " takes position_ids but manifest.json"
+                    + " declares no graph.kv_cache; the package is inconsistent, re-package it");
+        }
+        long[] shape = {batch, 0, cache.kvDim()};
+        for (int layer = 0; layer < cache.layers(); layer++) {
+            inputs.put(GraphSignature.pastKey(layer), add(tensors, EMPTY, shape));
+            inputs.put(GraphSignature.pastValue(layer), add(tensors, EMPTY, shape));
+        }
+    }
+
+    // ONNX Runtime Java takes a [batch, 0, kv_dim] tensor over an empty direct buffer (checked against 1.23.2)
+    private static final FloatBuffer EMPTY = KvBuffers.direct(0);
+
+    private OnnxTensor add(List<OnnxTensor> tensors, LongBuffer data, int batch, int width) throws OrtException {
+        OnnxTensor t = OnnxTensor.createTensor(env, data, new long[] {batch, width});
+        tensors.add(t);
+        return t;
+    }
+
+    private OnnxTensor add(List<OnnxTensor> tensors, FloatBuffer data, long[] shape) throws OrtException {
+        OnnxTensor t = OnnxTensor.createTensor(env, data.duplicate(), shape);
+        tensors.add(t);
+        return t;
+    }
+
+    private HeadOutput head(OrtSession.Result result, int batch, int positions) {
+        long[] topkIds = longs(result, GraphSignature.TOPK_IDS);
+        float[] topkLogits = floats(result, GraphSignature.TOPK_LOGITS);
+        float[] lse = floats(result, GraphSignature.LOGSUMEXP);
+        float[] entropy = floats(result, GraphSignature.ENTROPY);
+        float[] logits = hasLogits ? floats(result, GraphSignature.LOGITS) : null;
+        return new HeadOutput(batch, positions, topK, topkIds, topkLogits, lse, entropy, logits, hasLogits ? vocab : 0);
+    }
+
+    /**
+     * One caller's reused direct buffers: grown when a forward needs more, never shrunk, so steps of one shape
+     * allocate nothing. Each accessor returns a cleared view of exactly the size asked for.
+     */
+    private static final class Scratch {
+        private LongBuffer ids = longs(0);
+        private LongBuffer positions = longs(0);
+        private LongBuffer mask = longs(0);
+        private LongBuffer heads = longs(0);
+        private final FloatBuffer[] pastKeys;
+        private final FloatBuffer[] pastValues;
+        private final FloatBuffer[] presentKeys;
+        private final FloatBuffer[] presentValues;
+
+        Scratch(int layers) {
+            pastKeys = new FloatBuffer[layers];
+            pastValues = new FloatBuffer[layers];
+            presentKeys = new FloatBuffer[layers];
+            presentValues = new FloatBuffer[layers];
+        }
+
+        LongBuffer ids(int n) {
+            ids = grow(ids, n);
+            return view(ids, n);
+        }
+
+        LongBuffer positions(int n) {
+            positions = grow(positions, n);
+            return view(positions, n);
+        }
+
+        LongBuffer mask(int n) {
+            mask = grow(mask, n);
+            return view(mask, n);
+        }
+
+        LongBuffer heads(int n) {
+            heads = grow(heads, n);
+            return view(heads, n);
+        }
+
+        FloatBuffer past(int layer, boolean value, int n) {
+            FloatBuffer[] set = value ? pastValues : pastKeys;
+            set[layer] = grow(set[layer], n);
+            return view(set[layer], n);
+        }
+
+        FloatBuffer present(int layer, boolean value, int n) {
+            FloatBuffer[] set = value ? presentValues : presentKeys;
+            set[layer] = grow(set[layer], n);
+            return view(set[layer], n);
+        }
+
+        /** The whole pinned present buffer of the last forward, positioned at 0. */
+        FloatBuffer presentBuffer(int layer, boolean value) {
+            return (value ? presentValues : presentKeys)[layer].duplicate().clear();
+        }
+
+        private static LongBuffer longs(int n) {
+            return ByteBuffer.allocateDirect(n * Long.BYTES)
+                    .order(ByteOrder.nativeOrder())
+                    .asLongBuffer();
+        }
+
+        private static LongBuffer grow(LongBuffer b, int n) {
+            return b.capacity() >= n ? b : longs(Math.max(n, b.capacity() * 2));
+        }
+
+        private static FloatBuffer grow(FloatBuffer b, int n) {
+            return b != null && b.capacity() >= n ? b : KvBuffers.direct(Math.max(n, b == null ? 0 : b.capacity() * 2));
+        }
+
+        private static LongBuffer view(LongBuffer b, int n) {
+            LongBuffer v = b.duplicate();
+            v.clear().limit(n);
+            return v.slice();
+        }
+
+        private static FloatBuffer view(FloatBuffer b, int n) {
+            FloatBuffer v = b.duplicate();
+            v.clear().limit(n);
+            return v.slice();
         }
     }
 
