@@ -40,6 +40,8 @@ enum CliFields implements Phrasing {
             case ALG_TEMP -> "--alg-temp";
             case EPS -> "--eps";
             case RESPONSE_SCHEMA -> "--json-schema";
+            case CACHE -> "--cache";
+            case CACHE_REFRESH -> "--cache-refresh";
         };
     }
 

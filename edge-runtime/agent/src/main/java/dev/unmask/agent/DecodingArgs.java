@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.decode.ConfidenceMeasure;
+import dev.unmask.engine.decode.KvCacheMode;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.request.DecodingPlan;
 import dev.unmask.engine.request.DreamAlg;
@@ -120,6 +121,34 @@ public final class DecodingArgs {
                     + "(see docs/structured-output.md for the supported keywords)")
     Path jsonSchema;
 
+    @Option(
+            names = "--cache",
+            paramLabel = "none|prefix|dual",
+            description = "key/value cache: prefix keeps what precedes the block, dual also what follows it "
+                    + "(Fast-dLLM's; approximate on LLaDA and Dream, exact on a block-causal model); default: the "
+                    + "model family's, none for LLaDA and Dream, prefix for a block-causal model")
+    String cache;
+
+    @Option(
+            names = "--cache-refresh",
+            paramLabel = "<steps>",
+            description = "with a cache, also refresh it every n steps within a block; 0 = at block starts only "
+                    + "(default), 1 = every step (the uncached answer)")
+    Integer cacheRefresh;
+
+    /** {@code --cache} as the engine's mode, or null when not given; a name it does not know shows the right ones. */
+    private KvCacheMode cacheMode() {
+        if (cache == null) {
+            return null;
+        }
+        try {
+            return KvCacheMode.parse(cache);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "--cache must be none, prefix or dual, e.g. --cache dual; got " + cache, e);
+        }
+    }
+
     /** The schema file's JSON, or null without {@code --json-schema}. */
     private JsonNode responseSchema() {
         if (jsonSchema == null) {
@@ -156,6 +185,8 @@ public final class DecodingArgs {
                 .algTemp(algTemp)
                 .eps(eps)
                 .responseSchema(responseSchema())
+                .cache(cacheMode())
+                .cacheRefresh(cacheRefresh)
                 .build();
     }
 

@@ -415,7 +415,8 @@ final class OllamaApi {
             String key = option(field);
             return key == null
                     ? (chat ? "\"messages\": " : "\"prompt\": ") + value
-                    : "\"options\": {\"" + key + "\": " + value + "}";
+                    : "\"options\": {\"" + key + "\": " + (field == RequestField.CACHE ? "\"" + value + "\"" : value)
+                            + "}";
         }
     }
 

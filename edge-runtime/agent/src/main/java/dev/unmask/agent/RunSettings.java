@@ -38,7 +38,14 @@ final class RunSettings {
             new Param("alg_temp", "--alg-temp", "0.5", d -> d.algTemp, (d, v) -> d.algTemp = real(v)),
             new Param("eps", "--eps", "0.001", d -> d.eps, (d, v) -> d.eps = real(v)),
             new Param("cfg_scale", "--cfg-scale", "1.5", d -> d.cfgScale, (d, v) -> d.cfgScale = real(v)),
-            new Param("max_tokens", "--max-tokens", "48", d -> d.maxTokens, (d, v) -> d.maxTokens = integer(v)));
+            new Param("max_tokens", "--max-tokens", "48", d -> d.maxTokens, (d, v) -> d.maxTokens = integer(v)),
+            new Param("cache", "--cache", "dual", d -> d.cache, (d, v) -> d.cache = v),
+            new Param(
+                    "cache_refresh",
+                    "--cache-refresh",
+                    "8",
+                    d -> d.cacheRefresh,
+                    (d, v) -> d.cacheRefresh = integer(v)));
 
     /** Spellings a user may type for a parameter: the flag's words too ({@code block_length}, {@code gen-length}). */
     private static final Map<String, Param> BY_NAME = new LinkedHashMap<>();

@@ -40,6 +40,8 @@ final class ApiFields implements Phrasing {
             case ALG_TEMP -> "alg_temp";
             case EPS -> "eps";
             case RESPONSE_SCHEMA -> "response_format";
+            case CACHE -> "cache";
+            case CACHE_REFRESH -> "cache_refresh";
         };
     }
 
@@ -54,7 +56,7 @@ final class ApiFields implements Phrasing {
             return "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"person\", "
                     + "\"schema\": " + value + "}}";
         }
-        return "\"" + param(field) + "\": " + value;
+        return "\"" + param(field) + "\": " + (field == RequestField.CACHE ? "\"" + value + "\"" : value);
     }
 
     /** A 400 about the first violation's field, with every violation in the message. */

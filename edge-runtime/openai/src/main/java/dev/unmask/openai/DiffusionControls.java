@@ -2,6 +2,7 @@ package dev.unmask.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.ConfidenceMeasure;
+import dev.unmask.engine.decode.KvCacheMode;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.request.DreamAlg;
 import java.util.Arrays;
@@ -15,7 +16,7 @@ import java.util.stream.Collectors;
  * <pre>{@code
  * {"model": "tiny-llada", "prompt": "def add(a, b):", "max_tokens": 64,
  *  "steps": 32, "block_length": 32, "remasking": "low_confidence", "confidence_threshold": 0.9,
- *  "cfg_scale": 0, "seed": 7, "diffusing": true}
+ *  "cfg_scale": 0, "seed": 7, "diffusing": true, "cache": "dual", "cache_refresh": 8}
  * {"model": "tiny-dream", "prompt": "def add(a, b):", "max_tokens": 64, "alg": "entropy", "alg_temp": 0, "eps": 0.001}
  * }</pre>
  *
@@ -32,6 +33,9 @@ import java.util.stream.Collectors;
  * @param algTemp             Dream's {@code alg_temp}: above 0 the committed positions are drawn from
  *                            {@code softmax(confidence / alg_temp)}
  * @param eps                 where Dream's timesteps end, in (0, 1)
+ * @param cache               the key/value cache: {@code none}, {@code prefix} or {@code dual}; absent = the model
+ *                            family's default
+ * @param cacheRefresh        also refresh the cache every N steps within a block; 0 = at block starts only
  */
 public record DiffusionControls(
         Integer steps,
@@ -43,9 +47,38 @@ public record DiffusionControls(
         ConfidenceMeasure confidence,
         DreamAlg alg,
         Double algTemp,
-        Double eps) {
+        Double eps,
+        KvCacheMode cache,
+        Integer cacheRefresh) {
 
     public static final DiffusionControls NONE = new DiffusionControls(null, null, null, null, null, false);
+
+    /** Without a cache choice: the family's default cache. */
+    public DiffusionControls(
+            Integer steps,
+            Integer blockLength,
+            Remasking remasking,
+            Double confidenceThreshold,
+            Double cfgScale,
+            boolean diffusing,
+            ConfidenceMeasure confidence,
+            DreamAlg alg,
+            Double algTemp,
+            Double eps) {
+        this(
+                steps,
+                blockLength,
+                remasking,
+                confidenceThreshold,
+                cfgScale,
+                diffusing,
+                confidence,
+                alg,
+                algTemp,
+                eps,
+                null,
+                null);
+    }
 
     /** LLaDA's controls, Dream's absent. */
     public DiffusionControls(
@@ -83,6 +116,8 @@ public record DiffusionControls(
         DreamAlg alg = named(body, "alg", DreamAlg.values(), DreamAlg::id, "\"alg\": \"entropy\"");
         Double algTemp = Fields.number(body, "alg_temp", "\"alg_temp\": 0.5");
         Double eps = Fields.number(body, "eps", "\"eps\": 0.001");
+        KvCacheMode cache = named(body, "cache", KvCacheMode.values(), KvCacheMode::wireName, "\"cache\": \"dual\"");
+        Integer cacheRefresh = Fields.integer(body, "cache_refresh", "\"cache_refresh\": 8");
         return new DiffusionControls(
                 steps,
                 blockLength,
@@ -93,7 +128,9 @@ public record DiffusionControls(
                 confidence,
                 alg,
                 algTemp,
-                eps);
+                eps,
+                cache,
+                cacheRefresh);
     }
 
     /** A string field that names one of {@code values}, or null when absent. */

@@ -246,6 +246,8 @@ public record GenerationParams(
                 .alg(diffusion.alg())
                 .algTemp(diffusion.algTemp())
                 .eps(diffusion.eps())
+                .cache(diffusion.cache())
+                .cacheRefresh(diffusion.cacheRefresh())
                 .stop(stop)
                 .seed(seed)
                 .responseSchema(responseSchema)

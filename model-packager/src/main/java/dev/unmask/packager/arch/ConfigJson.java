@@ -104,6 +104,23 @@ public record ConfigJson(Path file, JsonNode root) {
         }
     }
 
+    /**
+     * Another JSON file of the checkpoint folder (e.g. {@code generation_config.json}), or null when there is none: for
+     * a family whose graph depends on a value its reference code keeps there.
+     */
+    public JsonNode siblingOrNull(String fileName) {
+        Path dir = file.getParent();
+        Path other = dir == null ? Path.of(fileName) : dir.resolve(fileName);
+        if (!Files.isRegularFile(other)) {
+            return null;
+        }
+        try {
+            return new ObjectMapper().readTree(other.toFile());
+        } catch (IOException e) {
+            throw new PackagerException(ExitCode.BAD_CHECKPOINT, other + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
     public PackagerException invalid(String what) {
         return new PackagerException(ExitCode.BAD_CHECKPOINT, file + " " + what);
     }

@@ -20,10 +20,15 @@ import dev.unmask.format.PackageManifest;
  * @param ropeTheta         rotary base
  * @param rmsNormEps        epsilon of every RMSNorm
  * @param tiedEmbeddings    whether the head reuses the embedding matrix (no separate {@code lm_head} tensor)
- * @param bidirectional     whether attention sees the whole canvas (every masked diffusion model so far)
+ * @param bidirectional     whether attention sees the whole canvas (LLaDA, Dream); false for a block-causal family,
+ *                          whose {@code blockSize} says what each position sees
  * @param logitsShift       whether the logits at position i predict token i+1 (Dream: the head reads position i-1)
  * @param qkvBias           whether the q/k/v projections have biases (Qwen2-style bodies)
  * @param tokens            special token ids that {@code config.json} declares (others come from the tokenizer)
+ * @param blockSize         null for a fully bidirectional model; else attention is bidirectional inside blocks of this
+ *                          many tokens (aligned at position 0) and causal across blocks (SDAR's {@code block_size}):
+ *                          the graph adds the block-causal {@code attention_bias} and the manifest records
+ *                          {@code architecture.block_size}
  */
 public record TransformerConfig(
         String modelType,
@@ -42,7 +47,8 @@ public record TransformerConfig(
         boolean bidirectional,
         boolean logitsShift,
         boolean qkvBias,
-        SpecialTokenIds tokens) {
+        SpecialTokenIds tokens,
+        Integer blockSize) {
 
     /** Special token ids as {@code config.json} gives them; null where it does not. */
     public record SpecialTokenIds(Integer mask, Integer eos, Integer pad, Integer bos) {
@@ -76,6 +82,55 @@ public record TransformerConfig(
                     + " and " + ropeTheta + "), e.g. 1e-5 and 10000");
         }
         tokens = tokens == null ? SpecialTokenIds.NONE : tokens;
+        if (blockSize != null && (blockSize <= 0 || blockSize > maxSequenceLength)) {
+            throw new IllegalArgumentException("has block size " + blockSize + "; a block-causal model needs one in 1.."
+                    + maxSequenceLength + " (e.g. \"block_size\": 4)");
+        }
+    }
+
+    /** A fully bidirectional (or causal) model: no block size. */
+    public TransformerConfig(
+            String modelType,
+            int layers,
+            int modelDim,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int mlpHiddenSize,
+            int vocabSize,
+            int embeddingSize,
+            int maxSequenceLength,
+            double ropeTheta,
+            double rmsNormEps,
+            boolean tiedEmbeddings,
+            boolean bidirectional,
+            boolean logitsShift,
+            boolean qkvBias,
+            SpecialTokenIds tokens) {
+        this(
+                modelType,
+                layers,
+                modelDim,
+                heads,
+                kvHeads,
+                headDim,
+                mlpHiddenSize,
+                vocabSize,
+                embeddingSize,
+                maxSequenceLength,
+                ropeTheta,
+                rmsNormEps,
+                tiedEmbeddings,
+                bidirectional,
+                logitsShift,
+                qkvBias,
+                tokens,
+                null);
+    }
+
+    /** Whether attention is block-causal ({@link #blockSize} set). */
+    public boolean blockCausal() {
+        return blockSize != null;
     }
 
     private static void positive(String what, int value) {
@@ -111,6 +166,7 @@ public record TransformerConfig(
                 ropeTheta,
                 rmsNormEps,
                 bidirectional,
-                logitsShift);
+                logitsShift,
+                blockSize);
     }
 }

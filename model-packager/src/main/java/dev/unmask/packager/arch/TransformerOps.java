@@ -32,6 +32,14 @@ public final class TransformerOps {
     private final Progress progress;
     private String[] rope;
     private String keyPadding;
+    private String blockBias;
+    private String positions;
+
+    /**
+     * What a masked-out score becomes in the block-causal bias: far below any real score, yet finite, so that a sum
+     * with it never overflows to -inf (a row of -inf would be NaN after the softmax).
+     */
+    public static final float MASKED_SCORE = -1e9f;
 
     TransformerOps(
             OnnxGraph graph, Checkpoint checkpoint, TransformerConfig config, GraphOptions options, Progress progress) {
@@ -56,7 +64,9 @@ public final class TransformerOps {
 
     /**
      * The checkpoint's names for the tensors of one pre-norm llama block; the bias names are null where the family's
-     * projections have none (LLaDA), set where they do (Dream's q/k/v).
+     * projections have none (LLaDA), set where they do (Dream's q/k/v); the QK-norm names are null unless the family
+     * normalizes each query and key head before the rotation (Qwen3, SDAR: {@code self_attn.q_norm} /
+     * {@code k_norm}, weight {@code [head_dim]}).
      */
     public record BlockTensors(
             String attentionNorm,
@@ -70,7 +80,26 @@ public final class TransformerOps {
             String down,
             String qBias,
             String kBias,
-            String vBias) {
+            String vBias,
+            String qNorm,
+            String kNorm) {
+
+        /** A block without QK-norm. */
+        public BlockTensors(
+                String attentionNorm,
+                String q,
+                String k,
+                String v,
+                String o,
+                String mlpNorm,
+                String gate,
+                String up,
+                String down,
+                String qBias,
+                String kBias,
+                String vBias) {
+            this(attentionNorm, q, k, v, o, mlpNorm, gate, up, down, qBias, kBias, vBias, null, null);
+        }
 
         /** A block whose projections have no biases. */
         public static BlockTensors withoutBiases(
@@ -112,6 +141,10 @@ public final class TransformerOps {
                 all.add(new ModelArchitecture.ExpectedTensor(t.kBias(), kv));
                 all.add(new ModelArchitecture.ExpectedTensor(t.vBias(), kv));
             }
+            if (t.qNorm() != null) {
+                all.add(new ModelArchitecture.ExpectedTensor(t.qNorm(), c.headDim()));
+                all.add(new ModelArchitecture.ExpectedTensor(t.kNorm(), c.headDim()));
+            }
             all.add(new ModelArchitecture.ExpectedTensor(t.o(), d, q));
             all.add(new ModelArchitecture.ExpectedTensor(t.gate(), mlp, d));
             all.add(new ModelArchitecture.ExpectedTensor(t.up(), mlp, d));
@@ -132,8 +165,10 @@ public final class TransformerOps {
      * n1 = RMSNorm(x)
      * q = n1·Wqᵀ (+ bq) [B, L, H·hd];  k, v = n1·Wᵀ (+ b) [B, L, Hkv·hd]   the bias before the rotation, as
      *                                                                     modeling_dream.py adds it in q_proj
+     * q, k = RMSNorm over head_dim, per head (only with QK-norm: Qwen3, SDAR)
      * q, k = RoPE(·);  k, v repeated H/Hkv times (grouped-query attention)
      * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask))        bidirectional
+     *                                       (+ the block-causal attention_bias when the config has a block size)
      * x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
      * </pre>
      *
@@ -157,6 +192,10 @@ public final class TransformerOps {
             String qs = projection(n + "/attn/q_proj", n1, t.q(), t.qBias(), q, d); // [B, L, H·hd]
             String ks = projection(n + "/attn/k_proj", n1, t.k(), t.kBias(), kv, d); // [B, L, Hkv·hd]
             String vs = projection(n + "/attn/v_proj", n1, t.v(), t.vBias(), kv, d);
+            if (t.qNorm() != null) { // Qwen3 / SDAR: per-head RMSNorm of q and k after the bias, before the rotation
+                qs = headNorm(n + "/attn/q_norm", qs, t.qNorm(), config.heads());
+                ks = headNorm(n + "/attn/k_norm", ks, t.kNorm(), config.kvHeads());
+            }
             qs = rotary(n + "/attn/q_rotary", qs, config.heads());
             ks = rotary(n + "/attn/k_rotary", ks, config.kvHeads());
             if (group > 1) {
@@ -270,13 +309,120 @@ public final class TransformerOps {
      * as the config says; k and v already have {@code heads} heads ({@link #repeatKv}). Output {@code [B, L, H·hd]}.
      */
     public String attention(String name, String q, String k, String v) {
+        List<String> inputs = config.blockCausal()
+                ? List.of(q, k, v, "", keyPaddingMask(), blockCausalBias())
+                : List.of(q, k, v, "", keyPaddingMask());
         return graph.msOp(
                 "MultiHeadAttention",
                 name,
-                List.of(q, k, v, "", keyPaddingMask()),
+                inputs,
                 attr("num_heads", (long) config.heads()),
-                attr("unidirectional", config.bidirectional() ? 0L : 1L),
+                // a block-causal model's mask is all in its attention_bias; MHA's own causal mask would hide the
+                // later positions of a query's own block
+                attr("unidirectional", config.bidirectional() || config.blockCausal() ? 0L : 1L),
                 attr("scale", (float) (1.0 / Math.sqrt(config.headDim()))));
+    }
+
+    /**
+     * QK-norm: RMSNorm over each head's {@code head_dim} values, as Qwen3's (and SDAR's) {@code q_norm} /
+     * {@code k_norm} apply it to {@code proj(x).view(..., heads, head_dim)}, before the rotary embedding.
+     * {@code x [B, S, heads·hd]} → Reshape {@code [B, S, heads, hd]} → SimplifiedLayerNormalization(axis -1, weight
+     * {@code [hd]}, eps = rms_norm_eps) → Reshape {@code [B, S, heads·hd]}. The weight is stored fp32.
+     */
+    public String headNorm(String name, String x, String tensor, int heads) {
+        int hd = config.headDim();
+        TensorEntry e = checkpoint.require(tensor, hd);
+        String w = graph.initializer(tensor, DataType.FLOAT, new long[] {hd}, sink -> copyRows(e, sink));
+        progress.tensorDone(tensor, e.byteLength());
+        String perHead = graph.op("Reshape", name + "/Reshape", List.of(x, graph.int64s(0, 0, heads, hd)));
+        String normed = graph.op(
+                "SimplifiedLayerNormalization",
+                name + "/SimplifiedLayerNormalization",
+                List.of(perHead, w),
+                attr("axis", -1L),
+                attr("epsilon", (float) config.rmsNormEps()),
+                attr("stash_type", 1L));
+        return graph.op("Reshape", name + "/Reshape_1", List.of(normed, graph.int64s(0, 0, (long) heads * hd)));
+    }
+
+    /**
+     * The additive block-causal mask {@code [B|1, 1, S, P+S]} (cache-spec, "Block-causal families"), made once and
+     * shared by every layer: 0 where a query may look, {@value #MASKED_SCORE} elsewhere. Keys are the past first
+     * ({@code P = attention_mask}'s length minus {@code input_ids}'), then this forward's {@code S} tokens. A past key
+     * is always allowed (the engine caches only finished, earlier blocks); fresh key k is allowed for fresh query q
+     * iff {@code floor(pos_k / block) <= floor(pos_q / block)}, the positions from {@link #positions()}. Without a
+     * past this is exactly the block-causal mask over the canvas: SDAR's {@code tril(ones(blocks, blocks))}
+     * repeated {@code block_size} times on both axes (generate.py), dLLM's {@code bid_k <= bid_q} staircase.
+     * Padding stays in {@code key_padding_mask}, which ORT's MultiHeadAttention applies together with this bias.
+     */
+    public String blockCausalBias() {
+        if (blockBias != null) {
+            return blockBias;
+        }
+        String p = "/attention_bias";
+        String blocks =
+                graph.op("Div", p + "/block/Div", List.of(positions(), graph.int64s(config.blockSize()))); // [b, S]
+        String queryBlocks =
+                graph.op("Unsqueeze", p + "/query/Unsqueeze", List.of(blocks, graph.int64s(1, 3))); // [b,1,S,1]
+        String keyBlocks =
+                graph.op("Unsqueeze", p + "/key/Unsqueeze", List.of(blocks, graph.int64s(1, 2))); // [b,1,1,S]
+        String allowed = graph.op("LessOrEqual", p + "/LessOrEqual", List.of(keyBlocks, queryBlocks)); // [b,1,S,S]
+        String fresh = graph.op(
+                "Where",
+                p + "/Where",
+                List.of(
+                        allowed,
+                        floatScalar("/attention_bias/allowed", 0f),
+                        floatScalar("/attention_bias/masked", MASKED_SCORE))); // [b,1,S,S]
+        // the past's columns: zeros [b, 1, S, P], P = total keys - S (0 without a cache)
+        String total = graph.op(
+                "Slice",
+                p + "/total/Slice",
+                List.of(
+                        graph.op("Shape", p + "/total/Shape", List.of(GraphSignature.ATTENTION_MASK)),
+                        graph.int64s(1),
+                        graph.int64s(2)));
+        String sequence = graph.op(
+                "Slice",
+                p + "/sequence/Slice",
+                List.of(
+                        graph.op("Shape", p + "/sequence/Shape", List.of(GraphSignature.INPUT_IDS)),
+                        graph.int64s(1),
+                        graph.int64s(2)));
+        String past = graph.op("Sub", p + "/past/Sub", List.of(total, sequence)); // [1]
+        String freshShape = graph.op("Shape", p + "/fresh/Shape", List.of(fresh));
+        String head = graph.op("Slice", p + "/fresh/Slice", List.of(freshShape, graph.int64s(0), graph.int64s(3)));
+        String pastShape = graph.op("Concat", p + "/past/Concat", List.of(head, past), attr("axis", 0L));
+        String zeros = graph.op("ConstantOfShape", p + "/past/ConstantOfShape", List.of(pastShape)); // float 0
+        blockBias = graph.op("Concat", p + "/Concat", List.of(zeros, fresh), attr("axis", 3L));
+        return blockBias;
+    }
+
+    /**
+     * Each input token's absolute canvas position, int64 {@code [b, S]}: {@code 0 … S-1} as a {@code [1, S]} Range
+     * while the graph has no {@code position_ids} input (a format 2 graph always runs the whole canvas).
+     */
+    public String positions() {
+        if (positions == null) {
+            String shape = graph.op("Shape", "/positions/Shape", List.of(GraphSignature.INPUT_IDS));
+            String length = graph.op(
+                    "Squeeze",
+                    "/positions/Squeeze",
+                    List.of(
+                            graph.op("Slice", "/positions/Slice", List.of(shape, graph.int64s(1), graph.int64s(2))),
+                            graph.int64s(0)));
+            String zero = graph.op("Squeeze", "/positions/zero/Squeeze", List.of(graph.int64s(0), graph.int64s(0)));
+            String one = graph.op("Squeeze", "/positions/one/Squeeze", List.of(graph.int64s(1), graph.int64s(0)));
+            String range = graph.op("Range", "/positions/Range", List.of(zero, length, one)); // [S]
+            positions = graph.op("Unsqueeze", "/positions/Unsqueeze", List.of(range, graph.int64s(0))); // [1, S]
+        }
+        return positions;
+    }
+
+    /** A float32 scalar initializer. */
+    private String floatScalar(String name, float value) {
+        return graph.initializer(
+                name, DataType.FLOAT, new long[] {}, sink -> sink.putFloats(new float[] {value}, 0, 1));
     }
 
     /** SiLU(gate) · up: the gated MLP's activation, before its down projection. */

@@ -7,6 +7,7 @@ import dev.unmask.packager.arch.ModelArchitecture;
 import dev.unmask.packager.arch.TransformerConfig;
 import dev.unmask.packager.dream.Dream;
 import dev.unmask.packager.llada.Llada;
+import dev.unmask.packager.sdar.Sdar;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -19,7 +20,7 @@ import java.util.stream.Collectors;
 public final class Architectures {
 
     /** Every supported family; adding an architecture means adding it here. */
-    public static final List<ModelArchitecture> SUPPORTED = List.of(new Llada(), new Dream());
+    public static final List<ModelArchitecture> SUPPORTED = List.of(new Llada(), new Dream(), new Sdar());
 
     private Architectures() {}
 

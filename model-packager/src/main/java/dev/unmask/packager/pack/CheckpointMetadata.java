@@ -47,13 +47,18 @@ final class CheckpointMetadata {
             JsonNode generation,
             Map<String, Integer> added,
             Path checkpointDir) {
-        Integer mask = firstNonNull(config.mask(), intOrNull(generation, "mask_token_id"), added.get("<|mdm_mask|>"));
+        // LLaDA's <|mdm_mask|>, or SDAR's <|MASK|> (generate.py takes tokenizer.mask_token; JetLM/SDAR-4B-Chat's
+        // config.json names no mask_token_id)
+        Integer mask = firstNonNull(
+                config.mask(),
+                intOrNull(generation, "mask_token_id"),
+                firstNonNull(added.get("<|mdm_mask|>"), added.get("<|MASK|>")));
         Integer eos = firstNonNull(intOrNull(generation, "eos_token_id"), config.eos(), added.get("<|endoftext|>"));
         if (mask == null) {
             throw new PackagerException(
                     ExitCode.BAD_CHECKPOINT,
                     checkpointDir + ": no mask token id: config.json has no "
-                            + "\"mask_token_id\" and tokenizer.json has no <|mdm_mask|> token; add \"mask_token_id\": 126336 (LLaDA-8B) to config.json");
+                            + "\"mask_token_id\" and tokenizer.json has no <|mdm_mask|> or <|MASK|> token; add \"mask_token_id\": 126336 (LLaDA-8B) to config.json");
         }
         if (eos == null) {
             throw new PackagerException(

@@ -65,6 +65,19 @@ public final class ReferencePackages {
         return convertOnce(Repo.tinyDreamCheckpoint(), "tiny-dream", variant, options);
     }
 
+    /**
+     * The fp32 package of {@code models/tiny-sdar} (family {@code sdar}: block-causal attention, block 4, exact
+     * key/value cache), default top-k.
+     */
+    public static Path tinySdar() {
+        return tinySdar("fp32", GraphOptions.of(WeightFormat.FP32));
+    }
+
+    /** A package of {@code models/tiny-sdar}, cached under {@code target/reference-packages/tiny-sdar-<variant>}. */
+    public static Path tinySdar(String variant, GraphOptions options) {
+        return convertOnce(Repo.tinySdarCheckpoint(), "tiny-sdar", variant, options);
+    }
+
     private static synchronized Path convertOnce(Path checkpoint, String name, String variant, GraphOptions options) {
         Path out = Repo.root().resolve("target/reference-packages/" + name + "-" + variant);
         try {

@@ -6,6 +6,7 @@ import dev.unmask.engine.decode.CommitRule;
 import dev.unmask.engine.decode.ConfidenceMeasure;
 import dev.unmask.engine.decode.DecodingOptions;
 import dev.unmask.engine.decode.KvCache;
+import dev.unmask.engine.decode.KvCacheMode;
 import dev.unmask.engine.decode.ModelTraits;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.decode.StepSchedule;
@@ -40,6 +41,23 @@ import java.util.function.Supplier;
  * schedule; {@code alg_temp} needs a confidence ranking under the schedule (not {@code random}, {@code origin} or a
  * threshold or factor rule). A threshold or factor rule on a package whose default is {@code origin} ranks by
  * confidence instead ({@code origin} has no ranking); asked for together with {@code origin} it is refused.
+ *
+ * <p>The key/value cache ({@code cache}, {@code cache_refresh}): a request that names none gets its family's default
+ * ({@link GenerationDefaults#cache()}), silently {@code none} on a package whose graph has no cache (format 1 or 2);
+ * one that names {@code prefix} or {@code dual} there is refused with how to get one (re-convert). A
+ * {@code cache_refresh} above 0 needs a cache.
+ *
+ * <p>A block-causal model ({@link ModelTraits#blockCausal()}: SDAR, BD3-LM) is planned as SDAR's
+ * {@code block_diffusion_generate} runs it (JetAstra/SDAR {@code generate.py}): its blocks are the model's, aligned to
+ * multiples of {@code block_size} from position 0; the prompt's last partial block is the first decoded block (the
+ * plan's first {@link Block} then starts after the prompt, mid-block: an engine runs it from the block's aligned start
+ * so that those prompt tokens see the block's masks, as they do in training); the canvas is padded with masks up to a
+ * whole block ({@code num_blocks = ceil((prompt + gen) / block)}) and the answer is cut at the length asked for (the
+ * plan's {@code max_tokens}, when the request sets none); each block gets SDAR's {@code denoising_steps} (the
+ * package's pace times the block size), at most one per masked token; {@code steps} given is a multiple of the
+ * number of blocks, or the region's length (one token per step). {@code block_length} may only be the model's
+ * block size. An infill or a text with placeholders is refused: a block sees no later block, so a fixed suffix or a
+ * placeholder's right-hand context would be invisible to the tokens before it.
  */
 public final class DecodingPlanner {
 
@@ -128,6 +146,16 @@ public final class DecodingPlanner {
             if (!problems.isEmpty()) {
                 throw new InvalidRequestException(problems);
             }
+        } else if (traits.blockCausal() && !(prompt instanceof PromptTokens.Continuation)) {
+            problems.add(new Violation(
+                    RequestField.PROMPT,
+                    prompt instanceof PromptTokens.Infill ? "an infill (a suffix)" : "a text with placeholders",
+                    "a prompt or messages with this model: its attention is block-causal (blocks of "
+                            + traits.blockSize() + " tokens see no later block), so the text after the region "
+                            + "would be invisible to it; fill in the middle with a bidirectional model (LLaDA, Dream)",
+                    null,
+                    Violation.Kind.UNSUPPORTED_BY_PACKAGE));
+            throw new InvalidRequestException(problems);
         } else if (prompt instanceof PromptTokens.Placeholders p) {
             placeholders = CanvasLayout.ofPlaceholders(p.tokens(), traits.maskId());
             length = placeholders.genLength();
@@ -144,19 +172,32 @@ public final class DecodingPlanner {
         // Dream's _sample has no blocks: under its timesteps the default is one block over the whole region, each
         // step counting the masks left in it; a block_length given splits the region and each block runs its own
         // timesteps over its steps (as Fast-dLLM's blockwise Dream does)
-        int blockLength = r.blockLength() != null
-                ? r.blockLength()
-                : options.schedule() instanceof StepSchedule.Timesteps
-                        ? Math.max(1, Math.min(length, limits.maxLength()))
-                        : defaults.blockLength();
-        if (blockLength < 1 || blockLength > limits.maxLength()) {
+        int blockLength = traits.blockCausal()
+                ? traits.blockSize()
+                : r.blockLength() != null
+                        ? r.blockLength()
+                        : options.schedule() instanceof StepSchedule.Timesteps
+                                ? Math.max(1, Math.min(length, limits.maxLength()))
+                                : defaults.blockLength();
+        if (traits.blockCausal() && r.blockLength() != null && r.blockLength() != traits.blockSize()) {
+            problems.add(new Violation(
+                    RequestField.BLOCK_LENGTH,
+                    String.valueOf(r.blockLength()),
+                    "left out or " + traits.blockSize() + ", this model's block size: its attention is "
+                            + "block-causal in blocks of " + traits.blockSize() + " tokens, as it was trained",
+                    String.valueOf(traits.blockSize()),
+                    Violation.Kind.UNSUPPORTED_BY_PACKAGE));
+        } else if (blockLength < 1 || blockLength > limits.maxLength()) {
             problems.add(range(
                     RequestField.BLOCK_LENGTH,
                     blockLength,
                     "between 1 and " + limits.maxLength(),
                     Math.min(32, limits.maxLength())));
         }
-        checkContext(prompt, placeholders, length, problems);
+        // a block-causal canvas is padded up to a whole block (SDAR's num_blocks * block_length); a skeleton is the
+        // whole answer, so a structured one ends where the skeleton does
+        int align = traits.blockCausal() && structured == null ? traits.blockSize() : 1;
+        checkContext(prompt, placeholders, length, align, problems);
         if (options.maxTokens() < 0 || (length >= 1 && options.maxTokens() > length)) {
             problems.add(range(
                     RequestField.MAX_TOKENS,
@@ -169,52 +210,84 @@ public final class DecodingPlanner {
         }
 
         // blocks and steps
+        int regionStart = prompt instanceof PromptTokens.Continuation c ? c.prompt().length : 0; // block-causal only
+        int[] sizes = traits.blockCausal()
+                ? alignedBlocks(regionStart, roundUp(regionStart + length, align) - regionStart, blockLength)
+                : evenBlocks(length, Math.min(blockLength, length));
         int block = Math.min(blockLength, length);
-        int count = (length + block - 1) / block;
+        int count = sizes.length;
+        int region = java.util.Arrays.stream(sizes).sum();
         int[] perBlock = new int[count];
         if (count > limits.maxSteps()) {
             int fewest = (length + limits.maxSteps() - 1) / limits.maxSteps();
-            problems.add(range(
-                    RequestField.BLOCK_LENGTH,
-                    blockLength,
-                    "at least " + fewest + ": this server takes at most " + limits.maxSteps()
-                            + " steps and each block needs one",
-                    fewest));
+            problems.add(
+                    traits.blockCausal()
+                            ? range(
+                                    RequestField.LENGTH,
+                                    length,
+                                    "at most " + limits.maxSteps() * traits.blockSize() + " with this model: this "
+                                            + "server takes at most " + limits.maxSteps() + " steps and each of its "
+                                            + "blocks of " + traits.blockSize() + " needs one",
+                                    Math.min(64, limits.maxLength()))
+                            : range(
+                                    RequestField.BLOCK_LENGTH,
+                                    blockLength,
+                                    "at least " + fewest + ": this server takes at most " + limits.maxSteps()
+                                            + " steps and each block needs one",
+                                    fewest));
         } else if (r.steps() != null) {
             int steps = r.steps();
-            int most = Math.min(count * block, limits.maxSteps());
-            String why = count == 1
-                    ? "1 block of " + length
-                    : count + " blocks of " + block
-                            + (length % block == 0 ? "" : " (the last one " + length % block + ")");
+            int full = traits.blockCausal() ? region : count * block; // one token per step
+            int most = Math.min(full, limits.maxSteps());
+            String why = traits.blockCausal()
+                    ? count + " blocks of this model's " + traits.blockSize()
+                            + (sizes[0] == traits.blockSize()
+                                    ? ""
+                                    : " (the first one " + sizes[0] + ", after the prompt's last "
+                                            + (traits.blockSize() - sizes[0]) + " tokens)")
+                    : count == 1
+                            ? "1 block of " + length
+                            : count + " blocks of " + block
+                                    + (length % block == 0 ? "" : " (the last one " + length % block + ")");
             if (steps < count || steps > most) {
                 problems.add(range(
                         RequestField.STEPS,
                         steps,
                         "between " + count + " (one per block: " + why + ") and " + most
-                                + (most == count * block ? " (one token per step)" : " (this server's limit)"),
+                                + (most == full ? " (one token per step)" : " (this server's limit)"),
                         Math.max(count, most / count * count)));
+            } else if (traits.blockCausal() && steps == region) {
+                perBlock = sizes.clone(); // one token per step, the partial first block included
             } else if (steps % count != 0) {
                 problems.add(range(
                         RequestField.STEPS,
                         steps,
-                        "a multiple of the number of blocks, " + count + " (" + why + ")",
+                        "a multiple of the number of blocks, " + count + " (" + why + ")"
+                                + (traits.blockCausal() ? ", or " + region + " (one token per step)" : ""),
                         Math.max(count, steps / count * count)));
             } else {
                 for (int b = 0; b < count; b++) {
-                    perBlock[b] = Math.min(steps / count, blockLength(b, block, length));
+                    perBlock[b] = Math.min(steps / count, sizes[b]);
                 }
             }
         } else {
             int cap = limits.maxSteps() / count; // the same cap for every block keeps the pace even
+            // SDAR's denoising_steps: the same steps for every block of the model's size, a partial first block
+            // getting no more than its masks
+            long perWholeBlock = Math.round(defaults.stepsPerToken() * blockLength);
             for (int b = 0; b < count; b++) {
-                int len = blockLength(b, block, length);
-                int paced = (int) Math.max(1, Math.min(len, Math.round(defaults.stepsPerToken() * len)));
-                perBlock[b] = Math.min(paced, cap);
+                int len = sizes[b];
+                long paced = traits.blockCausal() ? perWholeBlock : Math.round(defaults.stepsPerToken() * len);
+                perBlock[b] = (int) Math.min(Math.max(1, Math.min(len, paced)), cap);
             }
         }
         if (!problems.isEmpty()) {
             throw new InvalidRequestException(problems);
+        }
+        if (region > length && options.maxTokens() == 0) {
+            // the padding is decoded with the block it completes (the model saw masks there in training), but the
+            // answer is the length asked for
+            options = options.toBuilder().maxTokens(length).build();
         }
 
         CanvasLayout layout;
@@ -224,16 +297,17 @@ public final class DecodingPlanner {
             System.arraycopy(structured.region(), 0, tokens, p.length, length);
             layout = new CanvasLayout(tokens, p.length, length);
         } else if (prompt instanceof PromptTokens.Continuation c) {
-            layout = CanvasLayout.continuation(c.prompt(), length, traits.maskId());
+            layout = CanvasLayout.continuation(c.prompt(), region, traits.maskId());
         } else if (prompt instanceof PromptTokens.Infill i) {
             layout = CanvasLayout.infill(i.prefix(), i.suffix(), length, traits.maskId());
         } else {
             layout = placeholders;
         }
         List<Block> blocks = new ArrayList<>(count);
+        int start = layout.genStart();
         for (int b = 0; b < count; b++) {
-            int start = layout.genStart() + b * block;
-            blocks.add(new Block(start, start + blockLength(b, block, length), perBlock[b]));
+            blocks.add(new Block(start, start + sizes[b], perBlock[b]));
+            start += sizes[b];
         }
         int given = prompt instanceof PromptTokens.Placeholders
                 ? layout.length() - layout.maskedCount(traits.maskId())
@@ -242,8 +316,31 @@ public final class DecodingPlanner {
                 layout, blocks, options, given, structured == null ? null : structured.at(layout.genStart()));
     }
 
-    private static int blockLength(int b, int block, int length) {
-        return Math.min(block, length - b * block);
+    /** {@code length} in blocks of {@code block} left to right, the last one shorter when it does not divide it. */
+    private static int[] evenBlocks(int length, int block) {
+        int[] sizes = new int[(length + block - 1) / block];
+        for (int b = 0; b < sizes.length; b++) {
+            sizes[b] = Math.min(block, length - b * block);
+        }
+        return sizes;
+    }
+
+    /**
+     * The region {@code [start, start + length)} cut at the multiples of {@code block} (a block-causal model's own
+     * blocks): the first one shorter when the region starts mid-block, the last one when it ends mid-block.
+     */
+    private static int[] alignedBlocks(int start, int length, int block) {
+        int first = start / block;
+        int last = (start + length - 1) / block;
+        int[] sizes = new int[last - first + 1];
+        for (int b = first; b <= last; b++) {
+            sizes[b - first] = Math.min((b + 1) * block, start + length) - Math.max(b * block, start);
+        }
+        return sizes;
+    }
+
+    private static int roundUp(int n, int multiple) {
+        return (n + multiple - 1) / multiple * multiple;
     }
 
     /**
@@ -335,8 +432,12 @@ public final class DecodingPlanner {
         return "this model's maximum context length is " + context + " tokens";
     }
 
-    /** The prompt and the region must fit the model's context (or the surface's shorter one). */
-    private void checkContext(PromptTokens prompt, CanvasLayout placeholders, int length, List<Violation> problems) {
+    /**
+     * The prompt and the region must fit the model's context (or the surface's shorter one), the canvas rounded up to
+     * a multiple of {@code align} (a block-causal model's whole blocks; 1 for the others).
+     */
+    private void checkContext(
+            PromptTokens prompt, CanvasLayout placeholders, int length, int align, List<Violation> problems) {
         int context = context();
         String model = modelContext(context);
         if (placeholders != null) {
@@ -359,8 +460,8 @@ public final class DecodingPlanner {
                             + ")",
                     null,
                     Violation.Kind.CONTEXT_LENGTH));
-        } else if (length >= 1 && fixed + length > context) {
-            int room = context - fixed;
+        } else if (length >= 1 && roundUp(fixed + length, align) > context) {
+            int room = context / align * align - fixed;
             problems.add(new Violation(
                     RequestField.LENGTH,
                     String.valueOf(length),
@@ -547,7 +648,56 @@ public final class DecodingPlanner {
                 // a skeleton is the whole answer: its pads fill slots rather than end the text
                 (r.earlyExit() == null || r.earlyExit()) && r.responseSchema() == null,
                 r.seed() != null ? r.seed() : 0L,
-                KvCache.NONE); // the request's cache choice is planned in issue 14's request part
+                cache(r, problems));
+    }
+
+    /** How a package without a cache is brought to one: the message's fix. */
+    static final String RECONVERT = "re-convert its checkpoint with this unmask-pack (unmask-pack convert --from "
+            + "<checkpoint> --out <package>), which writes a graph with a key/value cache (format 3)";
+
+    /**
+     * The request's cache, or its family's default: {@code none} where the graph has none (format 1 or 2), which a
+     * request that names {@code prefix} or {@code dual} is told how to fix. A refresh interval above 0 needs a cache;
+     * 0, the default interval, is accepted with none.
+     */
+    private KvCache cache(GenerationRequest r, List<Violation> problems) {
+        Integer refresh = r.cacheRefresh();
+        if (refresh != null && (refresh < 0 || refresh > KvCache.MAX_REFRESH_STEPS)) {
+            problems.add(range(
+                    RequestField.CACHE_REFRESH,
+                    refresh,
+                    "0 (refresh at block starts only) or 1 to " + KvCache.MAX_REFRESH_STEPS
+                            + " steps (1 = every step, the uncached answer)",
+                    8));
+            refresh = null;
+        }
+        KvCacheMode asked = r.cache();
+        if (asked != null && asked != KvCacheMode.NONE && !traits.supportsCache()) {
+            problems.add(new Violation(
+                    RequestField.CACHE,
+                    asked.wireName(),
+                    KvCacheMode.NONE.wireName() + " with this package: its graph has no key/value cache; " + RECONVERT,
+                    KvCacheMode.NONE.wireName(),
+                    Violation.Kind.UNSUPPORTED_BY_PACKAGE));
+            return KvCache.NONE;
+        }
+        KvCacheMode mode = asked != null ? asked : traits.supportsCache() ? defaults.cache() : KvCacheMode.NONE;
+        int every = refresh == null ? 0 : refresh;
+        if (mode == KvCacheMode.NONE && every > 0) {
+            problems.add(new Violation(
+                    RequestField.CACHE_REFRESH,
+                    String.valueOf(every),
+                    asked != null
+                            ? "0 or left out when no cache is used"
+                            : traits.supportsCache()
+                                    ? "0 or left out when no cache is used (this package's default cache is none): "
+                                            + "ask for a prefix or dual cache with it"
+                                    : "0 or left out with this package: its graph has no key/value cache; " + RECONVERT,
+                    "0",
+                    Violation.Kind.OUT_OF_RANGE));
+            return KvCache.NONE;
+        }
+        return new KvCache(mode, every);
     }
 
     private static Violation range(RequestField field, Object value, String allowed, Object example) {

@@ -1,6 +1,7 @@
 package dev.unmask.engine.request;
 
 import dev.unmask.engine.decode.ConfidenceMeasure;
+import dev.unmask.engine.decode.KvCacheMode;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.decode.StepSchedule;
 import dev.unmask.format.PackageManifest;
@@ -23,6 +24,8 @@ import dev.unmask.format.PackageManifest;
  * @param algTemp     Dream's {@code alg_temp}, 0 = commit the most confident positions
  * @param topP        nucleus sampling, 1 = off
  * @param topK        sample among the k most likely tokens, 0 = off
+ * @param cache       the key/value cache a request that names none gets, by the package's family ({@link #cacheFor});
+ *                    the planner plans {@code none} instead on a package whose graph has no cache (format 1 or 2)
  */
 public record GenerationDefaults(
         int genLength,
@@ -35,7 +38,27 @@ public record GenerationDefaults(
         StepSchedule schedule,
         double algTemp,
         double topP,
-        int topK) {
+        int topK,
+        KvCacheMode cache) {
+
+    /**
+     * LLaDA's default cache. {@code none} until the approximate caches' quality on the reference models is measured
+     * ({@code unmask bench}, docs/benchmarks.md): Fast-dLLM's prefix and dual caches change the answer (a cached
+     * position's keys were computed when the canvas held other tokens), so a default that changes every answer waits
+     * for the numbers that say by how much. One constant per family, in the engine rather than in the manifest's
+     * {@code generation_defaults}: the choice follows the engine's cache, not the checkpoint, and changing it here
+     * reaches every package already converted without re-converting one.
+     */
+    public static final KvCacheMode LLADA_CACHE = KvCacheMode.NONE;
+
+    /** Dream's (and DiffuCoder's) default cache: as {@link #LLADA_CACHE}, for the same reason. */
+    public static final KvCacheMode DREAM_CACHE = KvCacheMode.NONE;
+
+    /**
+     * A block-causal family's default cache (SDAR, BD3-LM): {@code prefix}, which is exact there (a finished block
+     * attends to no later one, so its keys and values never change) and what SDAR's own {@code generate.py} does.
+     */
+    public static final KvCacheMode BLOCK_CAUSAL_CACHE = KvCacheMode.PREFIX;
 
     /** LLaDA's reference defaults for a small model: 64 tokens, blocks of 32, one token per step, greedy. */
     public static final GenerationDefaults LLADA =
@@ -50,6 +73,35 @@ public record GenerationDefaults(
         java.util.Objects.requireNonNull(remasking, "remasking");
         java.util.Objects.requireNonNull(confidence, "confidence");
         java.util.Objects.requireNonNull(schedule, "schedule");
+        java.util.Objects.requireNonNull(cache, "cache");
+    }
+
+    /** As the canonical constructor, with the LLaDA family's default cache. */
+    public GenerationDefaults(
+            int genLength,
+            int blockLength,
+            int steps,
+            double temperature,
+            Remasking remasking,
+            double cfgScale,
+            ConfidenceMeasure confidence,
+            StepSchedule schedule,
+            double algTemp,
+            double topP,
+            int topK) {
+        this(
+                genLength,
+                blockLength,
+                steps,
+                temperature,
+                remasking,
+                cfgScale,
+                confidence,
+                schedule,
+                algTemp,
+                topP,
+                topK,
+                LLADA_CACHE);
     }
 
     /** LLaDA's six: probability ranking, the even schedule, no alg_temp, top-p and top-k off. */
@@ -72,6 +124,38 @@ public record GenerationDefaults(
     }
 
     public static GenerationDefaults of(PackageManifest manifest) {
+        return decoding(manifest).withCache(cacheFor(manifest.architecture()));
+    }
+
+    /**
+     * The default cache of a package's family: {@link #BLOCK_CAUSAL_CACHE} for a block-causal one (whatever its
+     * family's name), {@link #DREAM_CACHE} for Dream, else {@link #LLADA_CACHE}.
+     */
+    public static KvCacheMode cacheFor(PackageManifest.Architecture architecture) {
+        if (architecture.blockCausal()) {
+            return BLOCK_CAUSAL_CACHE;
+        }
+        return "dream".equals(architecture.family()) ? DREAM_CACHE : LLADA_CACHE;
+    }
+
+    /** These defaults with another default cache. */
+    public GenerationDefaults withCache(KvCacheMode other) {
+        return new GenerationDefaults(
+                genLength,
+                blockLength,
+                steps,
+                temperature,
+                remasking,
+                cfgScale,
+                confidence,
+                schedule,
+                algTemp,
+                topP,
+                topK,
+                other);
+    }
+
+    private static GenerationDefaults decoding(PackageManifest manifest) {
         PackageManifest.GenerationDefaults g = manifest.generationDefaults();
         if (g == null) {
             return LLADA;

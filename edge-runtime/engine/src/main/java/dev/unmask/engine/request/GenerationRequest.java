@@ -2,6 +2,7 @@ package dev.unmask.engine.request;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unmask.engine.decode.ConfidenceMeasure;
+import dev.unmask.engine.decode.KvCacheMode;
 import dev.unmask.engine.decode.Remasking;
 import dev.unmask.engine.text.ChatMessage;
 import java.util.List;
@@ -41,6 +42,10 @@ import java.util.Objects;
  *                      {@code softmax(confidence / alg_temp)}; 0 = the most confident
  * @param eps           where Dream's timesteps end, in (0, 1); only with the timesteps schedule
  * @param responseSchema structured output: a JSON Schema the answer follows ({@link JsonSkeleton}); null = free text
+ * @param cache         the key/value cache ({@code none}, {@code prefix}, {@code dual}); null = the package family's
+ *                      default ({@link GenerationDefaults#cache()}), which is {@code none} on a package without one
+ * @param cacheRefresh  refresh the cache every N steps within a block as well as at each block's start; 0 = at block
+ *                      starts only (Fast-dLLM's rule), 1 = every step (the uncached answer); null = 0
  */
 public record GenerationRequest(
         Prompt prompt,
@@ -62,7 +67,9 @@ public record GenerationRequest(
         DreamAlg alg,
         Double algTemp,
         Double eps,
-        JsonNode responseSchema) {
+        JsonNode responseSchema,
+        KvCacheMode cache,
+        Integer cacheRefresh) {
 
     public GenerationRequest {
         Objects.requireNonNull(prompt, "prompt");
@@ -139,7 +146,9 @@ public record GenerationRequest(
                 .alg(alg)
                 .algTemp(algTemp)
                 .eps(eps)
-                .responseSchema(responseSchema);
+                .responseSchema(responseSchema)
+                .cache(cache)
+                .cacheRefresh(cacheRefresh);
     }
 
     /** Sets fields one by one; unset ones stay absent (the package's defaults). */
@@ -164,6 +173,8 @@ public record GenerationRequest(
         private Double algTemp;
         private Double eps;
         private JsonNode responseSchema;
+        private KvCacheMode cache;
+        private Integer cacheRefresh;
 
         private Builder(Prompt prompt) {
             this.prompt = prompt;
@@ -269,6 +280,16 @@ public record GenerationRequest(
             return this;
         }
 
+        public Builder cache(KvCacheMode v) {
+            cache = v;
+            return this;
+        }
+
+        public Builder cacheRefresh(Integer v) {
+            cacheRefresh = v;
+            return this;
+        }
+
         public GenerationRequest build() {
             return new GenerationRequest(
                     prompt,
@@ -290,7 +311,9 @@ public record GenerationRequest(
                     alg,
                     algTemp,
                     eps,
-                    responseSchema);
+                    responseSchema,
+                    cache,
+                    cacheRefresh);
         }
     }
 }

@@ -28,7 +28,11 @@ public enum RequestField {
     /** where Dream's timesteps end */
     EPS("eps"),
     /** structured output: the JSON Schema the answer follows */
-    RESPONSE_SCHEMA("json_schema");
+    RESPONSE_SCHEMA("json_schema"),
+    /** the key/value cache: none, prefix or dual */
+    CACHE("cache"),
+    /** how often the cache is refreshed within a block */
+    CACHE_REFRESH("cache_refresh");
 
     private final String id;
 

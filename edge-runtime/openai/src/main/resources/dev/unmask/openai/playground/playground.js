@@ -72,6 +72,8 @@
       steps: number('steps'),
       block_length: number('block-length'),
       confidence_threshold: number('threshold'),
+      cache: $('cache').value || undefined,
+      cache_refresh: number('cache-refresh'),
       temperature: number('temperature'),
       seed: number('seed'),
     };
