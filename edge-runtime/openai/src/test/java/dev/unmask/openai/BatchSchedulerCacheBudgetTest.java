@@ -27,7 +27,8 @@ class BatchSchedulerCacheBudgetTest {
 
     @BeforeAll
     static void open() {
-        engine = Engine.open(OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
+        engine = Engine.open(
+                OpenAiServiceTest.tinyPackage(), RuntimeOptions.defaults().withIntraOpThreads(1));
     }
 
     @AfterAll
@@ -86,10 +87,16 @@ class BatchSchedulerCacheBudgetTest {
             assertTrue(api.getMessage().contains("\"cache\": \"none\""), api.getMessage());
             assertEquals(0, scheduler.queueDepth());
             // a request without a cache needs none of the budget
-            assertTrue(scheduler.submit(plan.withOptions(plan.options().toBuilder().cache(KvCache.NONE).build()), null)
-                    .result()
-                    .join()
-                    .steps() > 0);
+            assertTrue(scheduler
+                            .submit(
+                                    plan.withOptions(plan.options().toBuilder()
+                                            .cache(KvCache.NONE)
+                                            .build()),
+                                    null)
+                            .result()
+                            .join()
+                            .steps()
+                    > 0);
         }
     }
 }
