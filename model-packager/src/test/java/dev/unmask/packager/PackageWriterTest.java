@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.unmask.engine.model.OnnxDenoiser;
 import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.engine.model.SelfTest;
+import dev.unmask.format.GraphSignature;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.ModelPackage;
 import dev.unmask.format.PackageManifest;
@@ -72,7 +73,12 @@ class PackageWriterTest {
                 java.util.List.of("topk_ids", "topk_logits", "logsumexp", "entropy"),
                 m.graph().outputs().stream()
                         .map(PackageManifest.TensorSpec::name)
+                        .limit(4)
                         .toList());
+        assertEquals(new PackageManifest.KvCache(6, 64, "float32"), m.graph().kvCache());
+        assertEquals(GraphSignature.inputs(m.graph().kvCache()), m.graph().inputs());
+        assertEquals(
+                4 + 2 * 6, m.graph().outputs().size(), "the head's outputs, then present keys and values per layer");
     }
 
     @Test

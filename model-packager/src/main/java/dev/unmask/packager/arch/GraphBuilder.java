@@ -14,6 +14,10 @@ import dev.unmask.packager.onnx.OnnxGraph;
 /**
  * Builds a package's ONNX graph for any {@link ModelArchitecture}: the inputs of {@link GraphSignature}, the
  * architecture's body, the shared {@link SamplingHead}, and the model's opsets and metadata.
+ *
+ * <p>Format 3: one graph runs with and without a key/value cache. The past keys and values are ordinary inputs that
+ * may be zero-length (no cache), not a second graph, so a package holds its weights once and one session serves
+ * refreshes, cached steps and uncached runs; every layer also returns this forward's keys and values.
  */
 public final class GraphBuilder {
 
@@ -51,11 +55,20 @@ public final class GraphBuilder {
         checkTensors();
         OnnxGraph g = new OnnxGraph(architecture.family(), data);
         g.input(GraphSignature.INPUT_IDS, DataType.INT64, "batch", "sequence");
-        g.input(GraphSignature.ATTENTION_MASK, DataType.INT64, "batch", "sequence");
+        g.input(GraphSignature.ATTENTION_MASK, DataType.INT64, "batch", "total_sequence");
+        g.input(GraphSignature.POSITION_IDS, DataType.INT64, "batch", "sequence");
         g.input(GraphSignature.HEAD_POSITIONS, DataType.INT64, "batch", "positions");
+        for (int i = 0; i < config.layers(); i++) { // [batch, past_sequence, kv_dim], past_sequence 0 without a cache
+            g.input(GraphSignature.pastKey(i), DataType.FLOAT, "batch", "past_sequence", config.kvDim());
+            g.input(GraphSignature.pastValue(i), DataType.FLOAT, "batch", "past_sequence", config.kvDim());
+        }
         TransformerOps ops = new TransformerOps(g, checkpoint, config, options, progress);
         String hidden = architecture.body(ops);
         String headInput = SamplingHead.build(ops, hidden, architecture.head(config));
+        for (int i = 0; i < config.layers(); i++) { // after the head's outputs, in GraphSignature's order
+            g.output(GraphSignature.presentKey(i), DataType.FLOAT, "batch", "sequence", config.kvDim());
+            g.output(GraphSignature.presentValue(i), DataType.FLOAT, "batch", "sequence", config.kvDim());
+        }
         return ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .setProducerName("unmask-pack")

@@ -166,8 +166,10 @@ public final class TransformerOps {
      * q = n1·Wqᵀ (+ bq) [B, L, H·hd];  k, v = n1·Wᵀ (+ b) [B, L, Hkv·hd]   the bias before the rotation, as
      *                                                                     modeling_dream.py adds it in q_proj
      * q, k = RMSNorm over head_dim, per head (only with QK-norm: Qwen3, SDAR)
-     * q, k = RoPE(·);  k, v repeated H/Hkv times (grouped-query attention)
-     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask))        bidirectional
+     * q, k = RoPE(·, position_ids)
+     * present_key.i = k;  k = Concat(past_key.i, k) [B, P+S, Hkv·hd]        (v likewise; P = 0 without a cache)
+     * k, v repeated H/Hkv times (grouped-query attention)
+     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask [B, P+S]))   bidirectional over past and fresh keys
      *                                       (+ the block-causal attention_bias when the config has a block size)
      * x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
      * </pre>
@@ -198,11 +200,13 @@ public final class TransformerOps {
             }
             qs = rotary(n + "/attn/q_rotary", qs, config.heads());
             ks = rotary(n + "/attn/k_rotary", ks, config.kvHeads());
+            ks = withPast(n + "/attn/k_cache", ks, GraphSignature.pastKey(i), GraphSignature.presentKey(i));
+            vs = withPast(n + "/attn/v_cache", vs, GraphSignature.pastValue(i), GraphSignature.presentValue(i));
             if (group > 1) {
                 ks = repeatKv(n + "/attn/k_repeat", ks, group);
                 vs = repeatKv(n + "/attn/v_repeat", vs, group);
             }
-            String att = attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, L, H·hd]
+            String att = attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, S, H·hd]
             String o = linear(n + "/attn/o_proj", att, t.o(), d, q);
             String h = graph.op("Add", n + "/attn/residual", List.of(x, o));
             String n2 = rmsNorm(n + "/mlp_norm", h, t.mlpNorm());
@@ -212,6 +216,17 @@ public final class TransformerOps {
             x = graph.op("Add", n + "/mlp/residual", List.of(h, down)); // [B, L, d]
         }
         return x;
+    }
+
+    /**
+     * This forward's keys (or values) {@code fresh [B, S, kv_dim]} become the output {@code present}, and the
+     * attention reads {@code Concat(past, fresh)} {@code [B, P+S, kv_dim]}: with no causal mask, attention is the same
+     * whatever order the keys come in once the rotary embedding is baked into them, so the engine may pass any cached
+     * positions (a prefix, or prefix and suffix) as the past.
+     */
+    private String withPast(String name, String fresh, String past, String present) {
+        graph.nodeNamed("Identity", "", name + "/present/Identity", List.of(fresh), List.of(present));
+        return graph.op("Concat", name + "/Concat", List.of(past, fresh), attr("axis", 1L));
     }
 
     /** {@code x · Wᵀ}, plus the fp32 {@code bias} when there is one. */
@@ -237,7 +252,10 @@ public final class TransformerOps {
         return x;
     }
 
-    /** {@code attention_mask} as the int32 key padding mask attention takes ({@code [B, L]}, 1 = attend); made once. */
+    /**
+     * {@code attention_mask} as the int32 key padding mask attention takes ({@code [B, P+S]}: past keys first, 1 =
+     * attend); made once.
+     */
     public String keyPaddingMask() {
         if (keyPadding == null) {
             keyPadding =
@@ -282,7 +300,8 @@ public final class TransformerOps {
     }
 
     /**
-     * {@code com.microsoft.RotaryEmbedding} over {@code x [B, L, heads·hd]}, positions 0 … L-1, NEOX half layout
+     * {@code com.microsoft.RotaryEmbedding} over {@code x [B, S, heads·hd]} at {@code position_ids [B, S]} (each token's
+     * canvas position, so that a window of the canvas rotates as it would in a full forward), NEOX half layout
      * (interleaved=0), from the cos/sin tables made on first use.
      */
     public String rotary(String name, String x, int heads) {
@@ -290,7 +309,7 @@ public final class TransformerOps {
         return graph.msOp(
                 "RotaryEmbedding",
                 name,
-                List.of(x, graph.int64s(0), tables[0], tables[1]),
+                List.of(x, GraphSignature.POSITION_IDS, tables[0], tables[1]),
                 attr("interleaved", 0L),
                 attr("num_heads", (long) heads));
     }

@@ -298,13 +298,16 @@ public final class PackageWriter {
     }
 
     static PackageManifest.Graph graph(TransformerConfig c, GraphOptions o) {
+        // keys and values are computed in fp32 whatever the weights' dtype (TransformerOps computes in fp32)
+        PackageManifest.KvCache cache = new PackageManifest.KvCache(c.layers(), c.kvDim(), "float32");
         return new PackageManifest.Graph(
                 GraphBuilder.OPSET,
                 GraphBuilder.IR_VERSION,
                 o.topK(),
                 o.fullLogits(),
-                GraphSignature.inputs(),
-                GraphSignature.outputs(o.topK(), c.vocabSize(), o.fullLogits()));
+                GraphSignature.inputs(cache),
+                GraphSignature.outputs(o.topK(), c.vocabSize(), o.fullLogits(), cache),
+                cache);
     }
 
     private static void writeModel(ModelProto model, Path file) {

@@ -216,17 +216,43 @@ class ArchitecturesTest {
                 OnnxTensor input = OnnxTensor.createTensor(env, new long[][] {ids});
                 OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {ones});
                 OnnxTensor positions = OnnxTensor.createTensor(env, new long[][] {heads});
-                OrtSession.Result result = session.run(Map.of(
-                        GraphSignature.INPUT_IDS,
-                        input,
-                        GraphSignature.ATTENTION_MASK,
-                        mask,
-                        GraphSignature.HEAD_POSITIONS,
-                        positions))) {
+                OnnxTensor positionIds = OnnxTensor.createTensor(env, new long[][] {canvasPositions(ids.length)});
+                OnnxTensor emptyPast = OnnxTensor.createTensor( // ORT Java refuses arrays with a 0 dimension
+                        env, java.nio.ByteBuffer.allocateDirect(0).asFloatBuffer(), new long[] {1, 0, config.kvDim()});
+                OrtSession.Result result = session.run(withEmptyPasts(
+                        config.layers(),
+                        emptyPast,
+                        Map.of(
+                                GraphSignature.INPUT_IDS,
+                                input,
+                                GraphSignature.ATTENTION_MASK,
+                                mask,
+                                GraphSignature.POSITION_IDS,
+                                positionIds,
+                                GraphSignature.HEAD_POSITIONS,
+                                positions)))) {
             return ((float[][][])
                             result.get(GraphSignature.LOGITS).orElseThrow().getValue())
                     [0];
         }
+    }
+
+    /** A forward without a cache: every layer's past is empty (format 3). */
+    private static Map<String, OnnxTensor> withEmptyPasts(int layers, OnnxTensor empty, Map<String, OnnxTensor> in) {
+        Map<String, OnnxTensor> all = new java.util.HashMap<>(in);
+        for (int i = 0; i < layers; i++) {
+            all.put(GraphSignature.pastKey(i), empty);
+            all.put(GraphSignature.pastValue(i), empty);
+        }
+        return all;
+    }
+
+    private static long[] canvasPositions(int length) {
+        long[] p = new long[length];
+        for (int i = 0; i < length; i++) {
+            p[i] = i;
+        }
+        return p;
     }
 
     private Path config(java.util.function.Consumer<ObjectNode> edit) throws IOException {

@@ -25,7 +25,7 @@ import java.util.Map;
  * that ships. (The packager's own tests convert for themselves: this module depends on the packager.)
  *
  * <p>A cached package is reused only while the checkpoint files it was made from are unchanged (their SHA-256 in the
- * manifest's {@code source.files}); otherwise it is converted again. Conversion holds a file lock, so two JVMs never
+ * manifest's {@code source.files}) and it has the current format version; otherwise it is converted again. Conversion holds a file lock, so two JVMs never
  * write the same package.
  */
 public final class ReferencePackages {
@@ -104,7 +104,8 @@ public final class ReferencePackages {
         }
         try {
             PackageManifest manifest = Manifests.read(pkg);
-            if (manifest.source() == null
+            if (manifest.formatVersion() != PackageManifest.CURRENT_FORMAT_VERSION // made by an older packager
+                    || manifest.source() == null
                     || manifest.source().files() == null
                     || manifest.source().files().isEmpty()) {
                 return false;
