@@ -35,10 +35,11 @@ import java.util.List;
 public record ForwardGrouping(double fixedCostTokens, double attentionKeysPerToken) {
 
     /**
-     * A forward's fixed cost, in tokens: measured on the tiny package (6 layers, d_model 256) on 2 CPU threads, one
-     * forward of 8 × 32 query tokens took about as long as one of 32 tokens plus 7 × 32 - 48 tokens of marginal cost
-     * (docs/benchmarks.md, "Batching throughput"). On a larger model the fixed part is a smaller share, so this
-     * overstates it there, which errs towards merging: the behaviour of a single forward, never worse than before.
+     * A forward's fixed cost, in tokens of compute: an estimate, not a calibration (the shared 2-core machine this
+     * was written on ran at a load average of 20 to 35, where one forward's wall time says little). Where it matters
+     * the choice is wide: a refresh of the whole canvas beside cached 32-token windows runs apart for any fixed cost
+     * under about the canvas length, and equal shapes always merge. Too high a value errs towards one forward, the
+     * behaviour before grouping; too low splits rows a padding of a few tokens would have joined.
      */
     public static final double DEFAULT_FIXED_COST_TOKENS = 48;
 
