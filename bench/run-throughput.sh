@@ -30,6 +30,7 @@ model=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi; }
 trap stop EXIT
+trap 'stop; exit 143' INT TERM
 
 wait_healthy() { # url, log
   local deadline=$((SECONDS + 120))
@@ -46,7 +47,7 @@ run() { # name, health path, throughput options...
   echo "== $name (pid $pid, http://127.0.0.1:$PORT, batch $MAX_BATCH, queue $MAX_QUEUE, model $model)"
   wait_healthy "http://127.0.0.1:$PORT$health" "$OUT/$name.log"
   local rc=0
-  nice -n "${LOADGEN_NICE:-0}" python3 bench/throughput.py --port "$PORT" --server "$name" --model "$model" "$@" \
+  nice -n "${LOADGEN_NICE:-0}" python3 bench/throughput.py --port "$PORT" --pid "$pid" --server "$name" --model "$model" "$@" \
     | tee "$OUT/$name.jsonl" || rc=$?
   stop
   return $rc

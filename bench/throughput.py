@@ -26,6 +26,7 @@ Only loopback addresses are accepted; every window is bounded in time and client
 import argparse
 import http.client
 import json
+import os
 import re
 import statistics
 import threading
@@ -103,6 +104,18 @@ def batch_metrics(args):
     return (total, count) if total is not None and count is not None else None
 
 
+def cpu_seconds(pid):
+    """The server's user + system CPU seconds so far (/proc/<pid>/stat), or None without --pid."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return None
+
+
 def pct(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(p / 100 * len(v)))] if v else None
@@ -153,12 +166,14 @@ def window(args, clients, cache):
         conn.close()
 
     m0 = batch_metrics(args)
+    cpu0 = cpu_seconds(args.pid)
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     m1 = batch_metrics(args)
+    cpu1 = cpu_seconds(args.pid)
     if args.requests_per_client:  # a fixed amount of work: every answer counts, over the time to the last one
         lo, hi = start, max([start + 1e-3] + [e for e, _, _ in done])
     else:
@@ -173,6 +188,12 @@ def window(args, clients, cache):
            "tokens_per_answer": round(sum(x[2] for x in steady) / len(steady), 1) if steady else None,
            "p50_ms": round(pct(lat, 50) * 1000) if lat else None,
            "p99_ms": round(pct(lat, 99) * 1000) if lat else None}
+    if cpu0 is not None and cpu1 is not None and done:
+        # the work per answer, whatever share of the cores the server got: on a shared machine the figure that
+        # compares batch sizes (wall-clock throughput there is the server's share of the CPU)
+        out["server_cpu_s"] = round(cpu1 - cpu0, 1)
+        out["answers_per_cpu_s"] = round(len(done) / max(cpu1 - cpu0, 1e-3), 3)
+        out["tokens_per_cpu_s"] = round(sum(x[2] for x in done) / max(cpu1 - cpu0, 1e-3), 1)
     if m0 and m1 and m1[1] > m0[1]:
         # the whole run's forwards (ramp and drain too): how full the batch was
         out["requests_per_forward"] = round((m1[0] - m0[0]) / (m1[1] - m0[1]), 2)
@@ -198,10 +219,12 @@ def summary(args, results):
     how = (f"{args.requests_per_client} requests per client" if args.requests_per_client
            else f"{args.seconds:g} s windows ({args.ramp:g} s ramp left out)")
     print(f"\n### {args.server}: median (min–max) over {args.repeats} rounds, {how}\n")
-    print("| cache | clients | requests/s | tokens/s | p50 ms | p99 ms | × 1 client | requests per forward |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| cache | clients | requests/s | tokens/s | p50 ms | p99 ms | × 1 client | requests per forward "
+          "| tokens per server CPU-s | × 1 client (CPU) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for cache in args.caches:
         base = cell(results[(cache, args.clients[0])], "requests_per_s")[0] if args.clients[0] == 1 else None
+        base_cpu = cell(results[(cache, args.clients[0])], "tokens_per_cpu_s")[0] if args.clients[0] == 1 else None
         for c in args.clients:
             rs = results[(cache, c)]
             rps, rlo, rhi = cell(rs, "requests_per_s")
@@ -210,14 +233,18 @@ def summary(args, results):
             p99, plo, phi = cell(rs, "p99_ms")
             rpf = cell(rs, "requests_per_forward")[0]
             speedup = rps / base if base and rps is not None else None
+            tpc, clo, chi = cell(rs, "tokens_per_cpu_s")
+            cpu_speedup = tpc / base_cpu if base_cpu and tpc is not None else None
             print(f"| {cache} | {c} | {fmt(rps, 2)} ({fmt(rlo, 2)}–{fmt(rhi, 2)}) | {fmt(tps, 0)} ({fmt(tlo, 0)}–"
                   f"{fmt(thi, 0)}) | {fmt(p50, 0)} | {fmt(p99, 0)} ({fmt(plo, 0)}–{fmt(phi, 0)}) | "
-                  f"{fmt(speedup, 2)} | {fmt(rpf, 2)} |")
+                  f"{fmt(speedup, 2)} | {fmt(rpf, 2)} | {fmt(tpc, 1)} ({fmt(clo, 1)}–{fmt(chi, 1)}) | "
+                  f"{fmt(cpu_speedup, 2)} |")
             rows.append({"summary": True, "server": args.server, "cache": cache, "clients": c,
                          "requests_per_s": rps, "requests_per_s_range": [rlo, rhi], "tokens_per_s": tps,
                          "tokens_per_s_range": [tlo, thi], "p50_ms": p50, "p99_ms": p99, "p99_ms_range": [plo, phi],
                          "speedup_over_1_client": round(speedup, 2) if speedup else None,
-                         "requests_per_forward": rpf})
+                         "requests_per_forward": rpf, "tokens_per_cpu_s": tpc,
+                         "cpu_speedup_over_1_client": round(cpu_speedup, 2) if cpu_speedup else None})
     for r in rows:
         print(json.dumps(r), flush=True)
 
@@ -229,6 +256,7 @@ def main():
     ap.add_argument("--server", default="server", help="a name for the tables: functions, agent")
     ap.add_argument("--model", default="tiny-llada")
     ap.add_argument("--key", default=None)
+    ap.add_argument("--pid", type=int, default=None, help="the server's pid: its CPU seconds per answer, from /proc")
     ap.add_argument("--metrics", default=None, help="Prometheus path for requests per forward: /q/metrics (functions)")
     ap.add_argument("--clients", default="1,2,4,8,16", help="comma-separated client counts; start with 1 for the ×")
     ap.add_argument("--caches", default="none", help="comma-separated: none,prefix,dual")
