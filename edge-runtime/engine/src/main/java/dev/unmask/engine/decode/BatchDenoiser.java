@@ -8,26 +8,32 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Advances several runs by one step with a single forward pass. Rows of different lengths are padded on the
- * right (attention mask 0), so rotary positions of real tokens stay {@code 0..n-1} as in an unbatched pass;
- * head positions are padded by repeating a row's last one.
+ * Advances several runs by one step, in as few forward passes as pays: {@link ForwardGrouping} splits the runs into
+ * groups of similar shape (rows whose padding to each other would cost more than a forward's fixed cost run apart),
+ * one forward each. Within a group rows of different lengths are padded on the right (attention mask 0), so rotary
+ * positions of real tokens stay {@code 0..n-1} as in an unbatched pass; head positions are padded by repeating a
+ * row's last one.
  *
- * <p>With caches (any run whose options have one) a step takes at most two forwards: one for the rows that read no
- * past (refreshes, runs without a cache, a block-causal run's first forward) and one for the rows that do (windows
- * over their cached past, pasts of different lengths padded with attention_mask 0). Padding both kinds into one
- * forward would run every cached row as long as the longest canvas and every refresh row over the longest past
- * (docs/engine.md, "Batching with caches").
+ * <p>With caches (any run whose options have one) the shapes are each run's window and past: eight cached steps of
+ * one block share a forward whatever their pasts (padding a past costs attention only), and a refresh (the whole
+ * canvas, no past) runs apart from them, because padding it and them to each other would run every cached row as
+ * long as the longest canvas and every refresh row over the longest past (docs/engine.md, "Batching with caches").
  */
 public final class BatchDenoiser {
 
     private BatchDenoiser() {}
 
     /**
-     * One step for every unfinished run in {@code runs}.
+     * One step for every unfinished run in {@code runs}, grouped by the package's {@link ForwardGrouping}.
      *
-     * @return the forward pass's wall time in nanoseconds (0 when every run had finished)
+     * @return the forward passes' wall time in nanoseconds (0 when every run had finished)
      */
     public static long step(DenoisingModel model, List<DenoisingRun> runs) {
+        return step(model, runs, ForwardGrouping.of(model.manifest().architecture()));
+    }
+
+    /** As {@link #step(DenoisingModel, List)}, with the given grouping policy. */
+    public static long step(DenoisingModel model, List<DenoisingRun> runs, ForwardGrouping grouping) {
         List<DenoisingRun> active = new ArrayList<>();
         for (DenoisingRun run : runs) {
             if (!run.finished()) {
@@ -39,9 +45,26 @@ public final class BatchDenoiser {
         }
         for (DenoisingRun run : active) {
             if (run.cached()) {
-                return cachedStep(model, active);
+                return cachedStep(model, active, grouping);
             }
         }
+        List<ForwardGrouping.Shape> shapes = new ArrayList<>(active.size());
+        for (DenoisingRun run : active) {
+            shapes.add(new ForwardGrouping.Shape(run.rows(), run.sequenceLength(), 0));
+        }
+        long nanos = 0;
+        for (int[] group : grouping.groups(shapes)) {
+            List<DenoisingRun> members = new ArrayList<>(group.length);
+            for (int i : group) {
+                members.add(active.get(i));
+            }
+            nanos += plainForward(model, members);
+        }
+        return nanos;
+    }
+
+    /** One plain forward for {@code active} (all unfinished, none cached), padded to a common length; applies each. */
+    private static long plainForward(DenoisingModel model, List<DenoisingRun> active) {
         int rows = 0;
         int sequence = 0;
         int positions = 0;
@@ -81,35 +104,40 @@ public final class BatchDenoiser {
         return forwardNanos;
     }
 
-    /** One step of a batch in which some runs have caches: the rows without a past and those with one apart. */
-    private static long cachedStep(DenoisingModel model, List<DenoisingRun> active) {
+    /**
+     * One step of a batch in which some runs have caches: every run's forward rows first (their cache bookkeeping),
+     * then one forward per group of similar window and past, then every run's step.
+     */
+    private static long cachedStep(DenoisingModel model, List<DenoisingRun> active, ForwardGrouping grouping) {
         int n = active.size();
         List<List<CachedForward.Row>> rowsOf = new ArrayList<>(n);
+        List<ForwardGrouping.Shape> shapes = new ArrayList<>(n);
         for (DenoisingRun run : active) {
-            rowsOf.add(run.forwardRows());
+            List<CachedForward.Row> rows = run.forwardRows();
+            rowsOf.add(rows);
+            int window = 0;
+            int past = 0;
+            for (CachedForward.Row r : rows) {
+                window = Math.max(window, r.inputIds().length);
+                past = Math.max(past, r.past().length());
+            }
+            shapes.add(new ForwardGrouping.Shape(rows.size(), window, past));
         }
         HeadOutput[] outs = new HeadOutput[n];
         int[] firstRows = new int[n];
         long[] nanos = new long[n];
         long total = 0;
-        for (boolean withPast : new boolean[] {false, true}) {
+        for (int[] group : grouping.groups(shapes)) {
             List<CachedForward.Row> rows = new ArrayList<>();
-            List<Integer> members = new ArrayList<>();
-            for (int r = 0; r < n; r++) {
-                if (active.get(r).pastInLastRows() == withPast) {
-                    firstRows[r] = rows.size();
-                    rows.addAll(rowsOf.get(r));
-                    members.add(r);
-                }
-            }
-            if (rows.isEmpty()) {
-                continue;
+            for (int r : group) {
+                firstRows[r] = rows.size();
+                rows.addAll(rowsOf.get(r));
             }
             long started = System.nanoTime();
             HeadOutput out = model.forward(new CachedForward(rows));
             long forwardNanos = System.nanoTime() - started;
             total += forwardNanos;
-            for (int r : members) {
+            for (int r : group) {
                 outs[r] = out;
                 nanos[r] = forwardNanos;
             }

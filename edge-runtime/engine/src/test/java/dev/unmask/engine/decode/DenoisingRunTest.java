@@ -488,6 +488,47 @@ class DenoisingRunTest {
     }
 
     @Test
+    void a_canvas_far_longer_than_the_others_gets_its_own_forward_and_each_request_what_it_gets_alone() {
+        ScriptedModel.Logits contextual = (canvas, p) -> {
+            long sum = Arrays.stream(canvas).filter(t -> t != MASK).sum();
+            return prefer(VOCAB, (int) (8 + (p * 7 + sum) % 48), 1 + 0.3f * p);
+        };
+        GenerationRequest o = options(4, 4, 4).build();
+        long[] shortPrompt = {0, 10, 11};
+        long[] longPrompt = new long[300];
+        Arrays.fill(longPrompt, 12);
+        longPrompt[0] = 0;
+        ScriptedModel alone = ScriptedModel.of(contextual);
+        Denoised shortAlone = run(alone, shortPrompt, o).result;
+        Denoised longAlone = run(alone, longPrompt, o).result;
+
+        ScriptedModel shared = ScriptedModel.of(contextual);
+        DenoisingRun s1 = start(shared, plan(shared, new PromptTokens.Continuation(shortPrompt), o), null);
+        DenoisingRun l = start(shared, plan(shared, new PromptTokens.Continuation(longPrompt), o), null);
+        DenoisingRun s2 = start(shared, plan(shared, new PromptTokens.Continuation(shortPrompt), o), null);
+        List<DenoisingRun> runs = List.of(s1, l, s2);
+        BatchDenoiser.step(shared, runs);
+        assertEquals(2, shared.inputs.size(), "one step, two forwards: padding 2 short canvases to 304 costs more");
+        assertEquals(2, shared.inputs.get(0).length, "the two short canvases together, first (run 0 leads)");
+        assertEquals(7, shared.inputs.get(0)[0].length, "and not padded");
+        assertEquals(1, shared.inputs.get(1).length);
+        assertEquals(304, shared.inputs.get(1)[0].length);
+        while (!s1.finished() || !l.finished() || !s2.finished()) {
+            BatchDenoiser.step(shared, runs);
+        }
+        assertArrayEquals(shortAlone.canvas(), s1.result().canvas());
+        assertArrayEquals(shortAlone.canvas(), s2.result().canvas());
+        assertArrayEquals(longAlone.canvas(), l.result().canvas());
+
+        ScriptedModel single = ScriptedModel.of(contextual);
+        List<DenoisingRun> again = List.of(
+                start(single, plan(single, new PromptTokens.Continuation(shortPrompt), o), null),
+                start(single, plan(single, new PromptTokens.Continuation(longPrompt), o), null));
+        BatchDenoiser.step(single, again, ForwardGrouping.ONE_FORWARD);
+        assertEquals(1, single.inputs.size(), "the policy that never splits pads them into one forward");
+    }
+
+    @Test
     void a_finished_run_refuses_more_steps_and_an_unfinished_one_has_no_result() {
         ScriptedModel model = ScriptedModel.of(RISING);
         DenoisingRun run = start(
