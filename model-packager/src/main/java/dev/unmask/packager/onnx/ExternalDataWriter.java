@@ -61,7 +61,7 @@ public final class ExternalDataWriter implements AutoCloseable {
         for (long d : dims) {
             numel *= d;
         }
-        long bytes = numel * elementBytes(type);
+        long bytes = storedBytes(type, numel);
         TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type.getNumber());
         for (long d : dims) {
             t.addDims(d);
@@ -107,6 +107,14 @@ public final class ExternalDataWriter implements AutoCloseable {
 
     private static StringStringEntryProto entry(String k, String v) {
         return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    /**
+     * Bytes {@code numel} elements of {@code type} take in {@code raw_data}: int4 and uint4 pack two elements per
+     * byte (the first in the low nibble, ONNX's rule), every other type {@link #elementBytes} each.
+     */
+    public static long storedBytes(DataType type, long numel) {
+        return type == DataType.INT4 || type == DataType.UINT4 ? (numel + 1) / 2 : numel * elementBytes(type);
     }
 
     public static int elementBytes(DataType type) {

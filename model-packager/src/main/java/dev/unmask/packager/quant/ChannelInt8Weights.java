@@ -84,96 +84,78 @@ final class ChannelInt8Weights {
     }
 
     /**
-     * {@code int4:qgemm}: the int4 blocks as MatMulNBits stores them ({@code q} already written: B
-     * {@code [N, k_blocks, block/2]} uint8, low nibble first, scales {@code [N, k_blocks]}, symmetric), turned into
-     * per-channel int8 by nodes whose inputs are all constant, so ORT's constant folding evaluates them once at
-     * session creation and the session holds int8 {@code [K, N]} (twice the int4 bytes in memory, the package stays
+     * {@code int4:qgemm}: the int4 blocks of {@link QuantizedWeights#writeSignedInt4} (native ONNX {@code INT4}
+     * codes {@code c − 8} {@code [N, k_blocks, block]}, scales {@code [N, k_blocks, 1]}) turned into per-channel
+     * int8 by three nodes whose inputs are all constant, so ORT's constant folding evaluates them once at session
+     * creation and the session holds int8 {@code [K, N]} (twice the int4 bytes in memory; the package stays
      * int4-sized on disk):
      *
      * <pre>
-     * codes  = Concat(B &amp; 15, B &gt;&gt; 4) per byte     [N, k_blocks, block] uint8, element 2i from the low nibble
-     * w      = (codes - 8) · scales                  [N, k_blocks, block] float32: exactly MatMulNBits' dequantization
-     * cscale = max_b |scales| · 8 / 127              [N]    (8·|scale| is a block's largest magnitude)
-     * q8     = round(w / cscale)                     [N, K] int8, within ±127; padding past K sliced off
-     * Y      = DynamicQuantizeMatMul(A, q8ᵀ, cscale)
+     * w      = Cast(codes, float) · scales            [N, k_blocks, block] float32: exactly MatMulNBits' dequantization
+     * cscale = max(max_b |scales| · (8/127), 2^-126)  [N]   an initializer (8·|scale| is a block's largest magnitude;
+     *                                                        the floor keeps a zero row's codes 0, not NaN)
+     * q8     = QuantizeLinear(w, cscale, axis 0)      [N, k_blocks, block] int8: round half to even of w / cscale
+     * Y      = DynamicQuantizeMatMul(A, Transpose(Reshape(q8, [N, K]))), cscale)
      * </pre>
      *
+     * Why these ops: the first layout (before 2026-12-01 23:00 UTC, which still loads) unpacked the nibbles with
+     * {@code BitwiseAnd}/{@code BitShift}/{@code Concat} and requantized with {@code Sub}/{@code Mul}/{@code Div}/
+     * {@code Round}/{@code Cast}, about 17 folded nodes per projection, several of them full-size float tensors, which
+     * made session creation take 12 s on tiny-llada (docs/benchmarks.md). {@code Cast} from {@code INT4} and
+     * {@code QuantizeLinear} (MLAS's vectorized kernel: {@code x / scale}, round to nearest even, saturate) give the
+     * same int8 codes (tested against the old chain in {@code IntegerGemmPackageTest}). Not {@code DequantizeLinear}
+     * for the first step: ORT's constant folding skips every DequantizeLinear unless QDQ is disabled for the session
+     * ({@code skip_dequantize_linear} in onnxruntime's {@code constant_folding.cc}), so it would run on every step.
      * The requantization adds at most {@code cscale/2} per weight, against int4's own error of up to
      * {@code |scale|/2}, so the weights stay int4's to within a few percent of its error.
      */
-    static String linearFromBlocks(OnnxGraph graph, String name, String input, QuantizedLinear q) {
+    static String linearFromSignedInt4(OnnxGraph graph, String name, String input, QuantizedLinear q) {
         int n = q.n();
         int k = q.k();
         int kBlocks = q.kBlocks();
         int block = q.scheme().blockSize();
+        float[] channelScales = channelScales(q);
         String p = name + "/Int4ToInt8/";
-        String b = q.packedName();
-        String low = graph.op("BitwiseAnd", p + "Low", List.of(b, uint8(graph, p + "mask", 15)));
-        String high = graph.op(
-                "BitShift", p + "High", List.of(b, uint8(graph, p + "shift", 4)), stringAttr("direction", "RIGHT"));
-        String last = graph.int64s(-1);
-        String pairs = graph.op(
-                "Concat",
-                p + "Pairs",
-                List.of(
-                        graph.op("Unsqueeze", p + "LowAxis", List.of(low, last)),
-                        graph.op("Unsqueeze", p + "HighAxis", List.of(high, last))),
-                OnnxGraph.attr("axis", -1L));
-        String codes = graph.op("Reshape", p + "Codes", List.of(pairs, graph.int64s(n, kBlocks, block)));
-        String centred = graph.op(
-                "Sub",
-                p + "Centred",
-                List.of(
-                        graph.op("Cast", p + "CodesFloat", List.of(codes), OnnxGraph.attr("to", (long)
-                                DataType.FLOAT_VALUE)),
-                        float32(graph, p + "zero_point", 8f)));
+        String scalesName = q.name() + "_channel_scales";
+        graph.addInitializer(graph.data()
+                .write(scalesName, DataType.FLOAT, new long[] {n}, sink -> sink.putFloats(channelScales, 0, n)));
         String weights = graph.op(
                 "Mul",
                 p + "Dequantized",
-                List.of(centred, graph.op("Unsqueeze", p + "ScalesAxis", List.of(q.scalesName(), last))));
-        String rowMax = graph.op(
-                "ReduceMax",
-                p + "RowMax",
-                List.of(graph.op("Abs", p + "AbsScales", List.of(q.scalesName())), graph.int64s(1)),
-                OnnxGraph.attr("keepdims", 1L));
-        // a row of zeros has scale 0: keep the divisor positive so its codes are 0, not NaN
-        String channelScale = graph.op(
-                "Max",
-                p + "ChannelScale",
                 List.of(
-                        graph.op("Mul", p + "RowMaxTimes8Over127", List.of(rowMax, float32(graph, p + "r", 8f / 127f))),
-                        float32(graph, p + "tiny", Float.MIN_NORMAL)));
-        String ratio = graph.op(
-                "Div",
-                p + "Ratio",
-                List.of(weights, graph.op("Unsqueeze", p + "ChannelScaleAxis", List.of(channelScale, last))));
-        String rows = graph.op(
-                "Reshape",
-                p + "Rows",
-                List.of(graph.op("Round", p + "Round", List.of(ratio)), graph.int64s(n, (long) kBlocks * block)));
+                        graph.op(
+                                "Cast",
+                                p + "CodesFloat",
+                                List.of(q.name() + QuantizedWeights.SIGNED_INT4_SUFFIX),
+                                OnnxGraph.attr("to", (long) DataType.FLOAT_VALUE)),
+                        q.scalesName()));
+        String q8 = graph.op(
+                "QuantizeLinear",
+                p + "Int8",
+                List.of(weights, scalesName),
+                OnnxGraph.attr("axis", 0L),
+                OnnxGraph.attr("output_dtype", (long) DataType.INT8_VALUE));
+        String rows = graph.op("Reshape", p + "Rows", List.of(q8, graph.int64s(n, (long) kBlocks * block)));
         if ((long) kBlocks * block != k) { // K padded up to the block: drop the padding
             rows = graph.op("Slice", p + "Unpadded", List.of(rows, graph.int64s(0), graph.int64s(k), graph.int64s(1)));
         }
-        String q8 = graph.op("Cast", p + "Int8", List.of(rows), OnnxGraph.attr("to", (long) DataType.INT8_VALUE));
-        String transposed = graph.op("Transpose", p + "TransposeB", List.of(q8), OnnxGraph.attrInts("perm", 1, 0));
-        String scales = graph.op("Reshape", p + "Scales", List.of(channelScale, graph.int64s(n)));
-        return graph.msOp(OP_TYPE, name + "/" + OP_TYPE, List.of(input, transposed, scales));
+        String transposed = graph.op("Transpose", p + "TransposeB", List.of(rows), OnnxGraph.attrInts("perm", 1, 0));
+        return graph.msOp(OP_TYPE, name + "/" + OP_TYPE, List.of(input, transposed, scalesName));
     }
 
-    private static String uint8(OnnxGraph graph, String name, int value) {
-        return graph.initializer(
-                name, DataType.UINT8, new long[] {}, out -> out.putBytes(new byte[] {(byte) value}, 0, 1));
-    }
-
-    private static String float32(OnnxGraph graph, String name, float value) {
-        return graph.initializer(name, DataType.FLOAT, new long[] {}, out -> out.putFloats(new float[] {value}, 0, 1));
-    }
-
-    private static ai.onnx.proto.OnnxMl.AttributeProto stringAttr(String name, String value) {
-        return ai.onnx.proto.OnnxMl.AttributeProto.newBuilder()
-                .setName(name)
-                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.STRING)
-                .setS(com.google.protobuf.ByteString.copyFromUtf8(value))
-                .build();
+    /**
+     * {@code int4:qgemm}'s per-channel int8 scale of each output row: {@code max(max_b |scale[n, b]| · (8/127),
+     * Float.MIN_NORMAL)}, in float arithmetic as the first layout's graph computed it.
+     */
+    static float[] channelScales(QuantizedLinear q) {
+        float[] result = new float[q.n()];
+        for (int row = 0; row < q.n(); row++) {
+            float max = 0;
+            for (int b = 0; b < q.kBlocks(); b++) {
+                max = Math.max(max, Math.abs(q.scale(row, b)));
+            }
+            result[row] = Math.max(max * (8f / 127f), Float.MIN_NORMAL);
+        }
+        return result;
     }
 }

@@ -84,6 +84,22 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
                         ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
             }
         }
+        if (chosen.integerGemm()) {
+            try (TensorData data = weight.map()) {
+                QuantizedLinear q = QuantizedWeights.writeSignedInt4(
+                        graph.data(),
+                        graph::addInitializer,
+                        weight.name(),
+                        n,
+                        k,
+                        (row, dst) -> data.readRow(row, 0, k, dst, 0),
+                        chosen);
+                return ChannelInt8Weights.linearFromSignedInt4(graph, name, input, q);
+            } catch (IllegalArgumentException e) {
+                throw new PackagerException(
+                        ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
+            }
+        }
         QuantizedLinear q;
         try (TensorData data = weight.map()) {
             q = QuantizedWeights.write(
@@ -98,9 +114,6 @@ public final class MatMulNBitsLinear implements LinearWeightSink {
         } catch (IllegalArgumentException e) {
             // shapes come from the checked config, so what is left is a bad weight (NaN, infinity)
             throw new PackagerException(ExitCode.BAD_CHECKPOINT, weight.entry().file() + ": " + e.getMessage(), e);
-        }
-        if (chosen.integerGemm()) {
-            return ChannelInt8Weights.linearFromBlocks(graph, name, input, q);
         }
         return graph.msOp(
                 MatMulNBits.OP_TYPE,

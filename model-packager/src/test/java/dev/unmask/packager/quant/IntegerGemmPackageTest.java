@@ -84,9 +84,19 @@ class IntegerGemmPackageTest {
         Map<String, Long> ops = opCounts(model);
         assertEquals(7L * layers + 1, ops.getOrDefault("DynamicQuantizeMatMul", 0L));
         assertEquals(0L, ops.getOrDefault("MatMulNBits", 0L));
-        // the same B and scales as the MatMulNBits package; only a few scalar constants more
-        long extra = Files.size(pkg.resolve("model.onnx.data")) - Files.size(int4.resolve("model.onnx.data"));
-        assertTrue(extra >= 0 && extra < 64 * 1024, "int4:qgemm data is int4-sized, " + extra + " bytes more");
+        // the same codes (as native INT4) and block scales as the MatMulNBits package, plus one float per output
+        // channel (each tensor aligned to 4 KiB in the data file): int4-sized, not int8-sized
+        long int4Bytes = Files.size(int4.resolve("model.onnx.data"));
+        long extra = Files.size(pkg.resolve("model.onnx.data")) - int4Bytes;
+        assertTrue(extra >= 0 && extra < 0.03 * int4Bytes, "int4:qgemm data is int4-sized, " + extra + " bytes more");
+        for (NodeProto cast : nodes(model, "Cast")) {
+            TensorProto codes = initializers(model).get(cast.getInput(0));
+            if (codes != null) {
+                assertEquals(TensorProto.DataType.INT4_VALUE, codes.getDataType(), codes.getName() + ": native int4");
+            }
+        }
+        assertEquals(0L, ops.getOrDefault("BitShift", 0L), "no nibble unpacking to fold at load");
+        assertEquals(7L * layers + 1, ops.getOrDefault("QuantizeLinear", 0L), "one requantization per projection");
         // every node between the initializers and a DynamicQuantizeMatMul's B and scales reads constants only, so
         // constant folding turns it into an int8 initializer when the session is created
         Map<String, TensorProto> init = initializers(model);
