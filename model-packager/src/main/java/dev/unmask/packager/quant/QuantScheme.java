@@ -45,9 +45,9 @@ public record QuantScheme(
 
     /**
      * @param integerGemm {@code :qgemm} (int4) or {@code block=channel} (int8): the product runs in
-     *     {@code DynamicQuantizeMatMul}'s u8s8 integer GEMM instead of MatMulNBits; int4 blocks are stored as for
-     *     MatMulNBits and turned into per-channel int8 by constant-folded graph nodes at session creation
-     *     ({@link ChannelInt8Weights#linearFromBlocks})
+     *     {@code DynamicQuantizeMatMul}'s u8s8 integer GEMM instead of MatMulNBits; int4 blocks are MatMulNBits'
+     *     codes and scales, stored as native {@code INT4} and turned into per-channel int8 by constant-folded graph
+     *     nodes at session creation ({@link ChannelInt8Weights#linearFromSignedInt4})
      */
     public QuantScheme {
         Objects.requireNonNull(bits, "quantization scheme needs bits (int4 or int8)");
