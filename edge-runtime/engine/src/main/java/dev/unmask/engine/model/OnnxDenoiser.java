@@ -103,6 +103,11 @@ public final class OnnxDenoiser implements DenoisingModel {
             if (options.intraOpThreads() > 0) {
                 so.setIntraOpNumThreads(options.intraOpThreads());
             }
+            if (options.spinning() != RuntimeOptions.Spinning.AUTO) { // ONNX Runtime's session config key
+                so.addConfigEntry(
+                        "session.intra_op.allow_spinning",
+                        options.spinning() == RuntimeOptions.Spinning.SPIN ? "1" : "0");
+            }
             chosen = addProvider(so, chosen);
             session = env.createSession(pkg.modelFile().toString(), so);
         } catch (OrtException e) {
@@ -125,13 +130,16 @@ public final class OnnxDenoiser implements DenoisingModel {
         PackageManifest.Precision precision = pkg.manifest().precision();
         LOG.log(
                 System.Logger.Level.INFO,
-                "Loaded {0}: execution provider {1}, intra-op threads {2}, dtype {3}, quantization {4}, top_k {5}",
+                "Loaded {0}: execution provider {1}, intra-op threads {2} ({6}), dtype {3}, quantization {4}, top_k {5}",
                 pkg.manifest().name(),
                 chosen,
                 options.intraOpThreads() == 0 ? "auto" : String.valueOf(options.intraOpThreads()),
                 precision == null ? "?" : precision.dtype(),
                 precision == null ? "?" : precision.quantization(),
-                model.topK);
+                model.topK,
+                options.spinning() == RuntimeOptions.Spinning.SLEEP
+                        ? "sleeping between parallel sections"
+                        : "spinning");
         return model;
     }
 
