@@ -18,7 +18,7 @@
 #               FUNCTIONS_JAR the functions' quarkus-run.jar (default: this tree's build; another build to compare)
 #               AGENT_JAR     the agent's jar, its lib/ beside it (default: this tree's build, through bin/unmask)
 #               SERVER_OPTS   extra JVM options for both servers, e.g. -XX:+UseSerialGC
-#               SPINNING      auto|spin|sleep: ONNX Runtime's intra-op threads between parallel sections (default auto)
+#               SPINNING      auto|spin|sleep for both servers (default auto: the servers' own, sleep); spin to compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}

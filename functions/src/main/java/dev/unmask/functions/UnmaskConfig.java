@@ -38,9 +38,9 @@ public interface UnmaskConfig {
     int threads();
 
     /**
-     * Whether ONNX Runtime's intra-op threads spin or sleep between parallel sections: {@code auto} (its default,
-     * spin), {@code spin} or {@code sleep} (for cores shared with other work; docs/benchmarks.md "Batching
-     * throughput").
+     * Whether ONNX Runtime's intra-op threads spin or sleep between parallel sections: {@code auto} (a server's:
+     * sleep, {@code RuntimeOptions.forServing}), {@code spin} (ONNX Runtime's default) or {@code sleep}
+     * (docs/benchmarks.md "Batching throughput").
      */
     @WithDefault("auto")
     String spinning();

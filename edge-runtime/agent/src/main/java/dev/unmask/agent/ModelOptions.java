@@ -44,7 +44,7 @@ public final class ModelOptions {
             defaultValue = "auto",
             paramLabel = "auto|spin|sleep",
             description = "whether ONNX Runtime's threads spin or sleep between parallel sections; sleep for cores "
-                    + "shared with other work (default: ${DEFAULT-VALUE}: ONNX Runtime's, spin)")
+                    + "shared with other work (default: ${DEFAULT-VALUE}: sleep for serve, ONNX Runtime's spin for the other commands)")
     String spinning;
 
     @Option(

@@ -87,7 +87,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--max-batch",
-            defaultValue = "4",
+            defaultValue = "8", // as the functions' unmask.batch.max-size: docs/benchmarks.md "Batching throughput"
             paramLabel = "<n>",
             description = "requests denoised together in one forward pass (default: ${DEFAULT-VALUE})")
     int maxBatch;
@@ -146,7 +146,7 @@ final class ServeCommand implements Callable<Integer> {
         RequestLog.keepAtInfo(); // but one line per request
         Supplier<LocalModels.Catalog> catalog = catalog();
         KvCacheBudget cacheBudget = KvCacheBudget.ofMebibytes(cacheBudgetMib); // shared by every loaded model
-        LocalModels.Loader loader = LocalModels.engines(model.runtime(), maxBatch, maxQueue, cacheBudget);
+        LocalModels.Loader loader = LocalModels.engines(model.runtime().forServing(), maxBatch, maxQueue, cacheBudget);
         try (LocalModels models = new LocalModels(catalog, idle, loader, line -> {
                     err.println("unmask: " + line);
                     err.flush();

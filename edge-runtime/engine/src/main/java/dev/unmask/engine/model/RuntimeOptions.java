@@ -7,7 +7,7 @@ package dev.unmask.engine.model;
  * @param intraOpThreads    threads for one operator; 0 lets ONNX Runtime choose (one per physical core)
  * @param spinning          whether ONNX Runtime's intra-op threads spin between parallel sections
  *                          ({@code session.intra_op.allow_spinning}) or sleep; {@link Spinning#AUTO} keeps ONNX
- *                          Runtime's default (spin). Spinning saves a wake-up per parallel section when the cores are
+ *                          Runtime's default (spin), which the servers turn into sleep ({@link #forServing}). Spinning saves a wake-up per parallel section when the cores are
  *                          the session's alone, and burns a core its partner thread waits for when they are not
  *                          (docs/benchmarks.md, "Batching throughput": 1.7x slower batched forwards at load 7)
  */
@@ -63,6 +63,17 @@ public record RuntimeOptions(ExecutionProvider executionProvider, int intraOpThr
 
     public RuntimeOptions withIntraOpThreads(int threads) {
         return new RuntimeOptions(executionProvider, threads, spinning);
+    }
+
+    /**
+     * These options for a server (the functions, {@code unmask serve}): {@link Spinning#AUTO} becomes
+     * {@link Spinning#SLEEP}, since a server's cores are shared (its HTTP threads, other processes, a Lambda's CPU
+     * quota), and a spinning thread there holds the core its partner waits for: measured at a load average of 13 on
+     * 2 cores, 8 concurrent dual-cache clients got 98 tokens/s sleeping against 21 spinning (docs/benchmarks.md,
+     * "Batching throughput"). One-shot commands ({@code unmask bench}, {@code run}) keep ONNX Runtime's default.
+     */
+    public RuntimeOptions forServing() {
+        return spinning == Spinning.AUTO ? withSpinning(Spinning.SLEEP) : this;
     }
 
     public RuntimeOptions withSpinning(Spinning spinning) {
