@@ -77,7 +77,7 @@ if [ "$which" = agent ] || [ "$which" = both ]; then
   UNMASK_HOME="$home" JAVA_OPTS="-Xmx1g ${SERVER_OPTS:-}" "${agent[@]}" serve --port "$PORT" --model "$PACKAGE" \
     --max-batch "$MAX_BATCH" --max-queue "$MAX_QUEUE" --spinning "${SPINNING:-auto}" > "$OUT/agent.log" 2>&1 &
   pid=$!
-  run agent /health "$@" || status=1
+  run agent /health --health /health "$@" || status=1
   rm -rf "$home"
 fi
 # both servers' summaries in one table: the cells side by side

@@ -13,8 +13,8 @@ POST /v1/completions back to back (each waits for its answer, then sends the nex
   quiet run was this, not the server: 8 uncached 128-token answers take about 27 s, the window was 20 s).
 
 Per cell it prints one JSON line: requests/s, completion tokens/s (from each answer's `usage`), p50 and p99 latency
-(send to end of body), and, where the server exposes Prometheus metrics (the functions' /q/metrics), the mean
-number of requests per step of the batch (unmask_batch_size).
+(send to end of body), and, where the server exposes Prometheus metrics (the functions' /q/metrics, or the
+agent's /health counters), the mean number of requests per step of the batch.
 
 Side by side and repeated: --repeats rounds, each running every (cache, clients) window once, the order rotated from
 round to round, so that a change of load on the machine spreads over all cells instead of biasing one. The summary
@@ -86,8 +86,27 @@ def post(args, data, timeout=300):
         conn.close()
 
 
+def agent_counts(args):
+    """(batched requests, steps) of the agent's loaded model from GET /health, or None."""
+    try:
+        conn = http.client.HTTPConnection(args.host, args.port, timeout=10)
+        conn.request("GET", args.health)
+        r = conn.getresponse()
+        health = json.loads(r.read())
+        conn.close()
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    for m in health.get("loaded", []):
+        if m.get("model") == args.model and "steps" in m:
+            return float(m["batched_requests"]), float(m["steps"])
+    return None
+
+
 def batch_metrics(args):
-    """(sum, count) of the functions' unmask_batch_size summary, or None where the server has no such metrics."""
+    """(requests summed over steps, steps): the functions' unmask_batch_size summary (--metrics) or the agent's
+    /health counters (--health); None where the server has neither."""
+    if args.health and not args.metrics:
+        return agent_counts(args)
     if not args.metrics:
         return None
     try:
@@ -268,7 +287,9 @@ def main():
     ap.add_argument("--model", default="tiny-llada")
     ap.add_argument("--key", default=None)
     ap.add_argument("--pid", type=int, default=None, help="the server's pid: its CPU seconds per answer, from /proc")
-    ap.add_argument("--metrics", default=None, help="Prometheus path for requests per forward: /q/metrics (functions)")
+    ap.add_argument("--metrics", default=None, help="Prometheus path for requests per step: /q/metrics (functions)")
+    ap.add_argument("--health", default=None, help="health path with batch counters for requests per step: /health "
+                                                     "(the agent)")
     ap.add_argument("--clients", default="1,2,4,8,16", help="comma-separated client counts; start with 1 for the ×")
     ap.add_argument("--caches", default="none", help="comma-separated: none,prefix,dual")
     ap.add_argument("--refresh", type=int, default=None, help="cache_refresh (steps between refreshes, 0 = per block)")

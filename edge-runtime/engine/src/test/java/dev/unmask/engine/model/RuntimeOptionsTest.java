@@ -16,9 +16,13 @@ class RuntimeOptionsTest {
         assertEquals(Spinning.SLEEP, RuntimeOptions.defaults().forServing().spinning());
         assertEquals(
                 Spinning.SPIN,
-                RuntimeOptions.defaults().withSpinning(Spinning.SPIN).forServing().spinning(),
+                RuntimeOptions.defaults()
+                        .withSpinning(Spinning.SPIN)
+                        .forServing()
+                        .spinning(),
                 "an explicit spin is kept");
-        assertEquals(4, RuntimeOptions.defaults().withIntraOpThreads(4).forServing().intraOpThreads());
+        assertEquals(
+                4, RuntimeOptions.defaults().withIntraOpThreads(4).forServing().intraOpThreads());
     }
 
     @Test
