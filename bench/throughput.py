@@ -249,7 +249,7 @@ def summary(args, results):
            else f"{args.seconds:g} s windows ({args.ramp:g} s ramp left out)")
     how += f", {args.max_tokens} tokens per answer, prompt of about {args.prompt_tokens} tokens"
     print(f"\n### {args.server}: median (min–max) over {args.repeats} rounds, {how}\n")
-    print("| cache | clients | requests/s | tokens/s | p50 ms | p99 ms | × 1 client | requests per forward "
+    print("| cache | clients | requests/s | tokens/s | p50 ms | p99 ms | × 1 client | requests per step "
           "| tokens per server CPU-s | × 1 client (CPU) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for cache in args.caches:

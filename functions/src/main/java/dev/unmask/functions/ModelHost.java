@@ -97,9 +97,9 @@ public class ModelHost {
             }
             checkRanges(config);
             RuntimeOptions runtime = new RuntimeOptions(
-                    ExecutionProvider.parse(config.executionProvider()),
-                    config.threads(),
-                    RuntimeOptions.Spinning.parse(config.spinning()))
+                            ExecutionProvider.parse(config.executionProvider()),
+                            config.threads(),
+                            RuntimeOptions.Spinning.parse(config.spinning()))
                     .forServing();
             long created = Clock.systemUTC().instant().getEpochSecond();
             // one budget for every served model: it bounds the process's cache memory, not one model's

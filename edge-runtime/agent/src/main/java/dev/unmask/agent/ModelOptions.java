@@ -43,8 +43,9 @@ public final class ModelOptions {
             names = "--spinning",
             defaultValue = "auto",
             paramLabel = "auto|spin|sleep",
-            description = "whether ONNX Runtime's threads spin or sleep between parallel sections; sleep for cores "
-                    + "shared with other work (default: ${DEFAULT-VALUE}: sleep for serve, ONNX Runtime's spin for the other commands)")
+            description =
+                    "whether ONNX Runtime's threads spin or sleep between parallel sections; sleep for cores "
+                            + "shared with other work (default: ${DEFAULT-VALUE}: sleep for serve, ONNX Runtime's spin for the other commands)")
     String spinning;
 
     @Option(
