@@ -1,6 +1,7 @@
 package dev.unmask.agent;
 
 import dev.unmask.engine.decode.KvCacheBudget;
+import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.openai.ServingLimits;
@@ -183,8 +184,13 @@ final class ServeCommand implements Callable<Integer> {
                     KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
             err.printf(
-                    "unmask: batch %d, queue %d, key/value cache budget %s (--cache-budget)%n",
-                    maxBatch, maxQueue, KvCacheBudget.size(cacheBudget.capacityBytes()));
+                    "unmask: batch %d, queue %d, key/value cache budget %s (--cache-budget), ONNX Runtime threads %s,"
+                            + " %s between parallel sections (--spinning)%n",
+                    maxBatch,
+                    maxQueue,
+                    KvCacheBudget.size(cacheBudget.capacityBytes()),
+                    model.threads == 0 ? "auto" : String.valueOf(model.threads),
+                    model.runtime().forServing().spinning() == RuntimeOptions.Spinning.SLEEP ? "sleeping" : "spinning");
             err.println("unmask: the playground (watch it denoise) is at "
                     + server.baseUri().resolve("/"));
             err.flush();
