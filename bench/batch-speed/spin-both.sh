@@ -1,5 +1,5 @@
 #!/bin/bash
-# both servers, SPINNING spin vs sleep (the new default), alternated (interleaved), dual and none at 1 and 8 clients
+# both servers, SPINNING spin vs sleep (the new default), alternated round by round (interleaved), dual cache at 1 and 8 clients
 cd "$(dirname "$0")/../.."
 for round in 1 2; do
   for sp in spin sleep; do
