@@ -8,11 +8,17 @@
 # Build first:  ./mvnw -pl functions,edge-runtime/agent -am package -DskipTests
 # and convert:  bin/unmask-pack convert --from models/tiny-llada --out models/tiny-llada/package
 # Usage:        bench/run-throughput.sh [functions|agent|both] [throughput.py options, e.g. --caches none,prefix,dual]
-# The default run (3 rounds of 5 client counts x the cache modes, 20 s windows) takes about 5 minutes per server and
-# cache mode and keeps the cores busy.
+# The default cell serves 8 answers of 64 tokens (each of C clients sends ceil(8 / C) requests, all counted; the
+# 16-client cell 16), prompt of about 64 tokens, greedy, one token per step; 3 rounds, the order rotated. With
+# --caches none,prefix,dual --clients 1,2,4,8,16 that is about 10 minutes for both servers on a quiet 2-core
+# machine (docs/benchmarks.md, "Batching throughput"). At the end, one table with both servers side by side.
 # Environment:  MAX_BATCH     requests per forward pass on both servers (default 16: the 16-client cell batches too)
 #               MAX_QUEUE     requests that may wait (default 64: no client is refused)
 #               LOADGEN_NICE  run the load generator under nice -n N (default 0)
+#               FUNCTIONS_JAR the functions' quarkus-run.jar (default: this tree's build; another build to compare)
+#               AGENT_JAR     the agent's jar, its lib/ beside it (default: this tree's build, through bin/unmask)
+#               SERVER_OPTS   extra JVM options for both servers, e.g. -XX:+UseSerialGC
+#               SPINNING      auto|spin|sleep for both servers (default auto: the servers' own, sleep); spin to compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
@@ -23,6 +29,7 @@ MAX_BATCH=${MAX_BATCH:-16}
 MAX_QUEUE=${MAX_QUEUE:-64}
 OUT=target/throughput
 mkdir -p "$OUT"
+touch "$OUT/.started"
 [ -f "$PACKAGE/manifest.json" ] || {
   echo "No $PACKAGE: bin/unmask-pack convert --from models/tiny-llada --out $PACKAGE" >&2; exit 1; }
 model=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$PACKAGE/manifest.json")
@@ -55,9 +62,9 @@ run() { # name, health path, throughput options...
 
 status=0
 if [ "$which" = functions ] || [ "$which" = both ]; then
-  JAR=functions/target/quarkus-app/quarkus-run.jar
+  JAR=${FUNCTIONS_JAR:-functions/target/quarkus-app/quarkus-run.jar}
   [ -f "$JAR" ] || { echo "No $JAR: ./mvnw -pl functions -am package -DskipTests" >&2; exit 1; }
-  java -Xmx1g -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
+  java -Xmx1g ${SERVER_OPTS:-} -Dunmask.spinning="${SPINNING:-auto}" -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
        -Dunmask.batch.max-size="$MAX_BATCH" -Dunmask.batch.max-queue="$MAX_QUEUE" \
        -Dunmask.models."$model".path="$PACKAGE" -jar "$JAR" > "$OUT/functions.log" 2>&1 &
   pid=$!
@@ -65,10 +72,40 @@ if [ "$which" = functions ] || [ "$which" = both ]; then
 fi
 if [ "$which" = agent ] || [ "$which" = both ]; then
   home=$(mktemp -d) # an empty store: the agent serves the package it is given
-  UNMASK_HOME="$home" JAVA_OPTS=-Xmx1g bin/unmask serve --port "$PORT" --model "$PACKAGE" \
-    --max-batch "$MAX_BATCH" --max-queue "$MAX_QUEUE" > "$OUT/agent.log" 2>&1 &
+  agent=(bin/unmask)
+  [ -z "${AGENT_JAR:-}" ] || agent=(java -Xmx1g ${SERVER_OPTS:-} -jar "$AGENT_JAR")
+  UNMASK_HOME="$home" JAVA_OPTS="-Xmx1g ${SERVER_OPTS:-}" "${agent[@]}" serve --port "$PORT" --model "$PACKAGE" \
+    --max-batch "$MAX_BATCH" --max-queue "$MAX_QUEUE" --spinning "${SPINNING:-auto}" > "$OUT/agent.log" 2>&1 &
   pid=$!
-  run agent /health "$@" || status=1
+  run agent /health --health /health "$@" || status=1
   rm -rf "$home"
 fi
+# both servers' summaries in one table: the cells side by side
+python3 - "$OUT" <<'PY' || true
+import json, os, sys
+rows = {}
+servers = []
+for name in ("functions", "agent"):
+    path = os.path.join(sys.argv[1], name + ".jsonl")
+    if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(sys.argv[1] + "/.started"):
+        continue
+    servers.append(name)
+    for line in open(path):
+        if line.startswith("{") and '"summary": true' in line:
+            r = json.loads(line)
+            rows.setdefault((r["cache"], r["clients"]), {})[name] = r
+if len(servers) > 1:
+    f = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"
+    print("\n### side by side: requests/s (× 1 client), tokens/s, p50 / p99 ms, requests per step\n")
+    print("| cache | clients | " + " | ".join(servers) + " |")
+    print("|---|---|" + "---|" * len(servers))
+    for (cache, c), by in rows.items():
+        cells = []
+        for s in servers:
+            r = by.get(s)
+            cells.append("–" if r is None else f"{f(r['requests_per_s'])} ({f(r['speedup_over_1_client'])}x), "
+                         f"{f(r['tokens_per_s'], 0)} tok/s, {f(r['p50_ms'], 0)} / {f(r['p99_ms'], 0)} ms, "
+                         f"{f(r['requests_per_forward'])}")
+        print(f"| {cache} | {c} | " + " | ".join(cells) + " |")
+PY
 exit $status

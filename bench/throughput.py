@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Batching throughput of one running Unmask server on loopback (issue 17 §3), Python 3 standard library only.
 
-For every cache mode in --caches and every client count in --clients, --clients closed-loop clients send
-POST /v1/completions back to back (each waits for its answer, then sends the next) for --seconds. Only answers that
-end inside the steady window [start + --ramp, start + --seconds] are counted: the ramp leaves out the batch filling
-up, and the end leaves out the batch draining (the requests still running at the deadline finish, uncounted, before
-the next window starts). Per window it prints one JSON line: requests/s, completion tokens/s (from each answer's
-`usage`), p50 and p99 latency (send to end of body), and, where the server exposes Prometheus metrics (the functions'
-/q/metrics), the mean number of requests per forward pass.
+For every cache mode in --caches and every client count in --clients, that many closed-loop clients send
+POST /v1/completions back to back (each waits for its answer, then sends the next). Two ways to bound a cell:
+
+* --answers N (the default, 8): a fixed amount of work. Each of C clients sends ceil(N / C) requests, and every
+  answer counts, over the time from the first send to the last answer. Cells of one mode then do about the same
+  work whatever the client count, and nothing is lost at the edges.
+* --answers 0 --seconds S: timed windows; only answers that end inside [start + --ramp, start + S] count. Right only
+  when S is many times one answer's latency: a batch of C uncached answers finishes together after C times one
+  answer's steps, so a window shorter than that counts next to nothing (the "none, 8 clients: 0.20x" of the first
+  quiet run was this, not the server: 8 uncached 128-token answers take about 27 s, the window was 20 s).
+
+Per cell it prints one JSON line: requests/s, completion tokens/s (from each answer's `usage`), p50 and p99 latency
+(send to end of body), and, where the server exposes Prometheus metrics (the functions' /q/metrics, or the
+agent's /health counters), the mean number of requests per step of the batch.
 
 Side by side and repeated: --repeats rounds, each running every (cache, clients) window once, the order rotated from
 round to round, so that a change of load on the machine spreads over all cells instead of biasing one. The summary
@@ -79,8 +86,27 @@ def post(args, data, timeout=300):
         conn.close()
 
 
+def agent_counts(args):
+    """(batched requests, steps) of the agent's loaded model from GET /health, or None."""
+    try:
+        conn = http.client.HTTPConnection(args.host, args.port, timeout=10)
+        conn.request("GET", args.health)
+        r = conn.getresponse()
+        health = json.loads(r.read())
+        conn.close()
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    for m in health.get("loaded", []):
+        if m.get("model") == args.model and "steps" in m:
+            return float(m["batched_requests"]), float(m["steps"])
+    return None
+
+
 def batch_metrics(args):
-    """(sum, count) of the functions' unmask_batch_size summary, or None where the server has no such metrics."""
+    """(requests summed over steps, steps): the functions' unmask_batch_size summary (--metrics) or the agent's
+    /health counters (--health); None where the server has neither."""
+    if args.health and not args.metrics:
+        return agent_counts(args)
     if not args.metrics:
         return None
     try:
@@ -129,9 +155,11 @@ def window(args, clients, cache):
     start = time.monotonic()
     deadline = start + args.seconds
 
+    per_client = args.requests_per_client or (-(-args.answers // clients) if args.answers else 0)
+
     def more(k):
-        if args.requests_per_client:
-            return k < args.requests_per_client
+        if per_client:
+            return k < per_client
         return time.monotonic() < deadline
 
     def client(i):
@@ -174,7 +202,7 @@ def window(args, clients, cache):
         t.join()
     m1 = batch_metrics(args)
     cpu1 = cpu_seconds(args.pid)
-    if args.requests_per_client:  # a fixed amount of work: every answer counts, over the time to the last one
+    if per_client:  # a fixed amount of work: every answer counts, over the time to the last one
         lo, hi = start, max([start + 1e-3] + [e for e, _, _ in done])
     else:
         lo, hi = start + args.ramp, deadline
@@ -217,9 +245,11 @@ def summary(args, results):
     """Median (min–max) per cell; the speed-up over one client of the same cache mode."""
     rows = []
     how = (f"{args.requests_per_client} requests per client" if args.requests_per_client
+           else f"ceil({args.answers} / clients) requests per client, all counted" if args.answers
            else f"{args.seconds:g} s windows ({args.ramp:g} s ramp left out)")
+    how += f", {args.max_tokens} tokens per answer, prompt of about {args.prompt_tokens} tokens"
     print(f"\n### {args.server}: median (min–max) over {args.repeats} rounds, {how}\n")
-    print("| cache | clients | requests/s | tokens/s | p50 ms | p99 ms | × 1 client | requests per forward "
+    print("| cache | clients | requests/s | tokens/s | p50 ms | p99 ms | × 1 client | requests per step "
           "| tokens per server CPU-s | × 1 client (CPU) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for cache in args.caches:
@@ -257,7 +287,9 @@ def main():
     ap.add_argument("--model", default="tiny-llada")
     ap.add_argument("--key", default=None)
     ap.add_argument("--pid", type=int, default=None, help="the server's pid: its CPU seconds per answer, from /proc")
-    ap.add_argument("--metrics", default=None, help="Prometheus path for requests per forward: /q/metrics (functions)")
+    ap.add_argument("--metrics", default=None, help="Prometheus path for requests per step: /q/metrics (functions)")
+    ap.add_argument("--health", default=None, help="health path with batch counters for requests per step: /health "
+                                                     "(the agent)")
     ap.add_argument("--clients", default="1,2,4,8,16", help="comma-separated client counts; start with 1 for the ×")
     ap.add_argument("--caches", default="none", help="comma-separated: none,prefix,dual")
     ap.add_argument("--refresh", type=int, default=None, help="cache_refresh (steps between refreshes, 0 = per block)")
@@ -268,8 +300,11 @@ def main():
                     help="instead of timed windows: each client sends this many requests; all answers count, over "
                          "the time from the first send to the last answer (the rows of a batch finish together, so "
                          "there is no ragged tail); for a loaded machine where a window would hold few answers")
+    ap.add_argument("--answers", type=int, default=8,
+                    help="answers per cell, spread over its clients (each sends ceil(N / clients)); 0 = timed "
+                         "windows of --seconds")
     ap.add_argument("--prompt-tokens", type=int, default=64)
-    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--block-length", type=int, default=32)
     args = ap.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
@@ -277,9 +312,9 @@ def main():
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("loopback only: --host 127.0.0.1")
     if (not 0 < args.seconds <= 120 or not 0 <= args.ramp < args.seconds or max(args.clients) > 64
-            or not 1 <= args.repeats <= 10):
+            or not 1 <= args.repeats <= 10 or not 0 <= args.answers <= 256):
         raise SystemExit("bounded runs only: --seconds in (0, 120], --ramp in [0, seconds), clients <= 64, "
-                         "--repeats in [1, 10]")
+                         "--repeats in [1, 10], --answers in [0, 256]")
 
     for cache in args.caches:  # preflight: every mode is served (and the JIT and the session warm up)
         status, payload = post(args, body(args, 0, cache))

@@ -96,8 +96,11 @@ public class ModelHost {
                         + "unmask.models.tiny-llada.path=models/tiny-llada/package");
             }
             checkRanges(config);
-            RuntimeOptions runtime =
-                    new RuntimeOptions(ExecutionProvider.parse(config.executionProvider()), config.threads());
+            RuntimeOptions runtime = new RuntimeOptions(
+                            ExecutionProvider.parse(config.executionProvider()),
+                            config.threads(),
+                            RuntimeOptions.Spinning.parse(config.spinning()))
+                    .forServing();
             long created = Clock.systemUTC().instant().getEpochSecond();
             // one budget for every served model: it bounds the process's cache memory, not one model's
             KvCacheBudget cacheBudget = KvCacheBudget.ofMebibytes(config.cache().budgetMib());

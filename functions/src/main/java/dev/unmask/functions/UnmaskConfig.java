@@ -14,6 +14,7 @@ import java.util.Optional;
  * unmask.models.tiny-llada.path=models/tiny-llada/package
  * unmask.execution-provider=cpu
  * unmask.threads=0
+ * unmask.spinning=auto
  * unmask.limits.max-tokens=512
  * unmask.batch.max-size=8
  * unmask.batch.max-queue=64
@@ -35,6 +36,14 @@ public interface UnmaskConfig {
     /** ONNX Runtime intra-op threads; 0 = one per physical core. */
     @WithDefault("0")
     int threads();
+
+    /**
+     * Whether ONNX Runtime's intra-op threads spin or sleep between parallel sections: {@code auto} (a server's:
+     * sleep, {@code RuntimeOptions.forServing}), {@code spin} (ONNX Runtime's default) or {@code sleep}
+     * (docs/benchmarks.md "Batching throughput").
+     */
+    @WithDefault("auto")
+    String spinning();
 
     Limits limits();
 

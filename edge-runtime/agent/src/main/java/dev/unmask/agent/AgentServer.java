@@ -72,7 +72,8 @@ import java.util.function.Supplier;
  *
  * <pre>
  * GET  /                     the web playground (and /playground.js, /playground.css): {@link Playground}
- * GET  /health               {"status":"ok","models":[...],"loaded":[{"model","in_flight","idle_millis","keep_alive"}],
+ * GET  /health               {"status":"ok","models":[...],"loaded":[{"model","in_flight","idle_millis","keep_alive",
+ *                             "steps","batched_requests"}],
  *                             "broken":[{"model","reason"}]}; 503 with "status":"degraded" and "problem" once a
  *                             background worker has stopped
  * GET  /v1/models            the models this agent can serve (installed, and the bundled one)

@@ -46,7 +46,8 @@ import java.util.function.Supplier;
 final class LocalModels implements AutoCloseable {
 
     /** A model that is in memory now, as {@code GET /health} shows it. */
-    record Status(String model, int inFlight, long idleMillis, String keepAlive) {}
+    /** A loaded model in {@code /health}; steps and batched requests over its life: how full its batch ran. */
+    record Status(String model, int inFlight, long idleMillis, String keepAlive, long steps, long batchedRequests) {}
 
     /**
      * A model in memory as Ollama's {@code GET /api/ps} shows it.
@@ -420,11 +421,14 @@ final class LocalModels implements AutoCloseable {
         List<Status> out = new ArrayList<>();
         for (Entry m : models.values()) {
             if (m.ready()) {
+                ServedModel served = m.loaded.join(); // done: join does not wait
                 out.add(new Status(
-                        m.loaded.join().id(),
+                        served.id(),
                         m.inFlight,
                         m.inFlight > 0 ? 0 : (now - m.lastUsedNanos) / 1_000_000,
-                        KeepAlive.show(m.keepAlive)));
+                        KeepAlive.show(m.keepAlive),
+                        served.scheduler().steps(),
+                        served.scheduler().steppedRequests()));
             }
         }
         return out;

@@ -40,6 +40,15 @@ public final class ModelOptions {
     int threads;
 
     @Option(
+            names = "--spinning",
+            defaultValue = "auto",
+            paramLabel = "auto|spin|sleep",
+            description =
+                    "whether ONNX Runtime's threads spin or sleep between parallel sections; sleep for cores "
+                            + "shared with other work (default: ${DEFAULT-VALUE}: sleep for serve, ONNX Runtime's spin for the other commands)")
+    String spinning;
+
+    @Option(
             names = "--provider",
             defaultValue = "cpu",
             paramLabel = "cpu|cuda|coreml|directml",
@@ -56,7 +65,7 @@ public final class ModelOptions {
     }
 
     RuntimeOptions runtime() {
-        return new RuntimeOptions(ExecutionProvider.parse(provider), threads);
+        return new RuntimeOptions(ExecutionProvider.parse(provider), threads, RuntimeOptions.Spinning.parse(spinning));
     }
 
     /** Only warnings and errors from the engine's loggers (the load line is INFO). */

@@ -1,6 +1,7 @@
 package dev.unmask.agent;
 
 import dev.unmask.engine.decode.KvCacheBudget;
+import dev.unmask.engine.model.RuntimeOptions;
 import dev.unmask.format.Manifests;
 import dev.unmask.format.PackageManifest;
 import dev.unmask.openai.ServingLimits;
@@ -87,7 +88,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--max-batch",
-            defaultValue = "4",
+            defaultValue = "8", // as the functions' unmask.batch.max-size: docs/benchmarks.md "Batching throughput"
             paramLabel = "<n>",
             description = "requests denoised together in one forward pass (default: ${DEFAULT-VALUE})")
     int maxBatch;
@@ -146,7 +147,7 @@ final class ServeCommand implements Callable<Integer> {
         RequestLog.keepAtInfo(); // but one line per request
         Supplier<LocalModels.Catalog> catalog = catalog();
         KvCacheBudget cacheBudget = KvCacheBudget.ofMebibytes(cacheBudgetMib); // shared by every loaded model
-        LocalModels.Loader loader = LocalModels.engines(model.runtime(), maxBatch, maxQueue, cacheBudget);
+        LocalModels.Loader loader = LocalModels.engines(model.runtime().forServing(), maxBatch, maxQueue, cacheBudget);
         try (LocalModels models = new LocalModels(catalog, idle, loader, line -> {
                     err.println("unmask: " + line);
                     err.flush();
@@ -183,8 +184,13 @@ final class ServeCommand implements Callable<Integer> {
                     KeepAlive.show(idle),
                     apiKey == null || apiKey.isBlank() ? "" : ", API key required");
             err.printf(
-                    "unmask: batch %d, queue %d, key/value cache budget %s (--cache-budget)%n",
-                    maxBatch, maxQueue, KvCacheBudget.size(cacheBudget.capacityBytes()));
+                    "unmask: batch %d, queue %d, key/value cache budget %s (--cache-budget), ONNX Runtime threads %s,"
+                            + " %s between parallel sections (--spinning)%n",
+                    maxBatch,
+                    maxQueue,
+                    KvCacheBudget.size(cacheBudget.capacityBytes()),
+                    model.threads == 0 ? "auto" : String.valueOf(model.threads),
+                    model.runtime().forServing().spinning() == RuntimeOptions.Spinning.SLEEP ? "sleeping" : "spinning");
             err.println("unmask: the playground (watch it denoise) is at "
                     + server.baseUri().resolve("/"));
             err.flush();

@@ -50,6 +50,9 @@ public final class BatchScheduler implements AutoCloseable {
     private int active; // guarded by lock
     private int starting; // submits in engine.start; guarded by lock
     private boolean closed; // guarded by lock
+    // written by the worker only, read by anyone: the batch's fill over the scheduler's life, for a server's health
+    private volatile long steps;
+    private volatile long steppedRequests;
 
     /**
      * @param maxBatch requests per forward pass (1 = one at a time)
@@ -213,6 +216,16 @@ public final class BatchScheduler implements AutoCloseable {
         return maxBatch;
     }
 
+    /** Batch steps taken so far; with {@link #steppedRequests()}, how full the batch ran (requests per step). */
+    public long steps() {
+        return steps;
+    }
+
+    /** Requests advanced so far, summed over the steps: one per request per step. */
+    public long steppedRequests() {
+        return steppedRequests;
+    }
+
     private void loop() {
         List<Ticket> batch = new ArrayList<>();
         while (true) {
@@ -269,6 +282,8 @@ public final class BatchScheduler implements AutoCloseable {
                 continue;
             }
             observer.onStep(runs.size(), System.nanoTime() - started);
+            steps++; // one writer: the worker
+            steppedRequests += runs.size();
             for (Iterator<Ticket> it = batch.iterator(); it.hasNext(); ) {
                 Ticket t = it.next();
                 if (t.run.finished()) {

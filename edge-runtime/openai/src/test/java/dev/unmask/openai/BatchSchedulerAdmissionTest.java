@@ -92,6 +92,8 @@ class BatchSchedulerAdmissionTest {
                     "the second shares the very next step, and each one after it until it is done: " + runs);
             assertEquals(Collections.nCopies(5, 1), runs.subList(11, 16), "then the first finishes alone");
             assertEquals(16, runs.size());
+            assertEquals(16, scheduler.steps(), "the counters a server's health shows: steps taken");
+            assertEquals(24, scheduler.steppedRequests(), "and requests advanced over them (16 + 8): 1.5 per step");
         }
     }
 

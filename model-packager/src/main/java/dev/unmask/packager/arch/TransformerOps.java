@@ -1,6 +1,7 @@
 package dev.unmask.packager.arch;
 
 import static dev.unmask.packager.onnx.OnnxGraph.attr;
+import static dev.unmask.packager.onnx.OnnxGraph.attrInts;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.unmask.format.GraphSignature;
@@ -33,6 +34,7 @@ public final class TransformerOps {
     private String[] rope;
     private String keyPadding;
     private String blockBias;
+    private String packedBias;
 
     /**
      * What a masked-out score becomes in the block-causal bias: far below any real score, yet finite, so that a sum
@@ -167,8 +169,9 @@ public final class TransformerOps {
      * q, k = RMSNorm over head_dim, per head (only with QK-norm: Qwen3, SDAR)
      * q, k = RoPE(·, position_ids)
      * present_key.i = k;  k = Concat(past_key.i, k) [B, P+S, Hkv·hd]        (v likewise; P = 0 without a cache)
-     * k, v repeated H/Hkv times (grouped-query attention)
-     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask [B, P+S]))   bidirectional over past and fresh keys
+     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask [B, P+S]))   bidirectional over past and fresh keys;
+     *                                       grouped-query heads packed as extra query rows, K and V never repeated
+     *                                       ({@link #groupedAttention}; repeated only under a causal mask)
      *                                       (+ the block-causal attention_bias when the config has a block size)
      * x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
      * </pre>
@@ -201,11 +204,14 @@ public final class TransformerOps {
             ks = rotary(n + "/attn/k_rotary", ks, config.kvHeads());
             ks = withPast(n + "/attn/k_cache", ks, GraphSignature.pastKey(i), GraphSignature.presentKey(i));
             vs = withPast(n + "/attn/v_cache", vs, GraphSignature.pastValue(i), GraphSignature.presentValue(i));
-            if (group > 1) {
+            String att; // [B, S, H·hd]
+            if (group > 1 && causal()) { // a causal mask sees query rows in order: repeat K and V
                 ks = repeatKv(n + "/attn/k_repeat", ks, group);
                 vs = repeatKv(n + "/attn/v_repeat", vs, group);
+                att = attention(n + "/attn/MultiHeadAttention", qs, ks, vs);
+            } else {
+                att = groupedAttention(n + "/attn", qs, ks, vs);
             }
-            String att = attention(n + "/attn/MultiHeadAttention", qs, ks, vs); // [B, S, H·hd]
             String o = linear(n + "/attn/o_proj", att, t.o(), d, q);
             String h = graph.op("Add", n + "/attn/residual", List.of(x, o));
             String n2 = rmsNorm(n + "/mlp_norm", h, t.mlpNorm());
@@ -327,17 +333,98 @@ public final class TransformerOps {
      * as the config says; k and v already have {@code heads} heads ({@link #repeatKv}). Output {@code [B, L, H·hd]}.
      */
     public String attention(String name, String q, String k, String v) {
-        List<String> inputs = config.blockCausal()
-                ? List.of(q, k, v, "", keyPaddingMask(), blockCausalBias())
-                : List.of(q, k, v, "", keyPaddingMask());
+        return multiHeadAttention(name, q, k, v, config.heads(), config.blockCausal() ? blockCausalBias() : null);
+    }
+
+    /**
+     * Grouped-query attention without repeating K and V ("packed GQA"): the {@code g = H/Hkv} query heads that share
+     * kv head {@code n} become {@code g} times as many query rows of one head {@code n}, and MultiHeadAttention runs
+     * with {@code num_heads = Hkv} on the un-repeated {@code k, v [B, P+S, Hkv·hd]}.
+     *
+     * <pre>
+     * q [B, S, H·hd] → Reshape [B, S, Hkv, g, hd] → Transpose(0,3,1,2,4) [B, g, S, Hkv, hd] → Reshape [B, g·S, Hkv·hd]
+     * a = MultiHeadAttention(q, k, v, key_padding_mask [B, P+S], bias tiled to [B|1, 1, g·S, P+S]; num_heads = Hkv)
+     * a [B, g·S, Hkv·hd] → Reshape [B, g, S, Hkv, hd] → Transpose(0,2,3,1,4) [B, S, Hkv, g, hd] → Reshape [B, S, H·hd]
+     * </pre>
+     *
+     * Exact: query head {@code h = n·g + j} reads kv head {@code n = h / g}, as {@link #repeatKv}'s
+     * repeat_interleave does, and under a bidirectional mask (or an additive bias with its rows in the same order:
+     * row {@code j·S + s} is query {@code s}'s) every query row's softmax is independent of the others, so moving
+     * rows between heads changes no sum. What it saves per layer is the Expand of past ‖ fresh keys and values to
+     * {@code H} heads ({@code 2·B·(P+S)·H·hd} floats written and read again by the attention), which costs the same
+     * per row at any batch size; the attention's products are the same multiply-adds in {@code Hkv} larger GEMMs.
+     * With {@code g = 1} this is plain {@link #attention}.
+     */
+    public String groupedAttention(String name, String q, String k, String v) {
+        int group = config.heads() / config.kvHeads();
+        String bias = config.blockCausal() ? blockCausalBias() : null;
+        if (group == 1) {
+            return multiHeadAttention(name + "/MultiHeadAttention", q, k, v, config.heads(), bias);
+        }
+        long kvHeads = config.kvHeads();
+        long hd = config.headDim();
+        String split = graph.op(
+                "Reshape",
+                name + "/q_pack/Reshape",
+                List.of(q, graph.int64s(0, 0, kvHeads, group, hd))); // [B,S,Hkv,g,hd]
+        String moved = graph.op(
+                "Transpose",
+                name + "/q_pack/Transpose",
+                List.of(split),
+                attrInts("perm", 0, 3, 1, 2, 4)); // [B,g,S,Hkv,hd]
+        String packed = graph.op(
+                "Reshape",
+                name + "/q_pack/Reshape_1",
+                List.of(moved, graph.int64s(0, -1, kvHeads * hd))); // [B,g·S,Hkv·hd]
+        String a = multiHeadAttention(
+                name + "/MultiHeadAttention",
+                packed,
+                k,
+                v,
+                config.kvHeads(),
+                bias == null ? null : packedBlockCausalBias(group)); // [B, g·S, Hkv·hd]
+        String unpacked = graph.op(
+                "Reshape",
+                name + "/out_unpack/Reshape",
+                List.of(a, graph.int64s(0, group, -1, kvHeads, hd))); // [B, g, S, Hkv, hd]
+        String back = graph.op(
+                "Transpose", name + "/out_unpack/Transpose", List.of(unpacked), attrInts("perm", 0, 2, 3, 1, 4));
+        return graph.op(
+                "Reshape",
+                name + "/out_unpack/Reshape_1",
+                List.of(back, graph.int64s(0, 0, (long) config.heads() * hd))); // [B, S, H·hd]
+    }
+
+    /**
+     * Whether attention takes MultiHeadAttention's own causal mask: only for a model neither bidirectional nor
+     * block-causal (a block-causal model's mask is all in its attention_bias).
+     */
+    private boolean causal() {
+        return !(config.bidirectional() || config.blockCausal());
+    }
+
+    /** The block-causal bias with its query rows repeated for packed GQA: Tile [1, 1, g, 1], made once. */
+    private String packedBlockCausalBias(int group) {
+        if (packedBias == null) {
+            packedBias = graph.op(
+                    "Tile",
+                    "/attention_bias/packed/Tile",
+                    List.of(blockCausalBias(), graph.int64s(1, 1, group, 1))); // [B|1, 1, g·S, P+S]
+        }
+        return packedBias;
+    }
+
+    private String multiHeadAttention(String name, String q, String k, String v, int heads, String bias) {
+        List<String> inputs =
+                bias != null ? List.of(q, k, v, "", keyPaddingMask(), bias) : List.of(q, k, v, "", keyPaddingMask());
         return graph.msOp(
                 "MultiHeadAttention",
                 name,
                 inputs,
-                attr("num_heads", (long) config.heads()),
+                attr("num_heads", (long) heads),
                 // a block-causal model's mask is all in its attention_bias; MHA's own causal mask would hide the
                 // later positions of a query's own block
-                attr("unidirectional", config.bidirectional() || config.blockCausal() ? 0L : 1L),
+                attr("unidirectional", causal() ? 1L : 0L),
                 attr("scale", (float) (1.0 / Math.sqrt(config.headDim()))));
     }
 

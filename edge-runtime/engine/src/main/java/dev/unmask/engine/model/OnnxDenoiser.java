@@ -103,6 +103,11 @@ public final class OnnxDenoiser implements DenoisingModel {
             if (options.intraOpThreads() > 0) {
                 so.setIntraOpNumThreads(options.intraOpThreads());
             }
+            if (options.spinning() != RuntimeOptions.Spinning.AUTO) { // ONNX Runtime's session config key
+                so.addConfigEntry(
+                        "session.intra_op.allow_spinning",
+                        options.spinning() == RuntimeOptions.Spinning.SPIN ? "1" : "0");
+            }
             chosen = addProvider(so, chosen);
             session = env.createSession(pkg.modelFile().toString(), so);
         } catch (OrtException e) {
@@ -125,13 +130,16 @@ public final class OnnxDenoiser implements DenoisingModel {
         PackageManifest.Precision precision = pkg.manifest().precision();
         LOG.log(
                 System.Logger.Level.INFO,
-                "Loaded {0}: execution provider {1}, intra-op threads {2}, dtype {3}, quantization {4}, top_k {5}",
+                "Loaded {0}: execution provider {1}, intra-op threads {2} ({6}), dtype {3}, quantization {4}, top_k {5}",
                 pkg.manifest().name(),
                 chosen,
                 options.intraOpThreads() == 0 ? "auto" : String.valueOf(options.intraOpThreads()),
                 precision == null ? "?" : precision.dtype(),
                 precision == null ? "?" : precision.quantization(),
-                model.topK);
+                model.topK,
+                options.spinning() == RuntimeOptions.Spinning.SLEEP
+                        ? "sleeping between parallel sections"
+                        : "spinning");
         return model;
     }
 
@@ -243,32 +251,35 @@ public final class OnnxDenoiser implements DenoisingModel {
                 }
             }
         }
-        Map<String, OnnxTensor> inputs = new HashMap<>();
-        try (OnnxTensor ids = tensor(inputIds, sequence);
-                OnnxTensor mask = tensor(attentionMask, sequence);
-                OnnxTensor heads = tensor(headPositions, positions)) {
-            inputs.put(GraphSignature.INPUT_IDS, ids);
-            inputs.put(GraphSignature.ATTENTION_MASK, mask);
-            inputs.put(GraphSignature.HEAD_POSITIONS, heads);
-            List<OnnxTensor> extra = new ArrayList<>();
-            try {
-                if (positionIds) { // a format 3 graph: positions 0..L-1 and zero-length pasts, the uncached forward
-                    long[][] pos = new long[batch][sequence];
-                    for (long[] row : pos) {
-                        for (int i = 0; i < sequence; i++) {
-                            row[i] = i;
-                        }
+        // the same reused direct buffers as the cached path: a warm step allocates no direct memory
+        Scratch scratch = scratches.pollFirst();
+        if (scratch == null) {
+            scratch = new Scratch(kvCache == null ? 0 : kvCache.layers());
+        }
+        List<OnnxTensor> tensors = new ArrayList<>();
+        try {
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            inputs.put(
+                    GraphSignature.INPUT_IDS,
+                    add(tensors, fill(scratch.ids(batch * sequence), inputIds), batch, sequence));
+            inputs.put(
+                    GraphSignature.ATTENTION_MASK,
+                    add(tensors, fill(scratch.mask(batch * sequence), attentionMask), batch, sequence));
+            inputs.put(
+                    GraphSignature.HEAD_POSITIONS,
+                    add(tensors, fill(scratch.heads(batch * positions), headPositions), batch, positions));
+            if (positionIds) { // a format 3 graph: positions 0..L-1 and zero-length pasts, the uncached forward
+                LongBuffer pos = scratch.positions(batch * sequence); // [batch, sequence]
+                for (int b = 0; b < batch; b++) {
+                    for (int i = 0; i < sequence; i++) {
+                        pos.put(i);
                     }
-                    OnnxTensor p = tensor(pos, sequence);
-                    extra.add(p);
-                    inputs.put(GraphSignature.POSITION_IDS, p);
-                    addEmptyPasts(inputs, extra, batch);
                 }
-                try (OrtSession.Result result = session.run(inputs, headOutputs)) {
-                    return head(result, batch, positions);
-                }
-            } finally {
-                extra.forEach(OnnxTensor::close);
+                inputs.put(GraphSignature.POSITION_IDS, add(tensors, pos.flip(), batch, sequence));
+                addEmptyPasts(inputs, tensors, batch);
+            }
+            try (OrtSession.Result result = session.run(inputs, headOutputs)) {
+                return head(result, batch, positions);
             }
         } catch (OrtException e) {
             throw new UnmaskException(
@@ -276,7 +287,18 @@ public final class OnnxDenoiser implements DenoisingModel {
                     "ONNX Runtime failed on a forward pass of " + manifest.name() + " (batch " + batch + ", sequence "
                             + sequence + ", positions " + positions + "): " + e.getMessage(),
                     e);
+        } finally {
+            tensors.forEach(OnnxTensor::close);
+            scratches.addFirst(scratch);
         }
+    }
+
+    /** [rows.length, width] row-major into {@code buf} (sized exactly), flipped for reading. */
+    private static LongBuffer fill(LongBuffer buf, long[][] rows) {
+        for (long[] row : rows) {
+            buf.put(row);
+        }
+        return buf.flip();
     }
 
     /**
@@ -574,18 +596,6 @@ public final class OnnxDenoiser implements DenoisingModel {
                         + width + ": all rows of a batch have the same length (pad with attention_mask 0)");
             }
         }
-    }
-
-    /** A direct, native-order buffer, which ONNX Runtime reads without a copy. */
-    private OnnxTensor tensor(long[][] rows, int width) throws OrtException {
-        LongBuffer buf = java.nio.ByteBuffer.allocateDirect(rows.length * width * Long.BYTES)
-                .order(java.nio.ByteOrder.nativeOrder())
-                .asLongBuffer();
-        for (long[] row : rows) {
-            buf.put(row);
-        }
-        buf.flip();
-        return OnnxTensor.createTensor(env, buf, new long[] {rows.length, width});
     }
 
     private static OnnxTensor output(OrtSession.Result result, String name) {
