@@ -169,10 +169,10 @@ public final class TransformerOps {
      * q, k = RMSNorm over head_dim, per head (only with QK-norm: Qwen3, SDAR)
      * q, k = RoPE(·, position_ids)
      * present_key.i = k;  k = Concat(past_key.i, k) [B, P+S, Hkv·hd]        (v likewise; P = 0 without a cache)
-     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask [B, P+S]))   bidirectional over past and fresh keys;
-     *                                       ONNX Attention (opset 23) with q_num_heads H, kv_num_heads Hkv: K and V
-     *                                       never repeated ({@link #onnxAttention}; repeated only under a causal mask)
-     *                                       (+ the block-causal attention_bias when the config has a block size)
+     * h = x + o_proj(Attention(q, k, v, mask [B, 1, S, P+S]))   ONNX Attention (opset 23), bidirectional over past
+     *                                       and fresh keys, q_num_heads H, kv_num_heads Hkv: K and V never repeated;
+     *                                       the additive mask is the padding (+ the block-causal bias when the config
+     *                                       has a block size), made once ({@link #onnxAttention})
      * x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
      * </pre>
      *
