@@ -42,9 +42,10 @@ import java.util.Set;
  * </pre>
  *
  * {@code --shapes} lists {@code window:past} pairs. {@code --profile DIR}: afterwards, one more session per graph
- * with {@code enableProfiling} runs {@code --steps} forwards per cell (in the order batch, shape) and leaves ORT's
- * per-node JSON trace in DIR; {@code python3 bench/quant-speed/profile-summary.py DIR/<label>_*.json} sums it by
- * operator (divide by the forwards it ran: steps + 1 warm-up per cell).
+ * with {@code enableProfiling} runs {@code --steps} times (one warm-up and one timed forward) per cell, the graphs'
+ * forwards alternating, and leaves ORT's per-node JSON trace in DIR;
+ * {@code python3 bench/quant-speed/profile-summary.py DIR/<label>_*.json} sums it by operator per forward (give one
+ * cell per run, {@code --batch 8 --shapes 32:200}, for a per-cell profile).
  */
 public class BatchForwardSpeed {
 
@@ -128,14 +129,23 @@ public class BatchForwardSpeed {
                     c.shape(), m, Collections.min(t), Collections.max(t), m / c.batch(), median(ratios.get(c)));
         }
         if (profile != null) {
+            // one profiling session per graph, their forwards alternating (graph by graph, step by step) so that
+            // load on a shared machine falls on every graph alike
             Files.createDirectories(profile);
+            List<Graph> profiled = new ArrayList<>();
             for (Graph g : graphs) {
-                Graph p = open(env, g.label(), g.model(), threads, profile.resolve(g.label()).toString());
-                for (int b : batches) {
-                    for (Shape s : shapes) {
-                        run(env, p, b, s, steps, presents);
+                profiled.add(open(env, g.label(), g.model(), threads, profile.resolve(g.label()).toString()));
+            }
+            for (int b : batches) {
+                for (Shape s : shapes) {
+                    for (int step = 0; step < steps; step++) {
+                        for (Graph p : profiled) {
+                            run(env, p, b, s, 1, presents);
+                        }
                     }
                 }
+            }
+            for (Graph p : profiled) {
                 System.out.println("profile: " + p.session().endProfiling());
                 p.session().close();
             }

@@ -21,9 +21,9 @@ import dev.unmask.packager.onnx.OnnxGraph;
  */
 public final class GraphBuilder {
 
-    public static final int OPSET = 21;
+    public static final int OPSET = 23;
     public static final int MS_OPSET = 1;
-    public static final int IR_VERSION = 10;
+    public static final int IR_VERSION = 11;
 
     private final ModelArchitecture architecture;
     private final TransformerConfig config;

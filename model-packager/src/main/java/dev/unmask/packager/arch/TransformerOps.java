@@ -1,7 +1,6 @@
 package dev.unmask.packager.arch;
 
 import static dev.unmask.packager.onnx.OnnxGraph.attr;
-import static dev.unmask.packager.onnx.OnnxGraph.attrInts;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.unmask.format.GraphSignature;
@@ -34,7 +33,8 @@ public final class TransformerOps {
     private String[] rope;
     private String keyPadding;
     private String blockBias;
-    private String packedBias;
+    private String additiveMask;
+    private String sequenceLength;
 
     /**
      * What a masked-out score becomes in the block-causal bias: far below any real score, yet finite, so that a sum
@@ -169,10 +169,10 @@ public final class TransformerOps {
      * q, k = RMSNorm over head_dim, per head (only with QK-norm: Qwen3, SDAR)
      * q, k = RoPE(·, position_ids)
      * present_key.i = k;  k = Concat(past_key.i, k) [B, P+S, Hkv·hd]        (v likewise; P = 0 without a cache)
-     * h = x + o_proj(MultiHeadAttention(q, k, v, key padding mask [B, P+S]))   bidirectional over past and fresh keys;
-     *                                       grouped-query heads packed as extra query rows, K and V never repeated
-     *                                       ({@link #groupedAttention}; repeated only under a causal mask)
-     *                                       (+ the block-causal attention_bias when the config has a block size)
+     * h = x + o_proj(Attention(q, k, v, mask [B, 1, S, P+S]))   ONNX Attention (opset 23), bidirectional over past
+     *                                       and fresh keys, q_num_heads H, kv_num_heads Hkv: K and V never repeated;
+     *                                       the additive mask is the padding (+ the block-causal bias when the config
+     *                                       has a block size), made once ({@link #onnxAttention})
      * x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
      * </pre>
      *
@@ -187,7 +187,6 @@ public final class TransformerOps {
         int mlp = config.mlpHiddenSize();
         int group = config.heads() / config.kvHeads();
         String x = embed(embedding); // [B, L, d]
-        keyPaddingMask();
         ropeCaches();
         for (int i = 0; i < config.layers(); i++) {
             BlockTensors t = layer.apply(i);
@@ -205,12 +204,14 @@ public final class TransformerOps {
             ks = withPast(n + "/attn/k_cache", ks, GraphSignature.pastKey(i), GraphSignature.presentKey(i));
             vs = withPast(n + "/attn/v_cache", vs, GraphSignature.pastValue(i), GraphSignature.presentValue(i));
             String att; // [B, S, H·hd]
-            if (group > 1 && causal()) { // a causal mask sees query rows in order: repeat K and V
-                ks = repeatKv(n + "/attn/k_repeat", ks, group);
-                vs = repeatKv(n + "/attn/v_repeat", vs, group);
+            if (causal()) { // MultiHeadAttention's causal mask, as before (no family today is causal)
+                if (group > 1) {
+                    ks = repeatKv(n + "/attn/k_repeat", ks, group);
+                    vs = repeatKv(n + "/attn/v_repeat", vs, group);
+                }
                 att = attention(n + "/attn/MultiHeadAttention", qs, ks, vs);
             } else {
-                att = groupedAttention(n + "/attn", qs, ks, vs);
+                att = onnxAttention(n + "/attn/Attention", qs, ks, vs);
             }
             String o = linear(n + "/attn/o_proj", att, t.o(), d, q);
             String h = graph.op("Add", n + "/attn/residual", List.of(x, o));
@@ -337,62 +338,70 @@ public final class TransformerOps {
     }
 
     /**
-     * Grouped-query attention without repeating K and V ("packed GQA"): the {@code g = H/Hkv} query heads that share
-     * kv head {@code n} become {@code g} times as many query rows of one head {@code n}, and MultiHeadAttention runs
-     * with {@code num_heads = Hkv} on the un-repeated {@code k, v [B, P+S, Hkv·hd]}.
-     *
-     * <pre>
-     * q [B, S, H·hd] → Reshape [B, S, Hkv, g, hd] → Transpose(0,3,1,2,4) [B, g, S, Hkv, hd] → Reshape [B, g·S, Hkv·hd]
-     * a = MultiHeadAttention(q, k, v, key_padding_mask [B, P+S], bias tiled to [B|1, 1, g·S, P+S]; num_heads = Hkv)
-     * a [B, g·S, Hkv·hd] → Reshape [B, g, S, Hkv, hd] → Transpose(0,2,3,1,4) [B, S, Hkv, g, hd] → Reshape [B, S, H·hd]
-     * </pre>
-     *
-     * Exact: query head {@code h = n·g + j} reads kv head {@code n = h / g}, as {@link #repeatKv}'s
-     * repeat_interleave does, and under a bidirectional mask (or an additive bias with its rows in the same order:
-     * row {@code j·S + s} is query {@code s}'s) every query row's softmax is independent of the others, so moving
-     * rows between heads changes no sum. What it saves per layer is the Expand of past ‖ fresh keys and values to
-     * {@code H} heads ({@code 2·B·(P+S)·H·hd} floats written and read again by the attention), which costs the same
-     * per row at any batch size; the attention's products are the same multiply-adds in {@code Hkv} larger GEMMs.
-     * With {@code g = 1} this is plain {@link #attention}.
+     * The standard ONNX {@code Attention} (opset 23; ONNX Runtime's CPU kernel since 1.23, PR #25156) on the
+     * un-repeated keys and values: {@code q [B, S, H·hd]}, {@code k, v [B, P+S, Hkv·hd]}, {@code q_num_heads = H},
+     * {@code kv_num_heads = Hkv} (query head {@code h} reads kv head {@code h / (H/Hkv)}, as {@link #repeatKv}'s
+     * repeat_interleave), {@code is_causal = 0}, scale 1/√hd, and the additive {@link #attentionMask()}. Its kernel
+     * reads the heads of the 3-D inputs in place (strided GEMMs), where MultiHeadAttention first copies q, k and v
+     * to [B, N, S, hd] and needed K and V repeated to H heads: the copies cost the same per row at any batch size
+     * (docs/benchmarks.md, "Where a batched cached step goes"). Output {@code [B, S, H·hd]}.
      */
-    public String groupedAttention(String name, String q, String k, String v) {
-        int group = config.heads() / config.kvHeads();
-        String bias = config.blockCausal() ? blockCausalBias() : null;
-        if (group == 1) {
-            return multiHeadAttention(name + "/MultiHeadAttention", q, k, v, config.heads(), bias);
-        }
-        long kvHeads = config.kvHeads();
-        long hd = config.headDim();
-        String split = graph.op(
-                "Reshape",
-                name + "/q_pack/Reshape",
-                List.of(q, graph.int64s(0, 0, kvHeads, group, hd))); // [B,S,Hkv,g,hd]
-        String moved = graph.op(
-                "Transpose",
-                name + "/q_pack/Transpose",
-                List.of(split),
-                attrInts("perm", 0, 3, 1, 2, 4)); // [B,g,S,Hkv,hd]
-        String packed = graph.op(
-                "Reshape",
-                name + "/q_pack/Reshape_1",
-                List.of(moved, graph.int64s(0, -1, kvHeads * hd))); // [B,g·S,Hkv·hd]
-        String a = multiHeadAttention(
-                name + "/MultiHeadAttention",
-                packed,
-                k,
-                v,
-                config.kvHeads(),
-                bias == null ? null : packedBlockCausalBias(group)); // [B, g·S, Hkv·hd]
-        String unpacked = graph.op(
-                "Reshape",
-                name + "/out_unpack/Reshape",
-                List.of(a, graph.int64s(0, group, -1, kvHeads, hd))); // [B, g, S, Hkv, hd]
-        String back = graph.op(
-                "Transpose", name + "/out_unpack/Transpose", List.of(unpacked), attrInts("perm", 0, 2, 3, 1, 4));
+    public String onnxAttention(String name, String q, String k, String v) {
         return graph.op(
-                "Reshape",
-                name + "/out_unpack/Reshape_1",
-                List.of(back, graph.int64s(0, 0, (long) config.heads() * hd))); // [B, S, H·hd]
+                "Attention",
+                name,
+                List.of(q, k, v, attentionMask()),
+                attr("q_num_heads", (long) config.heads()),
+                attr("kv_num_heads", (long) config.kvHeads()),
+                attr("is_causal", 0L),
+                attr("scale", (float) (1.0 / Math.sqrt(config.headDim()))));
+    }
+
+    /**
+     * The additive mask every layer's {@link #onnxAttention} reads, float32 {@code [B, 1, S, P+S]}, made once: 0 where
+     * query s may look at key t, {@value #MASKED_SCORE} where key t is padding ({@code attention_mask} 0) or, for a
+     * block-causal family, in a later block ({@link #blockCausalBias}). Finite, so a row with every key masked is a
+     * uniform softmax rather than NaN; a query never reads a padded key because {@value #MASKED_SCORE} underflows to an
+     * exact 0 after the softmax's exp.
+     */
+    public String attentionMask() {
+        if (additiveMask != null) {
+            return additiveMask;
+        }
+        String p = "/attention_mask/additive";
+        String real = graph.op(
+                "Cast", p + "/Cast", List.of(GraphSignature.ATTENTION_MASK), attr("to", (long) DataType.BOOL_VALUE));
+        String keys = graph.op("Unsqueeze", p + "/Unsqueeze", List.of(real, graph.int64s(1, 2))); // [B, 1, 1, P+S]
+        String padding = graph.op(
+                "Where",
+                p + "/Where",
+                List.of(keys, floatScalar(p + "/allowed", 0f), floatScalar(p + "/masked", MASKED_SCORE)));
+        if (config.blockCausal()) {
+            additiveMask = graph.op("Add", p + "/Add", List.of(padding, blockCausalBias())); // [B, 1, S, P+S]
+        } else {
+            // [B, 1, 1, P+S] -> [B, 1, S, P+S]: the kernel takes the mask per query row
+            String shape = graph.op(
+                    "Concat",
+                    p + "/rows/Concat",
+                    List.of(graph.int64s(1, 1), sequenceLength(), graph.int64s(1)),
+                    attr("axis", 0L));
+            additiveMask = graph.op("Expand", p + "/Expand", List.of(padding, shape));
+        }
+        return additiveMask;
+    }
+
+    /** {@code S}, this forward's number of tokens, int64 {@code [1]}. */
+    private String sequenceLength() {
+        if (sequenceLength == null) {
+            sequenceLength = graph.op(
+                    "Slice",
+                    "/sequence/Slice",
+                    List.of(
+                            graph.op("Shape", "/sequence/Shape", List.of(GraphSignature.INPUT_IDS)),
+                            graph.int64s(1),
+                            graph.int64s(2)));
+        }
+        return sequenceLength;
     }
 
     /**
@@ -401,17 +410,6 @@ public final class TransformerOps {
      */
     private boolean causal() {
         return !(config.bidirectional() || config.blockCausal());
-    }
-
-    /** The block-causal bias with its query rows repeated for packed GQA: Tile [1, 1, g, 1], made once. */
-    private String packedBlockCausalBias(int group) {
-        if (packedBias == null) {
-            packedBias = graph.op(
-                    "Tile",
-                    "/attention_bias/packed/Tile",
-                    List.of(blockCausalBias(), graph.int64s(1, 1, group, 1))); // [B|1, 1, g·S, P+S]
-        }
-        return packedBias;
     }
 
     private String multiHeadAttention(String name, String q, String k, String v, int heads, String bias) {
@@ -458,7 +456,7 @@ public final class TransformerOps {
      * iff {@code floor(pos_k / block) <= floor(pos_q / block)}, the positions from {@link #positions()}. Without a
      * past this is exactly the block-causal mask over the canvas: SDAR's {@code tril(ones(blocks, blocks))}
      * repeated {@code block_size} times on both axes (generate.py), dLLM's {@code bid_k <= bid_q} staircase.
-     * Padding stays in {@code key_padding_mask}, which ORT's MultiHeadAttention applies together with this bias.
+     * {@link #attentionMask()} adds the padding to it.
      */
     public String blockCausalBias() {
         if (blockBias != null) {

@@ -30,8 +30,8 @@ import java.util.List;
  * input_ids [B, L] ─ Gather(model.embed_tokens) ─ x [B, L, d]
  * per layer:  n1 = RMSNorm(x, input_layernorm)
  *             q = linear(n1) + q_bias   [B, L, H·hd];  k, v = linear(n1) + bias   [B, L, Hkv·hd]   (bias fp32)
- *             q, k = RotaryEmbedding(·, pos 0…L-1, interleaved=0);  k, v repeated H/Hkv times
- *             a = MultiHeadAttention(q, k, v, key_padding_mask)   bidirectional
+ *             q, k = RotaryEmbedding(·, pos 0…L-1, interleaved=0);  k, v keep their Hkv heads
+ *             a = Attention(q, k, v, padding mask; q_num_heads H, kv_num_heads Hkv)   bidirectional (opset 23)
  *             h = x + o_proj(a);  x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
  * head:       the shared sampling head on x, with model.norm and lm_head (model.embed_tokens when tied),
  *             reading position p-1 for head position p (logits shift)

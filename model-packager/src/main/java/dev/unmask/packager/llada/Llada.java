@@ -18,8 +18,8 @@ import java.util.List;
  * per layer:  n1 = SimplifiedLayerNormalization(x, attn_norm)
  *             q, k, v = linear(n1)                         [B, L, H·hd], [B, L, Hkv·hd] ×2
  *             q, k = com.microsoft.RotaryEmbedding(·, pos 0…L-1, cos, sin, interleaved=0)   (NEOX half layout)
- *             k, v = repeat each kv head H/Hkv times        [B, L, H·hd]   (query head h reads kv head h / group)
- *             a = com.microsoft.MultiHeadAttention(q, k, v, key_padding_mask = attention_mask)  bidirectional
+ *             a = Attention(q, k, v, attn_mask = padding of attention_mask, q_num_heads H, kv_num_heads Hkv)
+ *                 bidirectional, opset 23; K and V keep their Hkv heads (query head h reads kv head h / group)
  *             h = x + linear(a);  x = h + linear_down(SiLU(linear_gate(n2)) · linear_up(n2)),  n2 = RMSNorm(h)
  * head:       the shared sampling head on x, with ln_f and ff_out (or wte when tied)
  * </pre>

@@ -42,8 +42,8 @@ import java.util.List;
  * per layer:  n1 = RMSNorm(x, input_layernorm)
  *             q = n1·Wqᵀ [B, S, H·hd];  k, v = n1·Wᵀ [B, S, Hkv·hd]          (hd = head_dim, H·hd may differ from d)
  *             q, k = RMSNorm over hd per head (self_attn.q_norm / k_norm, weight [hd])
- *             q, k = RotaryEmbedding(·, positions);  k, v repeated H/Hkv times
- *             a = MultiHeadAttention(q, k, v, key_padding_mask, attention_bias)   block-causal bias [B|1, 1, S, P+S]
+ *             q, k = RotaryEmbedding(·, positions);  k, v keep their Hkv heads
+ *             a = Attention(q, k, v, padding mask + block-causal bias [B, 1, S, P+S]; q/kv_num_heads H, Hkv)
  *             h = x + o_proj(a);  x = h + down_proj(SiLU(gate_proj(n2)) · up_proj(n2)),  n2 = RMSNorm(h)
  * head:       the shared sampling head on x, with model.norm and lm_head (model.embed_tokens when tied), no shift
  * </pre>

@@ -36,12 +36,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The body's grouped-query attention runs without repeating K and V (docs/package-format.md, "How unmask-pack builds
- * the graph"): the query heads that share a kv head are packed as extra query rows of one MultiHeadAttention head, and
- * the head computes logsumexp from the softmax it already has. Both are exact rewrites, so a batched, cached,
- * padded forward of the packed graph still predicts what a plain double-precision forward of the whole canvas
- * predicts ({@link RandomLlada#forward}, which repeats each kv head for its query heads, as train.py does).
+ * the graph"): one ONNX {@code Attention} per layer with {@code q_num_heads = H} and {@code kv_num_heads = Hkv}, and
+ * the head computes logsumexp from the softmax it already has. Both are exact rewrites, so a batched, cached, padded
+ * forward still predicts what a plain double-precision forward of the whole canvas predicts ({@link
+ * RandomLlada#forward}, which repeats each kv head for its query heads, as train.py does).
  */
-class PackedGroupedAttentionTest {
+class GroupedQueryAttentionTest {
 
     @TempDir
     static Path tmp;
@@ -84,23 +84,35 @@ class PackedGroupedAttentionTest {
     @Test
     void aGroupedQueryGraphNeitherRepeatsKeysAndValuesNorReducesLogSumExp() throws IOException {
         ModelProto model = ModelProto.parseFrom(Files.readAllBytes(pkg.resolve("model.onnx")));
-        Set<String> ops = model.getGraph().getNodeList().stream()
-                .map(NodeProto::getOpType)
-                .collect(Collectors.toSet());
-        assertFalse(ops.contains("Expand"), "no kv repeat: " + ops);
+        List<NodeProto> nodes = model.getGraph().getNodeList();
+        Set<String> ops = nodes.stream().map(NodeProto::getOpType).collect(Collectors.toSet());
         assertFalse(ops.contains("ReduceLogSumExp"), "logsumexp from the softmax: " + ops);
-        List<NodeProto> attention = model.getGraph().getNodeList().stream()
-                .filter(n -> n.getOpType().equals("MultiHeadAttention"))
+        assertFalse(ops.contains("MultiHeadAttention"), "one ONNX Attention per layer: " + ops);
+        List<String> perLayerExpands = nodes.stream()
+                .filter(n -> n.getOpType().equals("Expand") && n.getName().startsWith("/layers."))
+                .map(NodeProto::getName)
                 .toList();
+        assertEquals(List.of(), perLayerExpands, "no kv repeat");
+        List<NodeProto> attention =
+                nodes.stream().filter(n -> n.getOpType().equals("Attention")).toList();
         assertEquals(RandomLlada.LAYERS, attention.size());
         for (NodeProto n : attention) {
-            long heads = n.getAttributeList().stream()
-                    .filter(a -> a.getName().equals("num_heads"))
-                    .mapToLong(AttributeProto::getI)
-                    .findFirst()
-                    .orElseThrow();
-            assertEquals(RandomLlada.KV_HEADS, heads, "one attention head per kv head in " + n.getName());
+            assertEquals(RandomLlada.HEADS, attribute(n, "q_num_heads"), n.getName());
+            assertEquals(
+                    RandomLlada.KV_HEADS, attribute(n, "kv_num_heads"), "K and V with Hkv heads in " + n.getName());
+            assertEquals(0, attribute(n, "is_causal"), "bidirectional " + n.getName());
         }
+        assertTrue(
+                model.getOpsetImportList().stream().anyMatch(o -> o.getDomain().isEmpty() && o.getVersion() >= 23),
+                "Attention needs opset 23");
+    }
+
+    static long attribute(NodeProto n, String name) {
+        return n.getAttributeList().stream()
+                .filter(a -> a.getName().equals(name))
+                .mapToLong(AttributeProto::getI)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(n.getName() + " has no " + name));
     }
 
     @Test
@@ -134,7 +146,7 @@ class PackedGroupedAttentionTest {
                 }
             }
         }
-        System.out.printf("packed GQA, batch 2, cached windows: worst |logit error| %.2g%n", worst);
+        System.out.printf("GQA attention, batch 2, cached windows: worst |logit error| %.2g%n", worst);
     }
 
     /** The presents of a full forward of both rows: [2·layers][2 · LENGTH · kv_dim], key then value per layer. */
