@@ -11,8 +11,10 @@ import dev.unmask.packager.onnx.WeightFormat;
  * @param topK       candidates per position in the sampling head (1 … 64)
  * @param fullLogits whether to add the optional {@code logits} output
  * @param linear     how projections are emitted (float MatMul, or a quantizer's)
+ * @param attention  which operator the layers' attention is
  */
-public record GraphOptions(WeightFormat format, int topK, boolean fullLogits, LinearWeightSink linear) {
+public record GraphOptions(
+        WeightFormat format, int topK, boolean fullLogits, LinearWeightSink linear, AttentionKernel attention) {
 
     public static final int DEFAULT_TOP_K = 8;
     public static final int MAX_TOP_K = 64;
@@ -21,21 +23,26 @@ public record GraphOptions(WeightFormat format, int topK, boolean fullLogits, Li
         if (topK < 1 || topK > MAX_TOP_K) {
             throw new IllegalArgumentException("top_k must be 1.." + MAX_TOP_K + ", got " + topK + " (e.g. --top-k 8)");
         }
+        java.util.Objects.requireNonNull(attention, "attention");
     }
 
     public static GraphOptions of(WeightFormat format) {
-        return new GraphOptions(format, DEFAULT_TOP_K, false, new FloatLinear(format));
+        return new GraphOptions(format, DEFAULT_TOP_K, false, new FloatLinear(format), AttentionKernel.ONNX);
     }
 
     public GraphOptions withTopK(int k) {
-        return new GraphOptions(format, k, fullLogits, linear);
+        return new GraphOptions(format, k, fullLogits, linear, attention);
     }
 
     public GraphOptions withFullLogits(boolean full) {
-        return new GraphOptions(format, topK, full, linear);
+        return new GraphOptions(format, topK, full, linear, attention);
     }
 
     public GraphOptions withLinear(LinearWeightSink sink) {
-        return new GraphOptions(format, topK, fullLogits, sink);
+        return new GraphOptions(format, topK, fullLogits, sink, attention);
+    }
+
+    public GraphOptions withAttention(AttentionKernel kernel) {
+        return new GraphOptions(format, topK, fullLogits, linear, kernel);
     }
 }

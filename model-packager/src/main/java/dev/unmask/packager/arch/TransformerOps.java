@@ -204,7 +204,9 @@ public final class TransformerOps {
             ks = withPast(n + "/attn/k_cache", ks, GraphSignature.pastKey(i), GraphSignature.presentKey(i));
             vs = withPast(n + "/attn/v_cache", vs, GraphSignature.pastValue(i), GraphSignature.presentValue(i));
             String att; // [B, S, H·hd]
-            if (causal()) { // MultiHeadAttention's causal mask, as before (no family today is causal)
+            // MultiHeadAttention when the model is causal (its own causal mask; no family today is) or when asked for
+            // (--attention mha: the kernel ONNX Runtime 1.23's CUDA provider has)
+            if (causal() || options.attention() == AttentionKernel.MULTI_HEAD) {
                 if (group > 1) {
                     ks = repeatKv(n + "/attn/k_repeat", ks, group);
                     vs = repeatKv(n + "/attn/v_repeat", vs, group);

@@ -1,6 +1,7 @@
 package dev.unmask.packager.cli;
 
 import dev.unmask.packager.Progress;
+import dev.unmask.packager.arch.AttentionKernel;
 import dev.unmask.packager.arch.GraphOptions;
 import dev.unmask.packager.onnx.WeightFormat;
 import dev.unmask.packager.pack.ConvertRequest;
@@ -93,6 +94,15 @@ final class ConvertCommand implements Callable<Integer> {
     int topK;
 
     @Option(
+            names = "--attention",
+            defaultValue = "onnx",
+            paramLabel = "onnx|mha",
+            description = "the layers' attention operator: onnx (ONNX Attention, fastest on CPU) or mha "
+                    + "(MultiHeadAttention, for the CUDA build: ONNX Runtime 1.23 runs ONNX Attention on the CPU "
+                    + "there) (default: ${DEFAULT-VALUE})")
+    String attention;
+
+    @Option(
             names = "--full-logits",
             description = "also output the full [batch, positions, vocab] logits (verification, CFG)")
     boolean fullLogits;
@@ -145,8 +155,12 @@ final class ConvertCommand implements Callable<Integer> {
         Path from = source.folder();
         String name = this.name != null ? this.name : source.name();
         WeightFormat format = WeightFormat.parse(dtype);
-        GraphOptions options =
-                new GraphOptions(format, topK, fullLogits, MatMulNBitsLinear.fromOptions(quant, quantHead, format));
+        GraphOptions options = new GraphOptions(
+                format,
+                topK,
+                fullLogits,
+                MatMulNBitsLinear.fromOptions(quant, quantHead, format),
+                AttentionKernel.parse(attention));
         Progress progress = Progress.NONE;
         if (!noProgress) {
             long[] work = PackageWriter.workload(from);
