@@ -9,7 +9,9 @@ variant (variants interleaved, so that the load of a shared machine spreads over
   CPU          user + system CPU time the JVM had used when it was listening / ready (/proc/<pid>/stat): on a
                machine shared with other jobs the wall times stretch with the load, the CPU time much less
   first token  after ready: a streamed chat completion (max_tokens 16), request sent to the first SSE chunk whose
-               delta carries text; "answer" is the whole stream
+               delta carries text; "answer" is the whole stream, and its CPU the server's CPU time over it (what
+               the first request costs the process, first-use work included, much less stretched by load);
+  second       the same request once more, warm: the floor the first request is compared with
 
 Polls every 10 ms, so each figure is late by up to 10 ms plus one loopback round trip. Also reads the process's own
 log: Quarkus's "started in" and ModelHost's "Ready: ... loaded and warmed in N ms".
@@ -157,7 +159,13 @@ def run_once(flags, package, port, log_path, app=None):
             deadline = t0 + START_TIMEOUT_S
             live, live_cpu = wait_for(port, "/q/health/live", proc, deadline)
             ready, ready_cpu = wait_for(port, "/q/health/ready", proc, deadline)
+            before_cpu = cpu_ms(proc.pid)
             tok, answer = first_token(port)
+            request_cpu = cpu_ms(proc.pid) - before_cpu
+            # the same request again, warm: the floor the first one is compared with
+            before_cpu = cpu_ms(proc.pid)
+            second_tok, _ = first_token(port)
+            second_cpu = cpu_ms(proc.pid) - before_cpu
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -177,6 +185,9 @@ def run_once(flags, package, port, log_path, app=None):
         "ready_cpu_ms": ready_cpu,
         "first_token_ms": tok * 1000,
         "answer_ms": answer * 1000,
+        "request_cpu_ms": request_cpu,
+        "second_token_ms": second_tok * 1000,
+        "second_cpu_ms": second_cpu,
         "quarkus_started_ms": float(started.group(1)) * 1000 if started else None,
         "load_and_warm_ms": int(warmed.group(1)) if warmed else None,
     }
@@ -281,18 +292,22 @@ def main():
             results[v].append(r)
             print(f"run {run:2d} {v:18s} listening {r['listening_ms']:6.0f} ms  ready {r['ready_ms']:6.0f} ms  "
                   f"(CPU {r['listening_cpu_ms']:.0f} / {r['ready_cpu_ms']:.0f} ms)  "
-                  f"first token {r['first_token_ms']:5.0f} ms  answer {r['answer_ms']:5.0f} ms  "
+                  f"first token {r['first_token_ms']:5.0f} ms  answer {r['answer_ms']:5.0f} ms "
+                  f"(CPU {r['request_cpu_ms']:.0f} ms)  second {r['second_token_ms']:5.0f} ms "
+                  f"(CPU {r['second_cpu_ms']:.0f} ms)  "
                   f"(log: started {r['quarkus_started_ms']} ms, load+warm {r['load_and_warm_ms']} ms)  "
                   f"load average {os.getloadavg()[0]:.1f}", flush=True)
     print()
     print(f"median (min–max) over {args.runs} runs, ms; load average at the end: {os.getloadavg()[0]:.1f}")
-    print("| variant | listening | ready | CPU to listening | CPU to ready | first token after ready | whole answer (16 tokens) | Quarkus 'started in' | load + warm-up (log) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| variant | listening | ready | CPU to listening | CPU to ready | first token after ready | whole answer (16 tokens) | CPU of the first answer | second request: first token / CPU | Quarkus 'started in' | load + warm-up (log) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for v in variants:
         rs = results[v]
         print(f"| {v} | {summary([r['listening_ms'] for r in rs])} | {summary([r['ready_ms'] for r in rs])} | "
               f"{summary([r['listening_cpu_ms'] for r in rs])} | {summary([r['ready_cpu_ms'] for r in rs])} | "
               f"{summary([r['first_token_ms'] for r in rs])} | {summary([r['answer_ms'] for r in rs])} | "
+              f"{summary([r['request_cpu_ms'] for r in rs])} | "
+              f"{summary([r.get('second_token_ms') for r in rs])} / {summary([r.get('second_cpu_ms') for r in rs])} | "
               f"{summary([r['quarkus_started_ms'] for r in rs])} | {summary([r['load_and_warm_ms'] for r in rs])} |")
     if args.json:
         with open(args.json, "w") as f:
