@@ -17,8 +17,6 @@ import io.quarkus.runtime.annotations.QuarkusMain;
 @QuarkusMain
 public final class UnmaskMain {
 
-    private UnmaskMain() {}
-
     public static void main(String... args) {
         RuntimePreload.startInBackground();
         Quarkus.run(args);
