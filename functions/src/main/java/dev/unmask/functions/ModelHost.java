@@ -133,7 +133,7 @@ public class ModelHost {
                         id, (System.nanoTime() - opening) / 1_000_000, uptimeMillis());
                 if (config.warmUp()) {
                     long t = System.nanoTime();
-                    WarmUp w = warmUp(id, engine, limits(config));
+                    WarmUp w = warmUp(id, engine);
                     LOG.infof(
                             "Warmed %s in %d ms: one streamed %s through the API, %d tokens",
                             id,
@@ -199,6 +199,12 @@ public class ModelHost {
     static final int WARM_UP_MAX_TOKENS = 16;
 
     /**
+     * The warm-up's own limits, not the configured ones: a deployment that allows fewer tokens or steps than the
+     * warm-up asks for (say {@code unmask.limits.max-tokens=8}) must not fail its load on its own warm-up request.
+     */
+    static final ServingLimits WARM_UP_LIMITS = new ServingLimits(WARM_UP_MAX_TOKENS, Integer.MAX_VALUE, 0);
+
+    /**
      * Forward passes the warm-up takes (the package's default would be one per token): each runs the same code at
      * the same shapes, so more of them buy a later ready, not a warmer first request. A block-causal model (SDAR)
      * keeps its own steps.
@@ -214,7 +220,7 @@ public class ModelHost {
      *
      * @return what it ran: a chat or a completion, and the completion tokens it streamed (from its usage chunk)
      */
-    static WarmUp warmUp(String id, Engine engine, ServingLimits limits) {
+    static WarmUp warmUp(String id, Engine engine) {
         String template = engine.manifest().chatTemplate();
         boolean chat = template != null && !template.isBlank();
         String body = "{\"model\": " + Json.write(id) + ", "
@@ -225,7 +231,7 @@ public class ModelHost {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         try (BatchScheduler scheduler = new BatchScheduler(engine, 1, 0, SchedulerObserver.NONE, null)) {
             ServedModel model = new ServedModel(id, engine, scheduler, 0);
-            OpenAiService s = new OpenAiService(List.of(model), limits, Clock.systemUTC());
+            OpenAiService s = new OpenAiService(List.of(model), WARM_UP_LIMITS, Clock.systemUTC());
             PendingGeneration stream =
                     chat ? s.chat(ChatCompletionRequest.parse(bytes)) : s.completion(CompletionRequest.parse(bytes));
             ByteArrayOutputStream sse = new ByteArrayOutputStream();

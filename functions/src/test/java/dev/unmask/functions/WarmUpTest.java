@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.unmask.engine.Engine;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.openai.ServingLimits;
 import dev.unmask.testing.ReferencePackages;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +18,7 @@ class WarmUpTest {
     @Test
     void aPackageWithAChatTemplateIsWarmedWithAStreamedChatCompletionThroughTheApi() {
         try (Engine engine = Engine.open(ReferencePackages.tinyLlada(), new RuntimeOptions(ExecutionProvider.CPU, 1))) {
-            ModelHost.WarmUp w = ModelHost.warmUp("tiny-llada", engine, new ServingLimits(512, 512, 0));
+            ModelHost.WarmUp w = ModelHost.warmUp("tiny-llada", engine);
             assertTrue(w.chat(), "the tiny package has a chat template: the warm-up renders it: " + w);
             assertTrue(
                     w.completionTokens() > 0 && w.completionTokens() <= ModelHost.WARM_UP_MAX_TOKENS,
