@@ -5,6 +5,7 @@ import dev.unmask.engine.RuntimePreload;
 import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
+import dev.unmask.engine.request.Limits;
 import dev.unmask.openai.BatchScheduler;
 import dev.unmask.openai.ChatCompletionRequest;
 import dev.unmask.openai.CompletionRequest;
@@ -199,10 +200,12 @@ public class ModelHost {
     static final int WARM_UP_MAX_TOKENS = 16;
 
     /**
-     * The warm-up's own limits, not the configured ones: a deployment that allows fewer tokens or steps than the
-     * warm-up asks for (say {@code unmask.limits.max-tokens=8}) must not fail its load on its own warm-up request.
+     * The warm-up's own limits, the engine's only ({@link Limits#NONE}), not the configured ones: a deployment that
+     * allows fewer tokens or steps than the warm-up asks for (say {@code unmask.limits.max-tokens=8}) must not fail its
+     * load on its own warm-up request; nor a package whose default block (SDAR's 32) is longer than the answer.
      */
-    static final ServingLimits WARM_UP_LIMITS = new ServingLimits(WARM_UP_MAX_TOKENS, Integer.MAX_VALUE, 0);
+    static final ServingLimits WARM_UP_LIMITS =
+            new ServingLimits(Limits.NONE.maxLength(), Limits.NONE.maxSteps(), Limits.NONE.maxCanvasTokens());
 
     /**
      * Forward passes the warm-up takes (the package's default would be one per token): each runs the same code at
