@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * second core while its own framework boots, before its configuration even says which package to open.
  *
  * <p>Measured in a cold JVM on the tiny package (docs/benchmarks.md, "Cold start"): these are most of what opening a
- * package costs the first time (the same {@code Engine.open} takes about a fifth of it in a warm JVM); the package's
+ * package costs the first time (the same {@code Engine.open} takes about a tenth of it in a warm JVM); the package's
  * own work (its session, its tokenizer, its template) stays with {@link Engine#open}.
  *
  * <p>Best effort and idempotent: what fails here fails again, with its clear message, where {@link Engine#open}
