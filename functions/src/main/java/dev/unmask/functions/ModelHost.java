@@ -1,15 +1,20 @@
 package dev.unmask.functions;
 
 import dev.unmask.engine.Engine;
+import dev.unmask.engine.RuntimePreload;
 import dev.unmask.engine.decode.KvCacheBudget;
 import dev.unmask.engine.model.ExecutionProvider;
 import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.engine.request.GenerationRequest;
-import dev.unmask.engine.text.ChatMessage;
+import dev.unmask.engine.request.Limits;
 import dev.unmask.openai.BatchScheduler;
+import dev.unmask.openai.ChatCompletionRequest;
+import dev.unmask.openai.CompletionRequest;
 import dev.unmask.openai.Errors;
+import dev.unmask.openai.Json;
 import dev.unmask.openai.OpenAiService;
+import dev.unmask.openai.PendingGeneration;
 import dev.unmask.openai.RequestBodies;
+import dev.unmask.openai.SchedulerObserver;
 import dev.unmask.openai.ServedModel;
 import dev.unmask.openai.ServingLimits;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,6 +23,11 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +63,9 @@ public class ModelHost {
     private volatile long maxBodyBytes = RequestBodies.UNBOUNDED; // derived from the packages once loaded
 
     void onStart(@Observes StartupEvent event) {
+        // where UnmaskMain did not start it already (Lambda, tests): the natives and the template engine load on a
+        // second core while this thread reads the package
+        RuntimePreload.startInBackground();
         if (loadInBackground()) {
             Thread loader = new Thread(this::load, "unmask-loader");
             loader.setDaemon(true);
@@ -111,6 +124,7 @@ public class ModelHost {
             for (Map.Entry<String, UnmaskConfig.ServedPackage> e :
                     config.models().entrySet()) {
                 String id = e.getKey();
+                long opening = System.nanoTime();
                 Engine engine = Engine.open(e.getValue().path(), runtime);
                 unregistered.add(engine);
                 UnmaskMetrics metrics = new UnmaskMetrics(registry, id);
@@ -118,18 +132,18 @@ public class ModelHost {
                         engine, config.batch().maxSize(), config.batch().maxQueue(), metrics, cacheBudget);
                 unregistered.add(0, scheduler); // closed before its engine
                 metrics.gauges(id, scheduler);
+                LOG.infof(
+                        "Opened %s in %d ms (JVM up %d ms)",
+                        id, (System.nanoTime() - opening) / 1_000_000, uptimeMillis());
                 if (config.warmUp()) {
                     long t = System.nanoTime();
-                    // a block-causal model (SDAR) decodes in its own blocks with its own steps: leave both to it
-                    boolean own = engine.traits().blockCausal();
-                    engine.generate(
-                            GenerationRequest.builder(warmUpPrompt(engine))
-                                    .length(8)
-                                    .blockLength(own ? null : 8)
-                                    .steps(own ? null : 8)
-                                    .build(),
-                            null);
-                    LOG.infof("Warmed %s in %d ms", id, (System.nanoTime() - t) / 1_000_000);
+                    WarmUp w = warmUp(id, engine);
+                    LOG.infof(
+                            "Warmed %s in %d ms: one streamed %s through the API, %d tokens",
+                            id,
+                            (System.nanoTime() - t) / 1_000_000,
+                            w.chat() ? "chat completion" : "completion",
+                            w.completionTokens());
                 }
                 ServedModel model = new ServedModel(id, engine, scheduler, created);
                 unregistered.clear();
@@ -147,14 +161,14 @@ public class ModelHost {
                         config.batch().maxSize(),
                         config.batch().maxQueue());
             }
-            ServingLimits limits = new ServingLimits(
-                    config.limits().maxTokens(),
-                    config.limits().maxSteps(),
-                    config.limits().maxCanvasTokens());
-            service = new OpenAiService(served, limits, Clock.systemUTC());
+            OpenAiService ready = new OpenAiService(served, limits(config), Clock.systemUTC());
+            // before ready: the first request would otherwise share the CPU with this (it reads each tokenizer.json)
+            deriveBodyLimit(ready);
+            service = ready;
             readyMillis = (System.nanoTime() - started) / 1_000_000;
-            LOG.infof("Ready: %d model(s) loaded and warmed in %d ms", served.size(), readyMillis);
-            deriveBodyLimit(service);
+            LOG.infof(
+                    "Ready: %d model(s) loaded and warmed in %d ms (JVM up %d ms)",
+                    served.size(), readyMillis, uptimeMillis());
         } catch (RuntimeException | Error e) {
             for (AutoCloseable c : unregistered) {
                 try {
@@ -171,22 +185,76 @@ public class ModelHost {
         }
     }
 
+    private static ServingLimits limits(UnmaskConfig config) {
+        return new ServingLimits(
+                config.limits().maxTokens(),
+                config.limits().maxSteps(),
+                config.limits().maxCanvasTokens());
+    }
+
+    private static long uptimeMillis() {
+        return ManagementFactory.getRuntimeMXBean().getUptime();
+    }
+
+    /** What {@link #warmUp} ran: a streamed chat completion ({@code chat}) or a streamed completion. */
+    record WarmUp(boolean chat, long completionTokens) {}
+
+    /** Tokens the warm-up request asks for: the length of a short answer. */
+    static final int WARM_UP_MAX_TOKENS = 16;
+
     /**
-     * A chat when the package has a chat template, so that the warm-up also renders it: the template engine's first
-     * use (Jinjava's classes, the template's parse) otherwise lands on the first chat request after ready, which on
-     * the tiny package took longer than the generation itself (issue 17 §2, docs/benchmarks.md "Cold start").
+     * The warm-up's own limits, the engine's only ({@link Limits#NONE}), not the configured ones: a deployment that
+     * allows fewer tokens or steps than the warm-up asks for (say {@code unmask.limits.max-tokens=8}) must not fail its
+     * load on its own warm-up request; nor a package whose default block (SDAR's 32) is longer than the answer.
      */
-    static GenerationRequest.Prompt warmUpPrompt(Engine engine) {
+    static final ServingLimits WARM_UP_LIMITS =
+            new ServingLimits(Limits.NONE.maxLength(), Limits.NONE.maxSteps(), Limits.NONE.maxCanvasTokens());
+
+    /**
+     * Forward passes the warm-up takes (the package's default would be one per token): each runs the same code at
+     * the same shapes, so more of them buy a later ready, not a warmer first request. A block-causal model (SDAR)
+     * keeps its own steps.
+     */
+    static final int WARM_UP_STEPS = 4;
+
+    /**
+     * Runs one streamed request through the path the endpoints use (wire-format parse, plan with its prompt bound,
+     * a batch scheduler's step loop, the SSE and JSON writers) on a scheduler of its own that reports to no metrics,
+     * closed afterwards: the first real request then pays none of that path's first-use cost (class loading, the
+     * template engine's first render, the JIT), which on the tiny package took longer than its generation (issue 17
+     * §2, docs/benchmarks.md "Cold start"). A chat when the package has a chat template, a completion otherwise.
+     *
+     * @return what it ran: a chat or a completion, and the completion tokens it streamed (from its usage chunk)
+     */
+    static WarmUp warmUp(String id, Engine engine) {
         String template = engine.manifest().chatTemplate();
-        return template == null || template.isBlank()
-                ? new GenerationRequest.Prompt.Continuation("Hello")
-                : new GenerationRequest.Prompt.Chat(List.of(new ChatMessage("user", "Hello")));
+        boolean chat = template != null && !template.isBlank();
+        String body = "{\"model\": " + Json.write(id) + ", "
+                + (chat ? "\"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}]" : "\"prompt\": \"Hello\"")
+                + ", \"max_tokens\": " + WARM_UP_MAX_TOKENS
+                + (engine.traits().blockCausal() ? "" : ", \"steps\": " + WARM_UP_STEPS)
+                + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}";
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        try (BatchScheduler scheduler = new BatchScheduler(engine, 1, 0, SchedulerObserver.NONE, null)) {
+            ServedModel model = new ServedModel(id, engine, scheduler, 0);
+            OpenAiService s = new OpenAiService(List.of(model), WARM_UP_LIMITS, Clock.systemUTC());
+            PendingGeneration stream =
+                    chat ? s.chat(ChatCompletionRequest.parse(bytes)) : s.completion(CompletionRequest.parse(bytes));
+            ByteArrayOutputStream sse = new ByteArrayOutputStream();
+            stream.streamTo(sse);
+            s.maxBodyBytes();
+            return new WarmUp(chat, SnapStartPriming.streamedCompletionTokens(sse.toString(StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
+        }
     }
 
     /**
-     * The largest body any served model can use (its longest prompt as JSON, {@link RequestBodies}), published once
-     * the models serve: reading the tokenizers' bounds parses each {@code tokenizer.json}, which start-to-ready does
-     * not wait for. Until then, and for a tokenizer without a bound, only the configured body limit applies.
+     * The largest body any served model can use (its longest prompt as JSON, {@link RequestBodies}), published just
+     * before the models serve: reading the tokenizers' bounds parses each {@code tokenizer.json}, which the warm-up
+     * request has already done (its prompt is bounded the same way), so this costs ready next to nothing; left for
+     * after ready, it shared the CPU with the first request. Until then, and for a tokenizer without a bound, only
+     * the configured body limit applies.
      */
     private void deriveBodyLimit(OpenAiService s) {
         try {

@@ -132,7 +132,7 @@ public class SnapStartPriming implements Resource {
     }
 
     /** The usage chunk's {@code completion_tokens} ({@code stream_options.include_usage}); 0 without one. */
-    private static long streamedCompletionTokens(String sse) {
+    static long streamedCompletionTokens(String sse) {
         long tokens = 0;
         for (String event : sse.split("\n\n")) {
             if (event.startsWith("data: {") && event.contains("\"usage\":{")) {
