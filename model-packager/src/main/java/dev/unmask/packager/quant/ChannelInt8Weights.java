@@ -129,12 +129,15 @@ final class ChannelInt8Weights {
                                 List.of(q.name() + QuantizedWeights.SIGNED_INT4_SUFFIX),
                                 OnnxGraph.attr("to", (long) DataType.FLOAT_VALUE)),
                         q.scalesName()));
-        String q8 = graph.op(
-                "QuantizeLinear",
-                p + "Int8",
-                List.of(weights, scalesName),
-                OnnxGraph.attr("axis", 0L),
-                OnnxGraph.attr("output_dtype", (long) DataType.INT8_VALUE));
+        // com.microsoft's QuantizeLinear (the same MLAS kernel), not ONNX's: ONNX Runtime 1.23 registers
+        // QuantizeLinear-23 with the wrong type constraint on y_scale and finds no kernel for it at the graph's opset
+        // 23 (microsoft/onnxruntime#25932, fixed by PR #26491 after 1.23.2). The int8 zero points [N] (all 0) make
+        // the output int8; contrib QuantizeLinear has no output_dtype.
+        String zeroPoints = q.name() + "_channel_zero_points";
+        graph.addInitializer(graph.data()
+                .write(zeroPoints, DataType.INT8, new long[] {n}, sink -> sink.putBytes(new byte[n], 0, n)));
+        String q8 = graph.msOp(
+                "QuantizeLinear", p + "Int8", List.of(weights, scalesName, zeroPoints), OnnxGraph.attr("axis", 0L));
         String rows = graph.op("Reshape", p + "Rows", List.of(q8, graph.int64s(n, (long) kBlocks * block)));
         if ((long) kBlocks * block != k) { // K padded up to the block: drop the padding
             rows = graph.op("Slice", p + "Unpadded", List.of(rows, graph.int64s(0), graph.int64s(k), graph.int64s(1)));
