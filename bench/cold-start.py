@@ -247,6 +247,8 @@ def main():
     ap.add_argument("--before", help="a second quarkus-app folder (the build before a change): variants named "
                                      "before:<variant> run from it, interleaved with the others run by run")
     args = ap.parse_args()
+    # the servers run with the app folder as their working directory: a relative package path would not resolve there
+    args.package = os.path.abspath(args.package)
     APP = os.path.abspath(args.app)
     variants = args.variants.split(",")
     apps = {"": APP, "before:": os.path.abspath(args.before) if args.before else None}
