@@ -242,7 +242,6 @@ public class ModelHost {
                     chat ? s.chat(ChatCompletionRequest.parse(bytes)) : s.completion(CompletionRequest.parse(bytes));
             ByteArrayOutputStream sse = new ByteArrayOutputStream();
             stream.streamTo(sse);
-            s.maxBodyBytes();
             return new WarmUp(chat, SnapStartPriming.streamedCompletionTokens(sse.toString(StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
@@ -251,10 +250,9 @@ public class ModelHost {
 
     /**
      * The largest body any served model can use (its longest prompt as JSON, {@link RequestBodies}), published just
-     * before the models serve: reading the tokenizers' bounds parses each {@code tokenizer.json}, which the warm-up
-     * request has already done (its prompt is bounded the same way), so this costs ready next to nothing; left for
-     * after ready, it shared the CPU with the first request. Until then, and for a tokenizer without a bound, only
-     * the configured body limit applies.
+     * before the models serve: reading the tokenizers' bounds parses each {@code tokenizer.json} once (the engine
+     * keeps the result), and left for after ready it shared the CPU with the first request. Until then, and for a
+     * tokenizer without a bound, only the configured body limit applies.
      */
     private void deriveBodyLimit(OpenAiService s) {
         try {

@@ -7,19 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.openai.ServingLimits;
 import dev.unmask.testing.ReferencePackages;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,32 +26,18 @@ import picocli.CommandLine;
  */
 class CacheServeTest {
 
-    static LocalModels models;
-    static AgentServer server;
+    static ServedAgent agent;
     static URI base;
 
     @BeforeAll
     static void serve() {
-        Path tiny = ReferencePackages.tinyLlada();
-        models = new LocalModels(
-                () -> Map.of("tiny", tiny),
-                RuntimeOptions.defaults().withIntraOpThreads(1),
-                Duration.ofMinutes(5),
-                2,
-                16,
-                line -> {});
-        server = new AgentServer(
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                models,
-                ServingLimits.defaults(),
-                List.of());
-        base = URI.create("http://127.0.0.1:" + server.port());
+        agent = ServedAgent.serving("tiny", ReferencePackages.tinyLlada());
+        base = agent.base();
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        models.close();
+        agent.close();
     }
 
     static final String PROMPT = "\"model\": \"tiny\", \"prompt\": \"def add(a, b):\", \"max_tokens\": 24, "

@@ -9,21 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.openai.ServingLimits;
 import dev.unmask.testing.ReferencePackages;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,32 +38,18 @@ class OllamaApiTest {
             "eval_count",
             "eval_duration");
 
-    static LocalModels models;
-    static AgentServer server;
+    static ServedAgent agent;
     static URI base;
 
     @BeforeAll
     static void serve() {
-        Path tiny = ReferencePackages.tinyLlada();
-        models = new LocalModels(
-                () -> Map.of("tiny", tiny),
-                RuntimeOptions.defaults().withIntraOpThreads(1),
-                Duration.ofMinutes(5),
-                2,
-                16,
-                line -> {});
-        server = new AgentServer(
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                models,
-                ServingLimits.defaults(),
-                List.of());
-        base = URI.create("http://127.0.0.1:" + server.port());
+        agent = ServedAgent.serving("tiny", ReferencePackages.tinyLlada());
+        base = agent.base();
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        models.close();
+        agent.close();
     }
 
     /** The body's lines, each one JSON object, as Ollama's clients split them. */

@@ -6,19 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.unmask.engine.model.RuntimeOptions;
-import dev.unmask.openai.ServingLimits;
 import dev.unmask.testing.ReferencePackages;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,32 +23,18 @@ import picocli.CommandLine;
  */
 class SdarServeTest {
 
-    static LocalModels models;
-    static AgentServer server;
+    static ServedAgent agent;
     static URI base;
 
     @BeforeAll
     static void serve() {
-        Path sdar = ReferencePackages.tinySdar();
-        models = new LocalModels(
-                () -> Map.of("tiny-sdar", sdar),
-                RuntimeOptions.defaults().withIntraOpThreads(1),
-                Duration.ofMinutes(5),
-                2,
-                16,
-                line -> {});
-        server = new AgentServer(
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                models,
-                ServingLimits.defaults(),
-                List.of());
-        base = URI.create("http://127.0.0.1:" + server.port());
+        agent = ServedAgent.serving("tiny-sdar", ReferencePackages.tinySdar());
+        base = agent.base();
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        models.close();
+        agent.close();
     }
 
     static JsonNode completion(String extra) throws Exception {
